@@ -1,0 +1,5 @@
+"""``python -m marginbook`` runs the command line."""
+
+from marginbook.cli.main import run
+
+run()

@@ -1,0 +1,90 @@
+"""Entry point of the ``marginbook`` command.
+
+Global options (``--db``, ``--version``) live here; every command group lives in its own
+module under :mod:`marginbook.cli.commands` and is found at start-up, so that groups can be
+added without touching this file. Exit codes follow the CLI contract: 2 for bad input,
+1 for other failures.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from typing import Annotated
+
+import typer
+
+from marginbook import __version__
+from marginbook.cli import commands
+from marginbook.cli.context import CliState
+
+app = typer.Typer(
+    name="marginbook",
+    help="Margin trading simulator, portfolio tracker and US tax engine for crypto, on one ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"marginbook {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="MARGINBOOK_DB",
+            help="Ledger database URL (sqlite:///FILE or postgresql+psycopg://...). "
+            "Default: a SQLite file in the user's data directory.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Margin trading simulator, portfolio tracker and US tax engine for crypto, on one ledger."""
+    ctx.obj = CliState(db_url=db)
+
+
+def _register_commands() -> None:
+    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
+
+
+_register_commands()
+
+
+def run() -> None:
+    """Console-script entry point: run the app and map marginbook's errors to exit codes.
+
+    Typer handles usage errors itself (exit 2); marginbook's own errors propagate to here.
+    """
+    from marginbook.domain.errors import InputError, MarginbookError
+
+    try:
+        app()
+    except InputError as error:
+        for problem in error.problems[:20]:
+            print(f"error: {problem}", file=sys.stderr)
+        if len(error.problems) > 20:
+            print(f"error: ... and {len(error.problems) - 20} more problems", file=sys.stderr)
+        sys.exit(2)
+    except MarginbookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
