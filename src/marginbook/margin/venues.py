@@ -57,6 +57,9 @@ class VenueProfile:
         interest_charge_at_open: one charge at the moment of borrowing.
         opening_fee_rate: Kraken's opening fee (a separate rate from the rollover).
         funding_interval_hours: hours between funding times (8 on most perpetuals).
+        default_mode: the margin mode when a run names none (Kraken and Binance margin
+            accounts are account-wide: cross).
+        extra: venue-specific numbers (Kraken's rates when BTC is lent).
     """
 
     name: str
@@ -85,6 +88,7 @@ class VenueProfile:
     interest_charge_at_open: bool = True
     opening_fee_rate: float = 0.0
     funding_interval_hours: float = 8.0
+    default_mode: Literal["isolated", "cross"] = "isolated"
     extra: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
@@ -151,6 +155,7 @@ BINANCE_MARGIN = VenueProfile(
     margin_call_level=1.3,
     liquidation_level=1.1,
     margin_call_deadline_hours=24.0,
+    default_mode="cross",
     liquidation_fee_kind="rate",
     liquidation_fee_rate=0.02,
     maker_fee=0.001,
@@ -177,6 +182,7 @@ KRAKEN_MARGIN = VenueProfile(
     max_leverage=5.0,
     margin_call_level=0.8,
     liquidation_level=0.4,
+    default_mode="cross",
     liquidation_fee_kind="rate",
     liquidation_fee_rate=0.0,
     liquidate_oldest_first=True,

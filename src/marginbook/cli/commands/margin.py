@@ -67,7 +67,7 @@ def risk(
     entry: Annotated[float, typer.Option(help="Entry price.")],
     quantity: Annotated[float, typer.Option(help="Position size in base units.")],
     leverage: Annotated[float, typer.Option(help="Leverage (notional / own margin).")],
-    mode: Annotated[Mode, typer.Option(help="isolated or cross")] = Mode.isolated,
+    mode: Annotated[Mode | None, typer.Option(help="isolated or cross (default: the venue's)")] = None,
     wallet_balance: Annotated[
         float | None, typer.Option(help="Isolated: the position's margin; cross: the account balance (USD).")
     ] = None,
@@ -88,6 +88,7 @@ def risk(
     from marginbook.margin.risk import RiskQuestion, assess, risk_json, with_flag_overrides
 
     profile = with_flag_overrides(venues.profile(venue), mmr, maintenance_amount, taker_fee)
+    margin_mode = mode.value if mode is not None else profile.default_mode
     figures = risk_json(
         assess(
             RiskQuestion(
@@ -96,7 +97,7 @@ def risk(
                 entry=entry,
                 quantity=quantity,
                 leverage=leverage,
-                mode=mode.value,
+                mode=margin_mode,
                 wallet_balance=wallet_balance,
             )
         )
@@ -111,7 +112,7 @@ def risk(
         _print_json(figures)
         return
     _table(
-        f"{profile.name} {side.value} {quantity:g} @ {entry:g}, {leverage:g}x {mode.value}",
+        f"{profile.name} {side.value} {quantity:g} @ {entry:g}, {leverage:g}x {margin_mode}",
         [
             (k, ("n/a" if k.startswith("tax") else "never") if v is None else str(v))
             for k, v in figures.items()
@@ -189,7 +190,7 @@ def paper(
         Path | None, typer.Option(help="Price CSV: timestamp,open,high,low,close[,volume].")
     ] = None,
     deposit: Annotated[str, typer.Option(help="Opening deposit, e.g. 10000USD.")] = "10000",
-    mode: Annotated[Mode, typer.Option(help="isolated or cross")] = Mode.isolated,
+    mode: Annotated[Mode | None, typer.Option(help="isolated or cross (default: the venue's)")] = None,
     leverage: Annotated[float, typer.Option(help="Leverage of orders that give none.")] = 1.0,
     on_margin_call: Annotated[str, typer.Option(help="none, or topup:AMOUNT")] = "none",
     funding_rate: Annotated[
@@ -216,6 +217,7 @@ def paper(
     from marginbook.margin.paper import base_from_file, parse_amount, run_id_for
 
     profile = venues.profile(venue)
+    margin_mode = mode.value if mode is not None else profile.default_mode
     amount, quote = parse_amount(deposit, "--deposit", DEFAULT_QUOTE.get(venue, "USDT"))
     topup = None
     if on_margin_call != "none":
@@ -238,13 +240,22 @@ def paper(
                     "--base", None, "", f"cannot tell the traded asset from {prices.name}; give --base"
                 )
             )
-    inputs = [venue, mode.value, str(amount), quote, str(leverage), on_margin_call, str(funding_rate), traded]
+    inputs = [
+        venue,
+        margin_mode,
+        str(amount),
+        quote,
+        str(leverage),
+        on_margin_call,
+        str(funding_rate),
+        traded,
+    ]
     for path in (orders, prices):
         if path is not None and path.is_file():
             inputs.append(path.read_bytes().hex()[:1_000_000])
     config = RunConfig(
         venue=profile,
-        mode=mode.value,
+        mode=margin_mode,
         base=traded.upper(),
         quote=quote,
         deposit=amount,
