@@ -50,7 +50,9 @@ def test_kraken_long_gets_its_margin_call_at_13200_then_liquidation_at_40_percen
         ]
     )
     # Kraken margin is account-wide (the trade balance backs every position): cross mode.
-    _engine, result = replay(config(venue, mode="cross", deposit="10000", quote="USD"), price_bars, order_list)
+    _engine, result = replay(
+        config(venue, mode="cross", deposit="10000", quote="USD"), price_bars, order_list
+    )
     assert [c["time"] for c in result.margin_calls] == [price_bars.times[2]]
     assert result.margin_calls[0]["price"] == Decimal("13200")
     # liquidation level 40 %: (10,000 + P − 20,000) / 4,000 = 0.4 → P = 11,600

@@ -2,16 +2,18 @@
 
 Each bar, in this order (the conservative reading of a bar, stated once in docs/margin.md):
 
-1. funding times inside the bar settle at its open, for positions open at the bar's start;
+1. a funding time at the bar's open settles for the positions open before it;
 2. orders whose time has come go live, in file order; market orders fill at the open;
 3. live limit and stop entries fill where the bar reaches them;
 4. every position's protective exits and its liquidation (isolated) or the account's
    liquidation (cross) are decided by :func:`~marginbook.margin.rules.exit_fill`, oldest
    position first;
-5. a margin call is raised when the adverse extreme crosses the call price, and answered
+5. funding times inside the bar settle, at the bar's open price, for the positions still
+   open (the price at that moment is unknown; the open is the last price known);
+6. a margin call is raised when the adverse extreme crosses the call price, and answered
    by the configured response (``none`` or a top-up, booked as a ``deposit``);
-6. interest charges falling before the next bar are booked;
-7. trailing stops move with the bar's favourable extreme, so they act from the next bar.
+7. interest charges falling before the next bar are booked;
+8. trailing stops move with the bar's favourable extreme, so they act from the next bar.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from marginbook.domain.events import EventKind
+from marginbook.domain.numbers import plain
 from marginbook.margin import rules
 from marginbook.margin.account import Account, MarginMode, Position, RiskLevels
 from marginbook.margin.broker.execution import EPSILON, Executor
@@ -117,10 +120,11 @@ class Engine:
         """Process one bar that opens at ``epoch`` and lasts until ``next_epoch``."""
         if not self._started:
             self.start(at)
-        self._funding(at, epoch, next_epoch, open_)
+        self._funding(epoch, epoch + 1, open_)
         self._activate(at, epoch, open_)
         self._fill_entries(at, epoch, open_, high, low)
         self._exits(at, epoch, open_, high, low)
+        self._funding(epoch + 1, next_epoch, open_)
         self._margin_calls(at, open_, high, low)
         for position in list(self.account.positions.values()):
             self.executor.accrue_interest(position, next_epoch)
@@ -144,7 +148,8 @@ class Engine:
         )
 
     # ----- steps ---------------------------------------------------------------------
-    def _funding(self, at: datetime, epoch: int, next_epoch: int, open_: float) -> None:
+    def _funding(self, epoch: int, next_epoch: int, open_: float) -> None:
+        """Settle the funding times in ``[epoch, next_epoch)`` for the positions open now."""
         rate = self.config.funding_rate
         if not self.config.venue.perpetual or rate == 0.0 or not self.account.positions:
             return
@@ -276,7 +281,7 @@ class Engine:
                 self.executor.deposit(at, topup, f"margin call top-up ({record['position']})")
                 if position is not None:
                     self._add_isolated_margin(position, float(topup), at)
-                record["response"] = f"topup {to_decimal(float(topup))}"
+                record["response"] = f"topup {plain(topup)}"
                 record["deposit"] = topup
             self.margin_calls.append(record)
 
