@@ -107,6 +107,10 @@ class Engine:
         self.last_price = math.nan
         self.last_time: datetime | None = None
         self._started = False
+        venue = config.venue
+        self._charges_interest = venue.settlement == "spot" or venue.liquidation_rule == "kraken"
+        self._levels_key: tuple[int, float] = (-1, math.nan)
+        self._levels = RiskLevels(1, math.nan, math.nan)
 
     # ----- public --------------------------------------------------------------------
     def start(self, at: datetime) -> None:
@@ -126,8 +130,9 @@ class Engine:
         self._exits(at, epoch, open_, high, low)
         self._funding(epoch + 1, next_epoch, open_)
         self._margin_calls(at, open_, high, low)
-        for position in list(self.account.positions.values()):
-            self.executor.accrue_interest(position, next_epoch)
+        if self._charges_interest:
+            for position in list(self.account.positions.values()):
+                self.executor.accrue_interest(position, next_epoch)
         self._trail(high, low)
         self.last_price, self.last_time = close, at
         if self.record:
@@ -146,6 +151,14 @@ class Engine:
             accrued=sum(account.position_accrued(p, price) for p in positions),
             equity=account.equity(price),
         )
+
+    def _account_levels(self, price: float) -> RiskLevels:
+        """The cross account's levels at ``price``, recomputed only when the account changed."""
+        key = (self.account.version, price)
+        if key != self._levels_key:
+            self._levels = self.account.account_levels(price)
+            self._levels_key = key
+        return self._levels
 
     # ----- steps ---------------------------------------------------------------------
     def _funding(self, epoch: int, next_epoch: int, open_: float) -> None:
@@ -190,6 +203,8 @@ class Engine:
                 order.note = f"a {order.type} needs an open position on the other side"
 
     def _fill_entries(self, at: datetime, epoch: int, open_: float, high: float, low: float) -> None:
+        if not self.entries:
+            return
         for order in self.entries:
             if order.status != "live":
                 continue
@@ -221,7 +236,7 @@ class Engine:
     def _exits(self, at: datetime, epoch: int, open_: float, high: float, low: float) -> None:
         account = self.account
         cross = account.mode == "cross"
-        levels = account.account_levels(open_) if cross and account.positions else None
+        levels = self._account_levels(open_) if cross and account.positions else None
         for position in list(account.positions.values()):
             if position.name not in account.positions:
                 continue
@@ -238,7 +253,7 @@ class Engine:
             elif code == rules.LIQUIDATION and not cross:
                 self._liquidate([position], price, at, epoch)
         if cross and account.positions:
-            levels = account.account_levels(open_)
+            levels = self._account_levels(open_)
             code, price = rules.exit_fill(
                 levels.direction, open_, high, low, math.nan, math.nan, levels.liquidation_price
             )
@@ -252,7 +267,7 @@ class Engine:
             return
         checks: list[tuple[str, RiskLevels, Position | None]]
         if account.mode == "cross":
-            checks = [("account", account.account_levels(open_), None)]
+            checks = [("account", self._account_levels(open_), None)]
         else:
             checks = [(p.ledger_id, account.position_levels(p), p) for p in account.positions.values()]
         for key, levels, position in checks:
@@ -295,11 +310,14 @@ class Engine:
                 position.borrowed -= float(repaid)
         else:
             position.collateral += amount
+        self.account.version += 1
 
     def _open_quantity(self) -> float:
         return sum(p.quantity for p in self.account.positions.values())
 
     def _trail(self, high: float, low: float) -> None:
+        if not self.protection:
+            return
         for name, orders in self.protection.items():
             position = self.account.positions.get(name)
             if position is None:

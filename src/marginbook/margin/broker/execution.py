@@ -64,6 +64,7 @@ class Executor:
             return 0.0
         self.sink.emit(kind, at, self.account.quote, value, position=position.ledger_id, note=note)
         self.account.cash -= float(value)
+        self.account.version += 1
         if kind is EventKind.FEE:
             self.totals.fees += value
         elif kind is EventKind.INTEREST:
@@ -78,6 +79,7 @@ class Executor:
         """Credit ``amount`` of quote from outside (the run's deposit, a margin-call top-up)."""
         self.sink.emit(EventKind.DEPOSIT, at, self.account.quote, amount, note=note)
         self.account.cash += float(amount)
+        self.account.version += 1
 
     def _trade_record(
         self,
@@ -108,6 +110,7 @@ class Executor:
     ) -> Position:  # fmt: skip
         """Open ``name`` (or add to it, same side) with ``quantity`` at ``price``; caller checked funds."""
         account = self.account
+        account.version += 1
         venue = account.venue
         notional = quantity * price
         own = rules.initial_margin(notional, leverage)
@@ -194,6 +197,7 @@ class Executor:
             )  # fmt: skip
             new = due - position.charges
             if new > 0:
+                self.account.version += 1
                 position.accrued += rules.simple_interest(position.borrowed, position.rate, new)
                 position.charges = due
         elif venue.liquidation_rule == "kraken":
@@ -215,6 +219,7 @@ class Executor:
     ) -> dict[str, Any]:  # fmt: skip
         """Reduce ``position`` by ``quantity`` at ``price`` (all of it when liquidating)."""
         account = self.account
+        account.version += 1
         venue = account.venue
         quantity = min(quantity, position.quantity)
         fraction = quantity / position.quantity
@@ -370,4 +375,5 @@ class Executor:
             EventKind.FUNDING, at, self.account.quote, amount, position=position.ledger_id, note="funding"
         )
         self.account.cash += float(amount)
+        self.account.version += 1
         self.totals.funding += amount
