@@ -27,7 +27,8 @@ maybe_names = st.none() | names
 
 @st.composite
 def ledger_events(draw: st.DrawFn) -> LedgerEvent:
-    kind = draw(st.sampled_from([EventKind.BUY, EventKind.INCOME, EventKind.REALIZED_PNL, EventKind.TRANSFER]))
+    kinds = [EventKind.BUY, EventKind.INCOME, EventKind.REALIZED_PNL, EventKind.TRANSFER]
+    kind = draw(st.sampled_from(kinds))
     amount = draw(quantities)
     if kind is EventKind.REALIZED_PNL and draw(st.booleans()):
         amount = -amount

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from marginbook.domain.errors import InputError
 from marginbook.domain.events import LedgerEvent, LotPick, Origin
-from marginbook.ledger import AddResult, LedgerStore, store as store_module
+from marginbook.ledger import AddResult, LedgerStore
+from marginbook.ledger import store as store_module
 from marginbook.ledger.schema import events as events_table
 from tests.ledger.builders import event
 
@@ -103,7 +104,9 @@ def test_repeated_identical_event_inside_one_batch_counts_once(store: LedgerStor
     assert store.add_events([event("same"), event("same")]) == AddResult(added=1, unchanged=1)
 
 
-def test_conflicts_across_chunks_are_all_reported(store: LedgerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conflicts_across_chunks_are_all_reported(
+    store: LedgerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(store_module, "CHUNK_SIZE", 3)
     store.add_events([event("old-a"), event("old-b")])
     batch = [event(f"n{i}", row=i + 2) for i in range(7)]
@@ -116,7 +119,9 @@ def test_conflicts_across_chunks_are_all_reported(store: LedgerStore, monkeypatc
     assert store.count() == 2
 
 
-def test_reimport_across_chunks_counts_each_event_once(store: LedgerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reimport_across_chunks_counts_each_event_once(
+    store: LedgerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(store_module, "CHUNK_SIZE", 4)
     first = [event(f"x{i}") for i in range(6)]
     store.add_events(first)
@@ -153,8 +158,10 @@ def test_wallet_filter_includes_transfers_into_the_wallet(store: LedgerStore) ->
 def test_asset_filter_matches_every_side_of_an_event(store: LedgerStore) -> None:
     store.add_events([
         event("btc-for-usd", "2025-01-01T00:00:00Z"),
-        event("eth-for-btc", "2025-01-02T00:00:00Z", asset="ETH", counter_asset="BTC", counter_amount=Decimal("0.05")),
-        event("sol-fee-in-usd", "2025-01-03T00:00:00Z", kind="income", asset="SOL", fee_asset="USD", fee_amount=Decimal("1")),
+        event("eth-for-btc", "2025-01-02T00:00:00Z", asset="ETH",
+              counter_asset="BTC", counter_amount=Decimal("0.05")),
+        event("sol-fee-in-usd", "2025-01-03T00:00:00Z", kind="income", asset="SOL",
+              fee_asset="USD", fee_amount=Decimal("1")),
     ])
     assert [e.id for e in store.events(asset="BTC")] == ["btc-for-usd", "eth-for-btc"]
     assert [e.id for e in store.events(asset="USD")] == ["btc-for-usd", "sol-fee-in-usd"]
