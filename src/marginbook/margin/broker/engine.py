@@ -219,8 +219,8 @@ class Engine:
         stop = take = math.nan
         stop_order = take_order = None
         for order in self.protection.get(position.name, []):
-            if order.status != "live":
-                continue
+            if order.status != "live" or order.side != -position.side:
+                continue  # done, or waiting for an entry on the other side
             if order.type == "take_profit":
                 level = order.price
                 if math.isnan(take) or (level < take if position.side > 0 else level > take):
