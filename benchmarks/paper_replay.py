@@ -48,7 +48,9 @@ def write_inputs(directory: Path, rows: int, seed: int = 7) -> tuple[Path, Path]
             side, exit_side = ("buy", "sell") if (i // 500) % 2 else ("sell", "buy")
             out.write(f"{stamp},{side},market,0.1,,,,5,swing\n")
             out.write(f"{stamp},{exit_side},trailing_stop,0.1,,,0.01,,swing\n")
-            out.write(f"{stamp},{exit_side},take_profit,0.1,{'1' if side == 'sell' else '1000000'},,,,swing\n")
+            out.write(
+                f"{stamp},{exit_side},take_profit,0.1,{'1' if side == 'sell' else '1000000'},,,,swing\n"
+            )
     return prices, orders
 
 
