@@ -97,6 +97,9 @@ class Account:
         self.base = base
         self.quote = quote
         self.cash = 0.0
+        #: Units of the base asset deposited as collateral (not a position): they count at
+        #: the price towards a cross account's equity and margin level.
+        self.base_collateral = 0.0
         self.positions: dict[str, Position] = {}
         self._single_tier = len(venue.tier_floors) == 1
         self._mmr_extra = venue.taker_fee if venue.liquidation_rule == "okx" else 0.0
@@ -128,8 +131,8 @@ class Account:
         return position.accrued if position.side > 0 else position.accrued * price
 
     def equity(self, price: float) -> float:
-        """Cash + Σ position value − Σ debt − Σ accrued interest, at ``price``."""
-        total = self.cash
+        """Cash + base collateral + Σ position value − Σ debt − Σ accrued interest, at ``price``."""
+        total = self.cash + self.base_collateral * price
         for p in self.positions.values():
             total += (
                 self.position_value(p, price) - self.position_debt(p, price) - self.position_accrued(p, price)
@@ -236,6 +239,7 @@ class Account:
                     long_used += p.quantity * p.entry_price / p.leverage
                 else:
                     short_slope += p.quantity / p.leverage
+            net_quantity += self.base_collateral  # collateral coins move equity like a costless long
             return RiskLevels(
                 1 if net_quantity - liquidation * short_slope > 0 else -1,
                 rules.kraken_aggregate_level_price(
@@ -260,7 +264,7 @@ class Account:
         )
 
     def _cross_sums(self, price: float) -> tuple[float, float, float, float]:
-        net_quantity = net_cost = slope = amount = 0.0
+        net_quantity, net_cost, slope, amount = self.base_collateral, 0.0, 0.0, 0.0
         for p in self.positions.values():
             net_quantity += p.side * p.quantity
             net_cost += p.side * p.quantity * p.entry_price
@@ -271,7 +275,7 @@ class Account:
 
     def _spot_totals(self) -> tuple[float, float, float, float]:
         positions = self.positions.values()
-        base_held = sum(p.quantity for p in positions if p.side > 0)
+        base_held = self.base_collateral + sum(p.quantity for p in positions if p.side > 0)
         base_debt = sum(p.borrowed + p.accrued for p in positions if p.side < 0)
         quote_debt = sum(p.borrowed + p.accrued for p in positions if p.side > 0)
         return base_held, self.cash, base_debt, quote_debt
@@ -295,7 +299,8 @@ class Account:
                 other_upnl += rules.unrealized_pnl(other.side, other.quantity, other.entry_price, price)
         mmr, amount = self.tier(position.quantity * price)
         return rules.margin_ratio_price(
-            position.side, position.quantity, position.entry_price, self.cash,
+            position.side, position.quantity, position.entry_price,
+            self.cash + self.base_collateral * price,
             other_maintenance, other_upnl, mmr, amount, self.venue.liquidation_level,
         )  # fmt: skip
 

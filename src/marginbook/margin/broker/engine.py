@@ -13,7 +13,8 @@ Each bar, in this order (the conservative reading of a bar, stated once in docs/
 6. a margin call is raised when the adverse extreme crosses the call price, and answered
    by the configured response (``none`` or a top-up, booked as a ``deposit``);
 7. interest charges falling before the next bar are booked;
-8. trailing stops move with the bar's favourable extreme, so they act from the next bar.
+8. trailing stops move with the bar's favourable extreme, so they act from the next bar;
+9. a negative cash balance is covered by selling collateral coins at the close.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class RunConfig:
         leverage: default leverage of an entry without its own.
         topup: the answer to a margin call: ``None`` (do nothing) or an amount to deposit.
         funding_rate: funding rate per funding interval (perpetuals; 0 = none).
+        base_deposit: units of the base asset deposited too, as collateral (cross accounts
+            count them at the price; isolated positions are backed by quote only).
         run_id: the run's id (event origins ``sim:<run_id>``).
         wallet: the wallet of every event.
     """
@@ -61,6 +64,7 @@ class RunConfig:
     wallet: str
     topup: Decimal | None = None
     funding_rate: float = 0.0
+    base_deposit: Decimal = Decimal(0)
 
 
 @dataclass(slots=True)
@@ -70,6 +74,7 @@ class Snapshot:
     time: datetime
     price: float
     cash: float
+    collateral: float
     value: float
     debt: float
     accrued: float
@@ -114,8 +119,11 @@ class Engine:
 
     # ----- public --------------------------------------------------------------------
     def start(self, at: datetime) -> None:
-        """Book the opening deposit."""
-        self.executor.deposit(at, self.config.deposit, "paper run deposit")
+        """Book the opening deposit (and any base-asset collateral)."""
+        if self.config.deposit > 0:
+            self.executor.deposit(at, self.config.deposit, "paper run deposit")
+        if self.config.base_deposit > 0:
+            self.executor.deposit_collateral(at, self.config.base_deposit, "paper run deposit (collateral)")
         self._started = True
 
     def on_bar(
@@ -134,6 +142,7 @@ class Engine:
             for position in list(self.account.positions.values()):
                 self.executor.accrue_interest(position, next_epoch)
         self._trail(high, low)
+        self.executor.cover_negative_cash(at, close)
         self.last_price, self.last_time = close, at
         if self.record:
             self.snapshots.append(self.snapshot(at, close))
@@ -146,6 +155,7 @@ class Engine:
             time=at,
             price=price,
             cash=account.cash,
+            collateral=account.base_collateral * price,
             value=sum(account.position_value(p, price) for p in positions),
             debt=sum(account.position_debt(p, price) for p in positions),
             accrued=sum(account.position_accrued(p, price) for p in positions),

@@ -27,7 +27,7 @@ from marginbook.domain.events import EventKind
 from marginbook.domain.numbers import ZERO
 from marginbook.margin import rules
 from marginbook.margin.account import Account, Position
-from marginbook.margin.ledger import EventSink, to_decimal
+from marginbook.margin.ledger import QUANTUM, EventSink, to_decimal
 
 #: Quantities below this are treated as zero (a fully closed position).
 EPSILON = 1e-12
@@ -80,6 +80,48 @@ class Executor:
         self.sink.emit(EventKind.DEPOSIT, at, self.account.quote, amount, note=note)
         self.account.cash += float(amount)
         self.account.version += 1
+
+    def deposit_collateral(self, at: datetime, amount: Decimal, note: str) -> None:
+        """Credit ``amount`` of the base asset as collateral (a ``deposit`` of coins)."""
+        self.sink.emit(EventKind.DEPOSIT, at, self.account.base, amount, note=note)
+        self.account.base_collateral += float(amount)
+        self.account.version += 1
+
+    def cover_negative_cash(self, at: datetime, price: float) -> None:
+        """Sell collateral coins to bring a negative cash balance back to zero.
+
+        What venues do in multi-asset margin ("auto-exchange"): a loss settled in the quote
+        asset beyond the quote held is paid by selling the other collateral at the price.
+        The sale is a real ``sell`` (a taxable disposal of the coins).
+        """
+        account = self.account
+        if account.cash >= 0 or account.base_collateral <= 0 or not price > 0:
+            return
+        shortfall = -account.cash
+        quantity = to_decimal(min(account.base_collateral, shortfall / price))
+        if float(quantity) * price < shortfall and float(quantity + QUANTUM) <= account.base_collateral:
+            quantity += QUANTUM  # round up one unit so the sale covers the shortfall
+        if quantity <= 0:
+            return
+        proceeds = to_decimal(float(quantity) * price)
+        self.sink.emit(
+            EventKind.SELL, at, account.base, quantity, counter_asset=account.quote, counter_amount=proceeds,
+            note="auto-exchange of collateral to cover a negative balance",
+        )  # fmt: skip
+        account.base_collateral -= float(quantity)
+        account.cash += float(proceeds)
+        account.version += 1
+        self.totals.trades.append(
+            {
+                "time": at,
+                "side": "sell",
+                "price": to_decimal(price),
+                "quantity": quantity,
+                "fee": ZERO,
+                "position": "collateral",
+                "reason": "auto-exchange",
+            }
+        )
 
     def _trade_record(
         self,
