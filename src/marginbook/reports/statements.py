@@ -290,8 +290,8 @@ def lot_statement_pdf(year: int, rows: Sequence[Form8949Row], taxpayer: Taxpayer
     pdf = _Page(f"Form 8949 statement and lot detail, tax year {year}. {_who(taxpayer)}", landscape=True)
     pdf.add_page()
     pdf.line_text(
-        "Each Form 8949 row (all columns of Parts I and II), then the acquisitions it used: "
-        "acquisition id, date acquired, wallet, quantity, cost basis."
+        "Each Form 8949 row (all columns of Parts I and II), then one line per acquisition it used: "
+        "(a) acquisition id and wallet, (b) date acquired, (d) quantity disposed of, (e) its cost basis."
     )
     header = (
         "Box",
@@ -332,23 +332,19 @@ def lot_statement_pdf(year: int, rows: Sequence[Form8949Row], taxpayer: Taxpayer
                 _LOT_ALIGNS,
             )
             for lot in row.lots:
-                pdf.table_row(
-                    (
-                        "",
-                        f"   lot {lot.acquisition_id[:32]}",
-                        form_date(lot.acquired_on),
-                        lot.wallet[:14],
-                        f"{plain(lot.quantity)} {row.asset}"[:24],
-                        form_amount(lot.cost_basis),
-                        "",
-                        "",
-                        "",
-                        "",
-                    ),
-                    _LOT_WIDTHS,
-                    _LOT_ALIGNS,
-                    height=9,
+                lot_cells = (
+                    "",
+                    f"   lot {lot.acquisition_id[:26]} ({lot.wallet[:12]})",
+                    form_date(lot.acquired_on),
+                    "",
+                    f"{plain(lot.quantity)} {row.asset}"[:22],
+                    form_amount(lot.cost_basis),
+                    "",
+                    "",
+                    "",
+                    "",
                 )
+                pdf.table_row(lot_cells, _LOT_WIDTHS, _LOT_ALIGNS, height=9)
         t = page_totals(box_rows)
         pdf.table_row(
             (
