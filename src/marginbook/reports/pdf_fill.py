@@ -23,7 +23,7 @@ it. Memory is one small content stream per page; time is linear in the number of
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
@@ -90,6 +90,28 @@ class _Appearance:
     bbox: tuple[float, float, float, float]
     matrix: _Matrix
     fonts: tuple[tuple[str, IndirectObject], ...]
+
+
+_ZERO_DIGITS = str.maketrans("123456789", "000000000")
+_DIGIT_PROBE = "1234567890"
+
+
+def _pdf_literal(text: str) -> str:
+    """``text`` as it appears inside a PDF literal string ``( ... )``."""
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def _swap_text(appearance: _Appearance, old: str, new: str) -> _Appearance | None:
+    """The appearance showing ``new`` instead of ``old``; ``None`` unless ``old`` occurs exactly once."""
+    needle = f"({_pdf_literal(old)})"
+    if appearance.data.count(needle) != 1:
+        return None
+    return _Appearance(
+        appearance.data.replace(needle, f"({_pdf_literal(new)})"),
+        appearance.bbox,
+        appearance.matrix,
+        appearance.fonts,
+    )
 
 
 def _shape_key(widget: DictionaryObject) -> tuple[object, ...]:
@@ -161,6 +183,7 @@ class FormFiller:
             self._widgets.append(widgets)
         self._static: dict[int, tuple[ArrayObject, IndirectObject]] = {}
         self._cache: dict[tuple[object, ...], _Appearance] = {}
+        self._uniform_digits: dict[tuple[object, ...], bool] = {}
         self._fonts: dict[int, DictionaryObject] = {}
         self._stamp = self._stamp_xobject(stamp) if stamp is not None else None
 
@@ -219,17 +242,10 @@ class FormFiller:
             self._fonts[page_index] = fonts
         return self._static[page_index]
 
-    def _appearance(self, page_index: int, name: str, value: str) -> tuple[DictionaryObject, _Appearance]:
-        """Let pypdf set one field and build its appearance (cached by widget shape and value)."""
-        try:
-            ref = self._widgets[page_index][name]
-        except KeyError:
-            raise MarginbookError(f"the form has no field {name!r} on page {page_index + 1}") from None
+    def _generate(self, page_index: int, name: str, value: str) -> _Appearance:
+        """Let pypdf set one field and build its appearance stream; return what drawing it needs."""
+        ref = self._widgets[page_index][name]
         widget = cast(DictionaryObject, ref.get_object())
-        key = (_shape_key(widget), value)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return widget, cached
         page = self._scratch.pages[page_index]
         saved = page.get("/Annots")
         page[NameObject("/Annots")] = ArrayObject([ref])
@@ -246,11 +262,50 @@ class FormFiller:
             if str(state) == "/Off":
                 raise MarginbookError(f"checkbox {name!r} has no state {value!r}")
             normal = cast(StreamObject, cast(DictionaryObject, normal)[state].get_object())
-        appearance = self._record(normal)
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key] = appearance
-        return widget, appearance
+        return self._record(normal)
+
+    def _cached(self, key: tuple[object, ...], make: Callable[[], _Appearance]) -> _Appearance:
+        appearance = self._cache.get(key)
+        if appearance is None:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            appearance = self._cache[key] = make()
+        return appearance
+
+    def _digits_share_one_width(self, page_index: int, name: str, shape: tuple[object, ...]) -> bool:
+        """Whether a value's appearance here is a same-pattern value's with the digits swapped.
+
+        True when the font gives every digit the same advance width (Helvetica does), which is
+        checked by asking pypdf for two probes and comparing, not assumed.
+        """
+        verdict = self._uniform_digits.get(shape)
+        if verdict is None:
+            zeros = self._generate(page_index, name, _DIGIT_PROBE.translate(_ZERO_DIGITS))
+            probe = self._generate(page_index, name, _DIGIT_PROBE)
+            swapped = _swap_text(zeros, _DIGIT_PROBE.translate(_ZERO_DIGITS), _DIGIT_PROBE)
+            verdict = self._uniform_digits[shape] = swapped is not None and swapped == probe
+        return verdict
+
+    def _appearance(self, page_index: int, name: str, value: str) -> tuple[DictionaryObject, _Appearance]:
+        """The appearance of ``value`` in a field, from pypdf, cached by the widget's shape and the value.
+
+        Figures and dates differ row to row but mostly only in their digits; where the
+        widget's font gives all digits one width, the appearance of ``1,234.56`` is that of
+        ``0,000.00`` with the text swapped, so one pypdf call serves every value of a pattern.
+        """
+        try:
+            ref = self._widgets[page_index][name]
+        except KeyError:
+            raise MarginbookError(f"the form has no field {name!r} on page {page_index + 1}") from None
+        widget = cast(DictionaryObject, ref.get_object())
+        shape = _shape_key(widget)
+        pattern = value.translate(_ZERO_DIGITS)
+        if pattern != value and "/AS" not in widget and self._digits_share_one_width(page_index, name, shape):
+            template = self._cached((shape, pattern), lambda: self._generate(page_index, name, pattern))
+            swapped = _swap_text(template, pattern, value)
+            if swapped is not None:
+                return widget, swapped
+        return widget, self._cached((shape, value), lambda: self._generate(page_index, name, value))
 
     def _record(self, stream: StreamObject) -> _Appearance:
         matrix: _Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
