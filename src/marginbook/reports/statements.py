@@ -275,8 +275,52 @@ def worksheet_pdf(
     return bytes(pdf.output())
 
 
-_LOT_WIDTHS = (20, 150, 54, 54, 72, 72, 26, 60, 72, 140)
-_LOT_ALIGNS = "LLLLRRLRRL"
+#: The statement is drawn in Courier with ``FPDF.text`` (one call per line): a year of
+#: 100,000 disposals is some 250,000 lines, and a cell per column would be 20 times slower.
+_MONO = "Courier"
+_MONO_SIZE = 7.0
+_LINE_HEIGHT = 8.6
+_COLUMNS = (
+    (3, "<"),
+    (29, "<"),
+    (12, "<"),
+    (12, "<"),
+    (15, ">"),
+    (15, ">"),
+    (4, "<"),
+    (13, ">"),
+    (15, ">"),
+    (1, "<"),
+    (40, "<"),
+)
+
+
+def _fixed(cells: Sequence[str]) -> str:
+    """One statement line: each cell cut or padded to its column."""
+    parts = []
+    last = len(_COLUMNS) - 1
+    for index, ((width, align), cell) in enumerate(zip(_COLUMNS, cells, strict=True)):
+        text = cell if index == last else cell[:width]  # ids in the last column are never cut
+        parts.append(text.ljust(width) if align == "<" else text.rjust(width))
+    return " ".join(parts).rstrip()
+
+
+class _Statement:
+    """Writes fixed-width lines onto landscape pages, starting a new page when one is full."""
+
+    def __init__(self, title: str) -> None:
+        self.pdf = _Page(title, landscape=True)
+        self._bottom = self.pdf.h - 40
+        self._y = self._bottom + 1
+
+    def line(self, text: str, *, bold: bool = False, gap: float = 0.0) -> None:
+        if self._y + gap > self._bottom:
+            self.pdf.add_page()
+            self._y = self.pdf.get_y() + _LINE_HEIGHT
+        self._y += gap
+        self.pdf.set_font(_MONO, "B" if bold else "", _MONO_SIZE)
+        self.pdf.text(36, self._y, _safe(text))
+        self._y += _LINE_HEIGHT
 
 
 def lot_statement_pdf(year: int, rows: Sequence[Form8949Row], taxpayer: Taxpayer) -> bytes:
@@ -287,23 +331,26 @@ def lot_statement_pdf(year: int, rows: Sequence[Form8949Row], taxpayer: Taxpayer
         rows: every Form 8949 row (detail rows, never the summary rows).
         taxpayer: printed at the top when known.
     """
-    pdf = _Page(f"Form 8949 statement and lot detail, tax year {year}. {_who(taxpayer)}", landscape=True)
-    pdf.add_page()
-    pdf.line_text(
-        "Each Form 8949 row (all columns of Parts I and II), then one line per acquisition it used: "
-        "(a) acquisition id and wallet, (b) date acquired, (d) quantity disposed of, (e) its cost basis."
+    sheet = _Statement(f"Form 8949 statement and lot detail, tax year {year}. {_who(taxpayer)}")
+    sheet.line("Each Form 8949 row (all columns of Parts I and II), then one line per acquisition it used:")
+    sheet.line(
+        "  the wallet under (a), the date acquired under (b), the quantity disposed of under (d), "
+        "its cost basis under (e), and the acquisition's ledger id last."
     )
-    header = (
-        "Box",
-        "(a) Description",
-        "(b) Acquired",
-        "(c) Sold",
-        "(d) Proceeds",
-        "(e) Cost basis",
-        "(f)",
-        "(g) Adjust.",
-        "(h) Gain/loss",
-        "Disposal id",
+    header = _fixed(
+        (
+            "Box",
+            "(a) Description",
+            "(b) Acquired",
+            "(c) Sold",
+            "(d) Proceeds",
+            "(e) Cost basis",
+            "(f)",
+            "(g) Adjust.",
+            "(h) Gain/loss",
+            "",
+            "Disposal id",
+        )
     )
     for box in ALL_BOXES:
         box_rows = [row for row in rows if row.box == box]
@@ -311,58 +358,68 @@ def lot_statement_pdf(year: int, rows: Sequence[Form8949Row], taxpayer: Taxpayer
             continue
         term = "short-term (Part I)" if box in SHORT_TERM_BOXES else "long-term (Part II)"
         line = next(name for name, boxes in SCHEDULE_D_BOX_LINES.items() if box in boxes)
-        pdf.heading(f"Box {box}, {term}: {len(box_rows)} rows, totals to Schedule D {line.replace('_', ' ')}")
-        pdf.table_row(header, _LOT_WIDTHS, _LOT_ALIGNS, bold=True)
+        sheet.line(
+            f"Box {box}, {term}: {len(box_rows)} rows, totals to Schedule D {line.replace('_', ' ')}",
+            bold=True,
+            gap=_LINE_HEIGHT,
+        )
+        sheet.line(header, bold=True)
         for row in box_rows:
             adjustment = form_amount(row.adjustment) if row.adjustment or row.adjustment_code else ""
-            pdf.table_row(
-                (
-                    row.box,
-                    row.description[:40],
-                    form_date(row.date_acquired),
-                    form_date(row.date_sold),
-                    form_amount(row.proceeds),
-                    form_amount(row.cost_basis),
-                    row.adjustment_code,
-                    adjustment,
-                    form_amount(row.gain),
-                    row.disposal_id[:34],
-                ),
-                _LOT_WIDTHS,
-                _LOT_ALIGNS,
+            sheet.line(
+                _fixed(
+                    (
+                        row.box,
+                        row.description,
+                        form_date(row.date_acquired),
+                        form_date(row.date_sold),
+                        form_amount(row.proceeds),
+                        form_amount(row.cost_basis),
+                        row.adjustment_code,
+                        adjustment,
+                        form_amount(row.gain),
+                        "",
+                        row.disposal_id,
+                    )
+                )
             )
             for lot in row.lots:
-                lot_cells = (
+                sheet.line(
+                    _fixed(
+                        (
+                            "",
+                            f"  lot from {lot.wallet}",
+                            form_date(lot.acquired_on),
+                            "",
+                            f"{plain(lot.quantity)} {row.asset}",
+                            form_amount(lot.cost_basis),
+                            "",
+                            "",
+                            "",
+                            "",
+                            f"lot {lot.acquisition_id}",
+                        )
+                    )
+                )
+        t = page_totals(box_rows)
+        sheet.line(
+            _fixed(
+                (
                     "",
-                    f"   lot {lot.acquisition_id[:26]} ({lot.wallet[:12]})",
-                    form_date(lot.acquired_on),
-                    "",
-                    f"{plain(lot.quantity)} {row.asset}"[:22],
-                    form_amount(lot.cost_basis),
+                    f"Total box {box}",
                     "",
                     "",
+                    form_amount(t.proceeds),
+                    form_amount(t.cost_basis),
+                    "",
+                    form_amount(t.adjustment),
+                    form_amount(t.gain),
                     "",
                     "",
                 )
-                pdf.table_row(lot_cells, _LOT_WIDTHS, _LOT_ALIGNS, height=9)
-        t = page_totals(box_rows)
-        pdf.table_row(
-            (
-                "",
-                f"Total box {box}",
-                "",
-                "",
-                form_amount(t.proceeds),
-                form_amount(t.cost_basis),
-                "",
-                form_amount(t.adjustment),
-                form_amount(t.gain),
-                "",
             ),
-            _LOT_WIDTHS,
-            _LOT_ALIGNS,
             bold=True,
         )
     if not rows:
-        pdf.line_text("No dispositions this year.")
-    return bytes(pdf.output())
+        sheet.line("No dispositions this year.")
+    return bytes(sheet.pdf.output())
