@@ -15,8 +15,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from marginbook.reports.fields import template_bytes
-from tests.reports import examples
-from tests.reports.conftest import Render
+from tests.reports.conftest import Rendered
 
 PDFTOPPM = shutil.which("pdftoppm")
 
@@ -61,22 +60,22 @@ def _dark_pixels(image: Image.Image) -> int:
 @pytest.mark.parametrize(
     ("document", "name", "form", "year", "page"),
     [
-        (examples.example_8_fees(), "form-8949-2025.pdf", "f8949", 2025, 1),
-        (examples.loss_year_2024(rows=3), "schedule-d-2024.pdf", "f1040sd", 2024, 1),
-        (examples.example_6_interest(), "form-4952-2025.pdf", "f4952", 2025, 1),
+        ("example_8_fees", "form-8949-2025.pdf", "f8949", 2025, 1),
+        ("loss_year_2024", "schedule-d-2024.pdf", "f1040sd", 2024, 1),
+        ("example_6_interest", "form-4952-2025.pdf", "f4952", 2025, 1),
     ],
 )
 def test_filled_form_page_differs_from_the_blank_form(
-    render: Render,
+    rendered: Rendered,
     tmp_path: Path,
     pdftoppm: str,
-    document: dict[str, object],
+    document: str,
     name: str,
     form: str,
     year: int,
     page: int,
 ) -> None:
-    filled = _png(pdftoppm, render("pdf", document, examples.PROFILE)[name], page, tmp_path)
+    filled = _png(pdftoppm, rendered(document, "pdf", profile=True)[name], page, tmp_path)
     blank_pdf = tmp_path / f"blank-{form}.pdf"
     blank_pdf.write_bytes(template_bytes(form, year))
     blank = _png(pdftoppm, blank_pdf, page, tmp_path)
@@ -87,7 +86,7 @@ def test_filled_form_page_differs_from_the_blank_form(
 
 
 @pytest.mark.parametrize("name", ["summary-2024.pdf", "form-8949-statement-2024.pdf", "schedule-d-2024.pdf"])
-def test_own_layout_pages_are_not_blank(render: Render, tmp_path: Path, pdftoppm: str, name: str) -> None:
-    files = render("pdf", examples.loss_year_2024(rows=3), examples.PROFILE)
+def test_own_layout_pages_are_not_blank(rendered: Rendered, tmp_path: Path, pdftoppm: str, name: str) -> None:
+    files = rendered("loss_year_2024", "pdf", profile=True)
     last_page = 3 if name.startswith("schedule-d") else 1  # the worksheet is Schedule D's third page
     assert _dark_pixels(_png(pdftoppm, files[name], last_page, tmp_path)) > 1_000
