@@ -48,12 +48,15 @@ _LETTER = (612.0, 792.0)
 
 
 def _lookup(container: Any, *keys: str) -> Any:
-    """Follow keys through mappings or attributes; ``None`` where the path ends."""
+    """Follow keys through mappings (string or integer keys) or attributes; ``None`` where the path ends."""
     node = container
     for key in keys:
         if node is None:
             return None
-        node = node.get(key) if isinstance(node, Mapping) else getattr(node, key, None)
+        if isinstance(node, Mapping):
+            node = node.get(key, node.get(int(key)) if key.isdigit() else None)
+        else:
+            node = getattr(node, key, None)
     return node
 
 
@@ -149,6 +152,22 @@ def _pdf_files(
     return files
 
 
+def export_text(fmt: str, document: Mapping[str, Any]) -> str:
+    """The text of a ``csv``, ``txf`` or ``turbotax`` export, for printing when no ``--out`` is given.
+
+    Raises:
+        InputError: an unknown or non-text format, or a malformed document.
+    """
+    typed = read_document(document)
+    if fmt == "csv":
+        return csv_text(typed.rows)
+    if fmt == "txf":
+        return txf_text(typed.rows, datetime.now(UTC).date())
+    if fmt == "turbotax":
+        return turbotax_text(typed.rows)
+    raise InputError(InputProblem("--format", None, "format", f"expected csv, txf or turbotax, got {fmt!r}"))
+
+
 def write_export(
     fmt: str,
     document: Mapping[str, Any],
@@ -213,4 +232,4 @@ def write_export(
     return [final for _, final in pending]
 
 
-__all__ = ["FORMATS", "FORM_8949_MODES", "MarginbookError", "write_export"]
+__all__ = ["FORMATS", "FORM_8949_MODES", "MarginbookError", "export_text", "write_export"]
