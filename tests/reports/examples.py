@@ -324,3 +324,75 @@ PROFILE = {
     "taxpayer": {"name": "Jane Q. Trader", "tin": "123-45-6789"},
     "year": {"2024": {"taxable_income": "50000"}},
 }
+
+
+def example_2_hifo() -> dict[str, Any]:
+    """Ex 2 with HIFO (standing order): one disposal split into a long-term and a short-term row.
+
+    L2 1.0 ETH 3,000 / 3,500 / (500) LT and L1 0.5 ETH 1,500 / 1,000 / +500 LT make one LT row
+    (VARIOUS, 4,500 / 4,500 / 0); L3 1.0 ETH (2025-02-01) 3,000 / 2,800 / +200 is the ST row.
+    Totals: ST +200, LT 0, as in the spec.
+    """
+    document = example_2_fifo()
+    document["method"] = "hifo"
+    document["form_8949"] = [
+        {
+            "box": "I",
+            "term": "short",
+            "description": "1 ETH",
+            "asset": "ETH",
+            "wallet": "ledger",
+            "quantity": "1.0",
+            "date_acquired": "2025-02-01",
+            "date_sold": "2025-08-01",
+            "proceeds": "3000.00",
+            "cost_basis": "2800.00",
+            "adjustment_code": "",
+            "adjustment": "0.00",
+            "gain": "200.00",
+            "disposal_id": "ev-sell-2025-08-01",
+            "lots": [
+                {
+                    "acquisition_id": "ev-L3",
+                    "quantity": "1.0",
+                    "cost_basis": "2800.00",
+                    "acquired_at": "2025-02-01T00:00:00Z",
+                }
+            ],
+        },
+        {
+            "box": "L",
+            "term": "long",
+            "description": "1.5 ETH",
+            "asset": "ETH",
+            "wallet": "ledger",
+            "quantity": "1.5",
+            "date_acquired": "VARIOUS",
+            "date_sold": "2025-08-01",
+            "proceeds": "4500.00",
+            "cost_basis": "4500.00",
+            "adjustment_code": "",
+            "adjustment": "0.00",
+            "gain": "0.00",
+            "disposal_id": "ev-sell-2025-08-01",
+            "lots": [
+                {
+                    "acquisition_id": "ev-L2",
+                    "quantity": "1.0",
+                    "cost_basis": "3500.00",
+                    "acquired_at": "2024-06-15T00:00:00Z",
+                },
+                {
+                    "acquisition_id": "ev-L1",
+                    "quantity": "0.5",
+                    "cost_basis": "1000.00",
+                    "acquired_at": "2024-01-10T00:00:00Z",
+                },
+            ],
+        },
+    ]
+    schedule = document["schedule_d"]
+    schedule["line_3"] = _line("3000.00", "2800.00", "200.00")
+    schedule["line_10"] = _line("4500.00", "4500.00", "0.00")
+    schedule.update({"line_7": "200.00", "line_15": "0.00", "line_16": "200.00"})
+    return document

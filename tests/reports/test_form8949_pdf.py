@@ -193,3 +193,26 @@ def test_digital_asset_box_on_a_2024_form_is_refused(render: Render) -> None:
     document["year"] = 2024
     with pytest.raises(MarginbookError, match="no box L"):
         render("pdf", document)
+
+
+def test_example_2_hifo_one_disposal_lands_in_box_i_and_box_l(rendered: Rendered) -> None:
+    path = rendered("example_2_hifo", "pdf")["form-8949-2025.pdf"]
+    part_i, part_ii = page_texts(path)
+    assert "02/01/2025 08/01/2025 3,000.00 2,800.00 200.00" in part_i.splitlines()
+    assert "VARIOUS 08/01/2025 4,500.00 4,500.00 0.00" in part_ii.splitlines()
+    assert (_checked_box(path, 0, 2025), _checked_box(path, 1, 2025)) == ("I", "L")
+
+
+def test_turbotax_lines_of_example_2_hifo_carry_each_lots_date_and_the_spec_figures(
+    rendered: Rendered,
+) -> None:
+    (path,) = rendered("example_2_hifo", "turbotax").values()
+    lines = path.read_text().splitlines()[1:]
+    # Spec Ex 2 HIFO: L2 3,000 / 3,500; L3 3,000 / 2,800; L1 1,500 / 1,000.
+    assert sorted(lines) == sorted(
+        [
+            "ETH,02/01/2025,2800.00,08/01/2025,3000.00",
+            "ETH,06/15/2024,3500.00,08/01/2025,3000.00",
+            "ETH,01/10/2024,1000.00,08/01/2025,1500.00",
+        ]
+    )

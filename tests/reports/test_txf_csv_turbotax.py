@@ -18,6 +18,7 @@ from tests.reports import examples
 from tests.reports.conftest import Render, Rendered
 
 ALL_EXAMPLES = (
+    examples.example_2_hifo(),
     examples.example_2_fifo(),
     examples.example_8_fees(),
     examples.example_6_interest(),
