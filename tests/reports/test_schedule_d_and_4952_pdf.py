@@ -69,3 +69,11 @@ def test_summary_page_names_gains_by_box_interest_and_carryforwards(rendered: Re
     assert "10,000.00 7,000.00 0.00 3,000.00" in text
     assert "deduction line 8 3,000.00" in text
     assert "(Form 4952 line 7): 1,000.00" in text
+
+
+def test_box_lines_without_transactions_stay_blank(rendered: Rendered) -> None:
+    page1, _ = page_texts(rendered("example_8_fees", "pdf")["schedule-d-2025.pdf"])
+    lines = page1.splitlines()
+    assert "2,990.00 2,257.50 732.50" in lines  # line 2 (box B or H)
+    # Lines 1b, 3, 8b, 9, 10 are left empty; the one 0.00 is line 15, the engine's net long-term figure.
+    assert " ".join(lines).split().count("0.00") == 1

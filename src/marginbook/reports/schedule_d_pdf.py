@@ -23,8 +23,8 @@ def schedule_d_values(
     page2: dict[str, str] = {}
     for line, (proceeds, cost, adjustment, gain) in layout.box_lines.items():
         totals = schedule.box_lines.get(line)
-        if totals is None:
-            continue
+        if totals is None or not (totals.proceeds or totals.cost_basis or totals.adjustment or totals.gain):
+            continue  # a box with no transactions stays blank, as on a hand-filled form
         page1[proceeds] = form_amount(totals.proceeds)
         page1[cost] = form_amount(totals.cost_basis)
         page1[adjustment] = form_amount(totals.adjustment) if totals.adjustment else ""
