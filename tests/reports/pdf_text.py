@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,13 @@ from pypdf import PdfReader
 
 
 def page_texts(path: Path) -> list[str]:
-    """The extracted text of every page."""
-    return [page.extract_text() for page in PdfReader(path).pages]
+    """The extracted text of every page (cached: the files a test reads are never rewritten)."""
+    return list(_page_texts(str(path)))
+
+
+@functools.cache
+def _page_texts(path: str) -> tuple[str, ...]:
+    return tuple(page.extract_text() for page in PdfReader(path).pages)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def _checked_box(path: Any, page: int, year: int) -> str:
     marks = [p for p in placed_texts(path, page) if p.text in ("✔", "4")]
     assert len(marks) == 1, f"expected exactly one check mark, found {marks}"
     mark = marks[0]
-    part_ii = "Part II" in PdfReader(path).pages[page].extract_text()
+    part_ii = "Part II" in page_texts(path)[page]
     inside = [
         box
         for box, check in FORM_8949[year].boxes.items()

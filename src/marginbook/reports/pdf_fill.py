@@ -22,6 +22,7 @@ it. Memory is one small content stream per page; time is linear in the number of
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -150,6 +151,27 @@ def _placement(rect_obj: PdfObject, appearance: _Appearance) -> _Matrix:
     return _multiply(appearance.matrix, fit)
 
 
+@functools.lru_cache(maxsize=8)
+def _scratch_copy(template: bytes) -> PdfWriter:
+    """A working copy of a form, made once per process (cloning an IRS form takes a quarter second).
+
+    Fillers only ever set a widget's value and read back the appearance pypdf builds for it,
+    always in that order, so fillers of the same form can share the copy.
+    """
+    scratch = PdfWriter(clone_from=PdfReader(io.BytesIO(template)))
+    root = scratch._root_object
+    acro_form = root.get("/AcroForm")
+    if acro_form is None:
+        raise MarginbookError("the bundled form has no AcroForm fields")
+    acro_form = acro_form.get_object()
+    # Hybrid XFA forms: the XFA layer would hide the AcroForm values in Acrobat.
+    if "/XFA" in acro_form:
+        del acro_form["/XFA"]
+    if "/Perms" in root:
+        del root["/Perms"]
+    return scratch
+
+
 class FormFiller:
     """Fills pages of one IRS form and appends them, flattened, to an output document.
 
@@ -161,17 +183,7 @@ class FormFiller:
     """
 
     def __init__(self, template: bytes, output: PdfWriter, stamp: bytes | None = None) -> None:
-        self._scratch = PdfWriter(clone_from=PdfReader(io.BytesIO(template)))
-        root = self._scratch._root_object
-        acro_form = root.get("/AcroForm")
-        if acro_form is None:
-            raise MarginbookError("the bundled form has no AcroForm fields")
-        acro_form = acro_form.get_object()
-        # Hybrid XFA forms: the XFA layer would hide the AcroForm values in Acrobat.
-        if "/XFA" in acro_form:
-            del acro_form["/XFA"]
-        if "/Perms" in root:
-            del root["/Perms"]
+        self._scratch = _scratch_copy(template)
         self._output = output
         self._widgets: list[dict[str, IndirectObject]] = []
         for page in self._scratch.pages:
