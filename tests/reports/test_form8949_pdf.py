@@ -8,10 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from marginbook.domain.errors import MarginbookError
-from marginbook.reports.document import read_document
+from marginbook.reports.document import Form8949Row, read_document
 from marginbook.reports.fields import FORM_8949, template_bytes
 from marginbook.reports.form8949_pdf import paginate
 from marginbook.reports.formatting import form_amount
@@ -216,3 +218,49 @@ def test_turbotax_lines_of_example_2_hifo_carry_each_lots_date_and_the_spec_figu
             "ETH,01/10/2024,1000.00,08/01/2025,1500.00",
         ]
     )
+
+
+_box = st.sampled_from(sorted(FORM_8949[2025].boxes))
+_cents = st.integers(min_value=-(10**9), max_value=10**9).map(lambda c: Decimal(c) / 100)
+
+
+@given(st.lists(st.tuples(_box, _cents, _cents, _cents), max_size=60), st.sampled_from([11, 14]))
+def test_pages_keep_every_row_in_its_box_and_their_totals_add_to_the_box_totals(
+    rows: list[tuple[str, Decimal, Decimal, Decimal]], per_page: int
+) -> None:
+    typed = [
+        Form8949Row(
+            box,
+            "short" if box in "ABCGHI" else "long",
+            f"r{i}",
+            "ETH",
+            "w",
+            Decimal(1),
+            "2025-01-01",
+            "2025-02-01",
+            proceeds,
+            cost,
+            "",
+            adjustment,
+            proceeds - cost + adjustment,
+            f"d{i}",
+            (),
+        )
+        for i, (box, proceeds, cost, adjustment) in enumerate(rows)
+    ]
+    pages = list(paginate(typed, per_page))
+    assert [row.disposal_id for page in pages for row in page.rows] == [
+        row.disposal_id for box in "ABCGHIDEFJKL" for row in typed if row.box == box
+    ]
+    for page in pages:
+        assert 1 <= len(page.rows) <= per_page and {row.box for row in page.rows} == {page.box}
+    for box in {row.box for row in typed}:
+        box_rows = [row for row in typed if row.box == box]
+        summed = [page.totals for page in pages if page.box == box]
+        assert sum((t.proceeds for t in summed), Decimal(0)) == sum(
+            (r.proceeds for r in box_rows), Decimal(0)
+        )
+        assert sum((t.gain for t in summed), Decimal(0)) == sum((r.gain for r in box_rows), Decimal(0))
+        assert sum((t.adjustment for t in summed), Decimal(0)) == sum(
+            (r.adjustment for r in box_rows), Decimal(0)
+        )
