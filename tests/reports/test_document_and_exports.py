@@ -8,9 +8,10 @@ from typing import Any, ClassVar
 import pytest
 
 from marginbook.domain.errors import InputError
-from marginbook.reports.document import read_document, taxpayer_of
+from marginbook.reports.document import read_document
 from marginbook.reports.exports import write_export
 from marginbook.reports.formatting import form_amount, form_date, form_magnitude
+from marginbook.reports.taxpayer import taxpayer_of
 from tests.reports import examples
 
 

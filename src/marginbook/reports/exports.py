@@ -22,7 +22,7 @@ from marginbook.domain.errors import InputError, InputProblem, MarginbookError
 from marginbook.domain.numbers import D
 from marginbook.reports.aggregate import summary_rows
 from marginbook.reports.csv_export import csv_text
-from marginbook.reports.document import TaxDocument, Taxpayer, read_document, taxpayer_of
+from marginbook.reports.document import TaxDocument, read_document
 from marginbook.reports.fields import (
     FORM_4952,
     SCHEDULE_D,
@@ -32,9 +32,11 @@ from marginbook.reports.fields import (
 )
 from marginbook.reports.form4952_pdf import fill_form_4952, has_investment_interest
 from marginbook.reports.form8949_pdf import fill_form_8949, layout_for
+from marginbook.reports.lot_statement import lot_statement_pdf
 from marginbook.reports.pdf_fill import FormFiller
 from marginbook.reports.schedule_d_pdf import fill_schedule_d
-from marginbook.reports.statements import lot_statement_pdf, stamp_pdf, summary_pdf, worksheet_pdf
+from marginbook.reports.statements import stamp_pdf, summary_pdf, worksheet_pdf
+from marginbook.reports.taxpayer import Taxpayer, taxpayer_of
 from marginbook.reports.turbotax import turbotax_text
 from marginbook.reports.txf import txf_text
 from marginbook.reports.worksheet import carryover_worksheet

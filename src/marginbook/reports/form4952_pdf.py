@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from marginbook.reports.document import Taxpayer
 from marginbook.reports.fields import Form4952Layout
 from marginbook.reports.formatting import form_amount
 from marginbook.reports.pdf_fill import FormFiller
+from marginbook.reports.taxpayer import Taxpayer
 
 
 def has_investment_interest(lines: Mapping[str, Decimal] | None) -> bool:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pypdf import PdfWriter
 
 from marginbook.domain.errors import MarginbookError
-from marginbook.reports.document import ALL_BOXES, Form8949Row, LineTotals, Taxpayer
+from marginbook.reports.document import ALL_BOXES, Form8949Row, LineTotals
 from marginbook.reports.fields import FORM_8949, Form8949Layout
 from marginbook.reports.formatting import form_amount, form_date
 from marginbook.reports.pdf_fill import FormFiller
+from marginbook.reports.taxpayer import Taxpayer
 
 
 @dataclass(frozen=True, slots=True)

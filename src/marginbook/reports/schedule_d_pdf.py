@@ -9,10 +9,11 @@ negative figures are written in parentheses. Lines the engine does not compute (
 
 from __future__ import annotations
 
-from marginbook.reports.document import ScheduleD, Taxpayer
+from marginbook.reports.document import ScheduleD
 from marginbook.reports.fields import ScheduleDLayout
 from marginbook.reports.formatting import form_amount, form_magnitude
 from marginbook.reports.pdf_fill import FormFiller
+from marginbook.reports.taxpayer import Taxpayer
 
 
 def schedule_d_values(

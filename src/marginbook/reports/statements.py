@@ -1,9 +1,7 @@
-"""Pages in our own layout: the year's summary, the carryover worksheet, the lot detail statement.
+"""Pages in our own layout: the year's summary, the carryover worksheet, the DRAFT stamp.
 
-These are drawn with fpdf2 (the IRS has no form for them). The lot detail statement lists,
-for every Form 8949 row, all the columns of Parts I and II and then each acquisition the
-row matched (date, wallet, quantity, basis), so a preparer can audit any figure; it is also
-the statement attached to a Form 8949 filed under Exception 2 (code M).
+These are drawn with fpdf2 (the IRS has no form for them); the lot detail statement, which
+shares the page style, is in :mod:`marginbook.reports.lot_statement`.
 """
 
 from __future__ import annotations
@@ -15,25 +13,21 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from marginbook.domain.numbers import plain
 from marginbook.reports.document import (
-    ALL_BOXES,
     LONG_TERM_BOXES,
-    SCHEDULE_D_BOX_LINES,
     SHORT_TERM_BOXES,
-    Form8949Row,
     TaxDocument,
-    Taxpayer,
 )
 from marginbook.reports.form8949_pdf import page_totals
-from marginbook.reports.formatting import form_amount, form_date
+from marginbook.reports.formatting import form_amount
+from marginbook.reports.taxpayer import Taxpayer
 from marginbook.reports.worksheet import CarryoverWorksheet
 
 _FONT = "Helvetica"
 _ENCODING = "windows-1252"
 
 
-def _safe(text: str) -> str:
+def printable(text: str) -> str:
     """Text the standard PDF fonts can show (Windows-1252); anything else becomes '?'."""
     return text.encode(_ENCODING, errors="replace").decode(_ENCODING)
 
@@ -47,11 +41,11 @@ def stamp_pdf(text: str, width_pt: float, height_pt: float) -> bytes:
     pdf.set_font(_FONT, "B", 14)
     pdf.set_text_color(200, 0, 0)
     pdf.set_xy(0, 8)
-    pdf.cell(width_pt, 16, _safe(text), align="C")
+    pdf.cell(width_pt, 16, printable(text), align="C")
     return bytes(pdf.output())
 
 
-class _Page(FPDF):
+class OwnPage(FPDF):
     """A letter page with our header line, in points."""
 
     def __init__(self, title: str, *, landscape: bool = False) -> None:
@@ -60,12 +54,12 @@ class _Page(FPDF):
         self.set_margins(36, 36, 36)
         self.set_auto_page_break(True, margin=36)
         self._title = title
-        self.set_title(_safe(title))
+        self.set_title(printable(title))
         self.set_creator("marginbook")
 
     def header(self) -> None:
         self.set_font(_FONT, "B", 11)
-        self.cell(0, 14, _safe(self._title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 14, printable(self._title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(_FONT, "", 8)
         self.ln(4)
 
@@ -77,12 +71,12 @@ class _Page(FPDF):
     def heading(self, text: str) -> None:
         self.ln(6)
         self.set_font(_FONT, "B", 9)
-        self.cell(0, 12, _safe(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 12, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(_FONT, "", 8)
 
     def line_text(self, text: str, *, bold: bool = False) -> None:
         self.set_font(_FONT, "B" if bold else "", 8)
-        self.multi_cell(0, 10, _safe(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 10, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def table_row(
         self,
@@ -95,11 +89,12 @@ class _Page(FPDF):
     ) -> None:
         self.set_font(_FONT, "B" if bold else "", 7.5)
         for text, width, align in zip(cells, widths, aligns, strict=True):
-            self.cell(width, height, _safe(text), align=align)
+            self.cell(width, height, printable(text), align=align)
         self.ln(height)
 
 
-def _who(taxpayer: Taxpayer) -> str:
+def taxpayer_line(taxpayer: Taxpayer) -> str:
+    """The taxpayer as our pages name them: name and TIN, or a note that neither was given."""
     parts = [part for part in (taxpayer.name, f"TIN {taxpayer.tin}" if taxpayer.tin else "") if part]
     return ", ".join(parts) if parts else "Taxpayer: (name and TIN not given)"
 
@@ -119,9 +114,9 @@ def summary_pdf(document: TaxDocument, taxpayer: Taxpayer, notes: Iterable[str] 
         taxpayer: printed at the top when known.
         notes: extra warnings from rendering (e.g. a form of another year was used).
     """
-    pdf = _Page(f"marginbook tax summary, tax year {document.year}")
+    pdf = OwnPage(f"marginbook tax summary, tax year {document.year}")
     pdf.add_page()
-    pdf.line_text(_who(taxpayer))
+    pdf.line_text(taxpayer_line(taxpayer))
     if document.method:
         pdf.line_text(f"Cost-basis method: {document.method}")
     pdf.heading("Capital gains and losses (Form 8949 by box, Schedule D)")
@@ -243,9 +238,9 @@ def worksheet_pdf(
     year: int, worksheet: CarryoverWorksheet, engine_short: Decimal, engine_long: Decimal, taxpayer: Taxpayer
 ) -> bytes:
     """The Capital Loss Carryover Worksheet as a page of its own, with the engine's figures beside it."""
-    pdf = _Page(f"Capital Loss Carryover Worksheet, tax year {year} (carryover to {year + 1})")
+    pdf = OwnPage(f"Capital Loss Carryover Worksheet, tax year {year} (carryover to {year + 1})")
     pdf.add_page()
-    pdf.line_text(_who(taxpayer))
+    pdf.line_text(taxpayer_line(taxpayer))
     pdf.line_text(
         "Lines 5-8 apply only when Schedule D line 7 is a loss; lines 9-13 only when line 15 is a loss."
     )
@@ -273,153 +268,3 @@ def worksheet_pdf(
             "These differ from lines 8 and 13 above: check line 1 and the Schedule D lines.", bold=True
         )
     return bytes(pdf.output())
-
-
-#: The statement is drawn in Courier with ``FPDF.text`` (one call per line): a year of
-#: 100,000 disposals is some 250,000 lines, and a cell per column would be 20 times slower.
-_MONO = "Courier"
-_MONO_SIZE = 7.0
-_LINE_HEIGHT = 8.6
-_COLUMNS = (
-    (3, "<"),
-    (29, "<"),
-    (12, "<"),
-    (12, "<"),
-    (15, ">"),
-    (15, ">"),
-    (4, "<"),
-    (13, ">"),
-    (15, ">"),
-    (1, "<"),
-    (40, "<"),
-)
-
-
-def _fixed(cells: Sequence[str]) -> str:
-    """One statement line: each cell cut or padded to its column."""
-    parts = []
-    last = len(_COLUMNS) - 1
-    for index, ((width, align), cell) in enumerate(zip(_COLUMNS, cells, strict=True)):
-        text = cell if index == last else cell[:width]  # ids in the last column are never cut
-        parts.append(text.ljust(width) if align == "<" else text.rjust(width))
-    return " ".join(parts).rstrip()
-
-
-class _Statement:
-    """Writes fixed-width lines onto landscape pages, starting a new page when one is full."""
-
-    def __init__(self, title: str) -> None:
-        self.pdf = _Page(title, landscape=True)
-        self._bottom = self.pdf.h - 40
-        self._y = self._bottom + 1
-
-    def line(self, text: str, *, bold: bool = False, gap: float = 0.0) -> None:
-        if self._y + gap > self._bottom:
-            self.pdf.add_page()
-            self._y = self.pdf.get_y() + _LINE_HEIGHT
-        self._y += gap
-        self.pdf.set_font(_MONO, "B" if bold else "", _MONO_SIZE)
-        self.pdf.text(36, self._y, _safe(text))
-        self._y += _LINE_HEIGHT
-
-
-def lot_statement_pdf(year: int, rows: Sequence[Form8949Row], taxpayer: Taxpayer) -> bytes:
-    """The lot detail statement: every Form 8949 row with the acquisitions it matched.
-
-    Args:
-        year: the tax year.
-        rows: every Form 8949 row (detail rows, never the summary rows).
-        taxpayer: printed at the top when known.
-    """
-    sheet = _Statement(f"Form 8949 statement and lot detail, tax year {year}. {_who(taxpayer)}")
-    sheet.line("Each Form 8949 row (all columns of Parts I and II), then one line per acquisition it used:")
-    sheet.line(
-        "  the wallet under (a), the date acquired under (b), the quantity disposed of under (d), "
-        "its cost basis under (e), and the acquisition's ledger id last."
-    )
-    header = _fixed(
-        (
-            "Box",
-            "(a) Description",
-            "(b) Acquired",
-            "(c) Sold",
-            "(d) Proceeds",
-            "(e) Cost basis",
-            "(f)",
-            "(g) Adjust.",
-            "(h) Gain/loss",
-            "",
-            "Disposal id",
-        )
-    )
-    for box in ALL_BOXES:
-        box_rows = [row for row in rows if row.box == box]
-        if not box_rows:
-            continue
-        term = "short-term (Part I)" if box in SHORT_TERM_BOXES else "long-term (Part II)"
-        line = next(name for name, boxes in SCHEDULE_D_BOX_LINES.items() if box in boxes)
-        sheet.line(
-            f"Box {box}, {term}: {len(box_rows)} rows, totals to Schedule D {line.replace('_', ' ')}",
-            bold=True,
-            gap=_LINE_HEIGHT,
-        )
-        sheet.line(header, bold=True)
-        for row in box_rows:
-            adjustment = form_amount(row.adjustment) if row.adjustment or row.adjustment_code else ""
-            sheet.line(
-                _fixed(
-                    (
-                        row.box,
-                        row.description,
-                        form_date(row.date_acquired),
-                        form_date(row.date_sold),
-                        form_amount(row.proceeds),
-                        form_amount(row.cost_basis),
-                        row.adjustment_code,
-                        adjustment,
-                        form_amount(row.gain),
-                        "",
-                        row.disposal_id,
-                    )
-                )
-            )
-            for lot in row.lots:
-                sheet.line(
-                    _fixed(
-                        (
-                            "",
-                            f"  lot from {lot.wallet}",
-                            form_date(lot.acquired_on),
-                            "",
-                            f"{plain(lot.quantity)} {row.asset}",
-                            form_amount(lot.cost_basis),
-                            "",
-                            "",
-                            "",
-                            "",
-                            f"lot {lot.acquisition_id}",
-                        )
-                    )
-                )
-        t = page_totals(box_rows)
-        sheet.line(
-            _fixed(
-                (
-                    "",
-                    f"Total box {box}",
-                    "",
-                    "",
-                    form_amount(t.proceeds),
-                    form_amount(t.cost_basis),
-                    "",
-                    form_amount(t.adjustment),
-                    form_amount(t.gain),
-                    "",
-                    "",
-                )
-            ),
-            bold=True,
-        )
-    if not rows:
-        sheet.line("No dispositions this year.")
-    return bytes(sheet.pdf.output())
