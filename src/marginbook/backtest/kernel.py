@@ -2,7 +2,8 @@
 
 One function, :func:`run_bars`, walks the bars once. It takes only arrays and scalars (the
 layout is in :mod:`marginbook.backtest.layout`) and calls the margin rules through
-:mod:`marginbook.backtest.rules_jit`, the same functions the event-driven engine calls.
+:mod:`marginbook.margin.rules.jit`: the very functions the event-driven engine calls,
+compiled from their own code objects.
 
 What happens in bar ``i``, in this order (``docs/backtest.md`` states the rules):
 
@@ -29,11 +30,8 @@ import numba
 import numpy as np
 
 from marginbook.backtest import layout as L
-from marginbook.backtest.rules_jit import (
-    LIQUIDATION,
-    NO_FILL,
-    STOP,
-    TAKE_PROFIT,
+from marginbook.margin.rules.fills import LIQUIDATION, NO_FILL, STOP, TAKE_PROFIT
+from marginbook.margin.rules.jit import (
     adverse_extreme,
     bybit_liquidation_price,
     charges_count,
@@ -111,20 +109,21 @@ def _stop_level(side: int, stop_loss: float, trailing: float) -> tuple[float, bo
 
 @numba.njit(cache=True)
 def _settle(trades_out: np.ndarray, trade: int, bar: int, reason: int, side: int, qty: float,
-            entry_price: float, exit_price: float, fee_rate: float, liquidation: bool, available: float,
-            interest_units: float, long_interest_paid: float, funding_sum: float, charges: int) -> tuple[float, float, float]:
+            entry_price: float, exit_price: float, fee_rate: float, liquidation: bool,
+            remaining_margin_fee: bool, maintenance: float, available: float, interest_units: float,
+            long_interest_paid: float, funding_sum: float, charges: int) -> tuple[float, float, float]:
     """Close the position at ``exit_price``; record the trade; return (cash change, fee, interest).
 
     A long's interest was taken from the balance charge by charge; a short owes its interest
     in base units, bought back at the exit price with the borrowed coins. A liquidation
     cannot take more than ``available`` (the isolated collateral, or a cross account's whole
-    balance): the venue's insurance fund carries the rest, and the liquidation fee comes
-    out of what is left.
+    balance): the venue's insurance fund carries the rest. Its fee is either a rate of the
+    notional or, on venues that say so, the remaining margin (``maintenance`` at the fill).
     """
     price_pnl = unrealized_pnl(side, qty, entry_price, exit_price)
     interest = long_interest_paid if side == 1 else interest_units * exit_price
     gross = price_pnl if side == 1 else price_pnl - interest
-    fee = trading_fee(qty * exit_price, fee_rate)
+    fee = maintenance if (liquidation and remaining_margin_fee) else trading_fee(qty * exit_price, fee_rate)
     if liquidation:
         if gross <= -available:
             fee = 0.0
@@ -143,6 +142,28 @@ def _settle(trades_out: np.ndarray, trade: int, bar: int, reason: int, side: int
     row[L.TR_PNL] = delta - row[L.TR_ENTRY_FEE] - (long_interest_paid if side == 1 else 0.0) + funding_sum
     row[L.TR_REASON] = reason
     return delta, fee, interest
+
+
+@numba.njit(cache=True)
+def _interest_due(entry_time: int, until: int, charges_done: int, principal: float, opening_rate: float,
+                  rate: float, period: int, clock_aligned: bool, charge_at_open: bool) -> tuple[int, float]:
+    """Charges falling before ``until`` not yet paid: (new count, interest in the lent asset).
+
+    When and how often is the venue's schedule (``charges_count``); the first charge of a
+    schedule that charges at opening uses the opening rate (Kraken's opening fee).
+    """
+    due = charges_count(entry_time, until, period, clock_aligned, charge_at_open)
+    amount = 0.0
+    for k in range(charges_done, due):
+        amount += principal * (opening_rate if (k == 0 and charge_at_open) else rate)
+    return max(due, charges_done), amount
+
+
+@numba.njit(cache=True)
+def _maintenance(floors: np.ndarray, mmrs: np.ndarray, notional: float) -> float:
+    """The tiered maintenance margin of a position of ``notional``."""
+    tier = tier_index(notional, floors)
+    return notional * mmrs[tier] - tier_maintenance_amount(tier, floors, mmrs)
 
 
 @numba.njit(cache=True)
@@ -173,18 +194,21 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
     size_units = cfg[L.CFG_SIZE_UNITS]
     size_fraction = cfg[L.CFG_SIZE_FRACTION]
     fee_rate = cfg[L.CFG_FEE]
+    maker_fee_rate = cfg[L.CFG_MAKER_FEE]
     stop_loss = cfg[L.CFG_STOP_LOSS]
     take_profit = cfg[L.CFG_TAKE_PROFIT]
     trail = cfg[L.CFG_TRAILING_STOP]
-    rate_per_charge = cfg[L.CFG_INTEREST_PER_CHARGE]
-    opening_rate = cfg[L.CFG_OPENING_RATE]
     charge_period = int(cfg[L.CFG_CHARGE_PERIOD])
     clock_aligned = cfg[L.CFG_CLOCK_ALIGNED] != 0.0
     charge_at_open = cfg[L.CFG_CHARGE_AT_OPEN] != 0.0
+    borrow_full = cfg[L.CFG_BORROW_FULL_NOTIONAL] != 0.0
     funding_rate = cfg[L.CFG_FUNDING_RATE]
     funding_period = int(cfg[L.CFG_FUNDING_PERIOD])
     liquidation_fee_rate = cfg[L.CFG_LIQUIDATION_FEE]
-    charges_interest = rate_per_charge > 0.0 or opening_rate > 0.0
+    remaining_margin_fee = cfg[L.CFG_LIQUIDATION_FEE_REMAINING] != 0.0
+    charges_interest = charge_period > 0 and (
+        cfg[L.CFG_INTEREST_PER_CHARGE] > 0.0 or cfg[L.CFG_OPENING_RATE] > 0.0
+        or cfg[L.CFG_SHORT_INTEREST_PER_CHARGE] > 0.0 or cfg[L.CFG_SHORT_OPENING_RATE] > 0.0)
     pays_funding = funding_rate != 0.0 and funding_period > 0
     totals = np.zeros(L.TOT_SIZE)
 
@@ -196,6 +220,9 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
     collateral = 0.0
     quote_borrowed = 0.0
     base_borrowed = 0.0
+    principal = 0.0
+    rate = 0.0
+    opening_rate = 0.0
     interest_units = 0.0
     interest_quote = 0.0
     charges_done = 0
@@ -221,18 +248,13 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
             t_end = t + (t - timestamps[i - 1])
         else:
             t_end = t + 1
-        exit_price = math.nan
-        exit_reason = -1
 
-        # 1. The order decided at the previous close fills at this open.
+        # 1. The order decided at the previous close fills at this open. Every interest charge
+        #    falling strictly before this open was paid bar by bar already.
         if side != 0 and (pending_exit or (pending_entry != 0 and pending_entry != side)):
-            exit_price = open_[i]
-            exit_reason = L.EXIT_SIGNAL
-        if exit_reason >= 0:
-            # Every charge falling strictly before this open was paid bar by bar already.
-            delta, fee, interest = _settle(trades_out, trade, i, exit_reason, side, qty, entry_price,
-                                           exit_price, fee_rate, False, 0.0, interest_units, interest_quote,
-                                           funding_sum, charges_done)
+            delta, fee, interest = _settle(trades_out, trade, i, L.EXIT_SIGNAL, side, qty, entry_price,
+                                           open_[i], fee_rate, False, False, 0.0, 0.0, interest_units,
+                                           interest_quote, funding_sum, charges_done)
             cash += delta
             totals[L.TOT_FEES] += fee
             totals[L.TOT_INTEREST] += interest
@@ -255,8 +277,18 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                 entry_time = t
                 collateral = margin
                 cash -= fee
-                quote_borrowed = qty * price - margin if side == 1 else 0.0
-                base_borrowed = qty if side == -1 else 0.0
+                if side == 1:
+                    quote_borrowed = qty * price if borrow_full else qty * price - margin
+                    base_borrowed = 0.0
+                    principal = quote_borrowed
+                    rate = cfg[L.CFG_INTEREST_PER_CHARGE]
+                    opening_rate = cfg[L.CFG_OPENING_RATE]
+                else:
+                    quote_borrowed = 0.0
+                    base_borrowed = qty
+                    principal = base_borrowed
+                    rate = cfg[L.CFG_SHORT_INTEREST_PER_CHARGE]
+                    opening_rate = cfg[L.CFG_SHORT_OPENING_RATE]
                 interest_units = 0.0
                 interest_quote = 0.0
                 charges_done = 0
@@ -273,20 +305,21 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                                               quote_borrowed, base_borrowed, 0.0, L.CFG_CALL_LEVEL)
                 trade = n_trades
                 n_trades += 1
-                trades_out[trade, L.TR_SIDE] = side
-                trades_out[trade, L.TR_ENTRY_BAR] = i
-                trades_out[trade, L.TR_EXIT_BAR] = -1
-                trades_out[trade, L.TR_QUANTITY] = qty
-                trades_out[trade, L.TR_ENTRY_PRICE] = price
-                trades_out[trade, L.TR_ENTRY_FEE] = fee
-                trades_out[trade, L.TR_LIQUIDATION_PRICE] = liquidation_price
-                trades_out[trade, L.TR_MARGIN] = margin
-                trades_out[trade, L.TR_BORROWED] = quote_borrowed if side == 1 else base_borrowed
+                row = trades_out[trade]
+                row[L.TR_SIDE] = side
+                row[L.TR_ENTRY_BAR] = i
+                row[L.TR_EXIT_BAR] = -1
+                row[L.TR_QUANTITY] = qty
+                row[L.TR_ENTRY_PRICE] = price
+                row[L.TR_ENTRY_FEE] = fee
+                row[L.TR_LIQUIDATION_PRICE] = liquidation_price
+                row[L.TR_MARGIN] = margin
+                row[L.TR_BORROWED] = principal
                 totals[L.TOT_FEES] += fee
         pending_exit = False
         pending_entry = 0
 
-        # 2. Protective exits inside the bar, after a margin call check on the adverse extreme.
+        # 2. A margin call on the adverse extreme; then the protective exits inside the bar.
         if side != 0:
             if not called and call_price == call_price:
                 extreme = adverse_extreme(side, high[i], low[i])
@@ -301,30 +334,28 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
             code, price = exit_fill(side, open_[i], high[i], low[i], stop_level, take_profit_price,
                                     liquidation_price)
             if code != NO_FILL:
-                exit_price = price
                 if code == STOP:
-                    exit_reason = L.EXIT_TRAILING_STOP if is_trailing else L.EXIT_STOP
+                    reason = L.EXIT_TRAILING_STOP if is_trailing else L.EXIT_STOP
                 elif code == TAKE_PROFIT:
-                    exit_reason = L.EXIT_TAKE_PROFIT
+                    reason = L.EXIT_TAKE_PROFIT
                 else:
-                    exit_reason = L.EXIT_LIQUIDATION
-                # Charges up to and including this bar's open instant are owed.
-                if charges_interest:
-                    due = charges_count(entry_time, t + 1, charge_period, clock_aligned, charge_at_open)
-                    while charges_done < due:
-                        rate = opening_rate if (charges_done == 0 and charge_at_open) else rate_per_charge
-                        amount = (quote_borrowed if side == 1 else base_borrowed) * rate
-                        interest_units += amount
-                        if side == 1:
-                            cash -= amount
-                            interest_quote += amount
-                        charges_done += 1
-                liquidated = code == LIQUIDATION
-                if liquidated:
+                    reason = L.EXIT_LIQUIDATION
                     totals[L.TOT_LIQUIDATIONS] += 1.0
+                if charges_interest:
+                    # The position was open at this bar's open instant: a charge falling there is owed.
+                    charges_done, amount = _interest_due(entry_time, t + 1, charges_done, principal,
+                                                         opening_rate, rate, charge_period, clock_aligned,
+                                                         charge_at_open)
+                    interest_units += amount
+                    if side == 1:
+                        cash -= amount
+                        interest_quote += amount
+                liquidated = code == LIQUIDATION
+                close_fee = liquidation_fee_rate if liquidated else (
+                    maker_fee_rate if code == TAKE_PROFIT else fee_rate)
                 delta, fee, interest = _settle(
-                    trades_out, trade, i, exit_reason, side, qty, entry_price, exit_price,
-                    liquidation_fee_rate if liquidated else fee_rate, liquidated,
+                    trades_out, trade, i, reason, side, qty, entry_price, price, close_fee, liquidated,
+                    remaining_margin_fee, _maintenance(floors, mmrs, qty * price),
                     cash if cross else collateral, interest_units, interest_quote, funding_sum, charges_done)
                 cash += delta
                 totals[L.TOT_FEES] += fee
@@ -335,15 +366,15 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         if side != 0:
             changed = False
             if charges_interest:
-                due = charges_count(entry_time, t_end, charge_period, clock_aligned, charge_at_open)
-                while charges_done < due:
-                    rate = opening_rate if (charges_done == 0 and charge_at_open) else rate_per_charge
-                    amount = (quote_borrowed if side == 1 else base_borrowed) * rate
+                before = charges_done
+                charges_done, amount = _interest_due(entry_time, t_end, charges_done, principal,
+                                                     opening_rate, rate, charge_period, clock_aligned,
+                                                     charge_at_open)
+                if charges_done != before:
                     interest_units += amount
                     if side == 1:
                         cash -= amount
                         interest_quote += amount
-                    charges_done += 1
                     changed = True
             if pays_funding:
                 first = (t + funding_period - 1) // funding_period

@@ -37,8 +37,13 @@ CFG_FUNDING_PERIOD = 16
 CFG_LIQUIDATION_FEE = 17
 CFG_CALL_LEVEL = 18
 CFG_LIQUIDATION_LEVEL = 19
-CFG_TAKER_FEE = 20
-CFG_SIZE = 21
+CFG_TAKER_FEE = 20          # the closing fee OKX reserves in its liquidation price
+CFG_MAKER_FEE = 21          # fee rate of take-profit fills (limit orders)
+CFG_LIQUIDATION_FEE_REMAINING = 22  # 1: a liquidation takes the position's remaining margin
+CFG_SHORT_INTEREST_PER_CHARGE = 23  # a short's rate per charge on the base units lent
+CFG_SHORT_OPENING_RATE = 24
+CFG_BORROW_FULL_NOTIONAL = 25       # 1: the venue lends the whole position value (Kraken)
+CFG_SIZE = 26
 
 # Trade record columns.
 TR_SIDE = 0
