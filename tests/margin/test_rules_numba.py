@@ -32,6 +32,8 @@ CASES: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
     (rules.binance_usdm_liquidation_price, (-1, 1.0, 20_000.0, 1_000.0, 10.0, 5.0, 0.004, 0.0)),
     (rules.tiered_margin_ratio_price, (-1, 5.0, 40_000.0, 100_000.0, 0.0, 0.0, FLOORS, MMRS, 1.0)),
     (rules.binance_usdm_liquidation_price_tiered, (-1, 5.0, 40_000.0, 100_000.0, 0.0, 0.0, FLOORS, MMRS)),
+    (rules.aggregate_margin_ratio_price, (0.5, 9_000.0, 0.006, 0.0, 2_000.0, 1.0)),
+    (rules.kraken_aggregate_level_price, (0.8, 16_000.0, 4_000.0, 0.04, 10_000.0, 0.8)),
     (rules.bybit_liquidation_price, (1, 20_000.0, 1.0, 50.0, 0.005, 0.0, 0.0)),
     (rules.fixed_maintenance_ratio_price, (1, 20_000.0, 1.0, 400.0, 100.0, 0.8)),
     (rules.okx_isolated_liquidation_price, (1, 20_000.0, 1.0, 2_000.0, 0.004, 0.0005)),

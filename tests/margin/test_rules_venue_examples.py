@@ -194,3 +194,28 @@ def test_funding_longs_pay_shorts_receive_on_positive_rate() -> None:
     assert rules.funding_payment(LONG, 2.0, 30_000.0, 0.0001) == pytest.approx(-6.0)
     assert rules.funding_payment(SHORT, 2.0, 30_000.0, 0.0001) == pytest.approx(6.0)
     assert rules.funding_payment(LONG, 2.0, 30_000.0, -0.0001) == pytest.approx(6.0)
+
+
+def test_aggregate_prices_reduce_to_the_single_position_formulas() -> None:
+    single = rules.margin_ratio_price(LONG, 1.0, 20_000.0, 1_000.0, 0.0, 0.0, 0.004, 0.0, 1.0)
+    aggregate = rules.aggregate_margin_ratio_price(1.0, 20_000.0, 0.004, 0.0, 1_000.0, 1.0)
+    assert aggregate == pytest.approx(single)
+    short = rules.margin_ratio_price(SHORT, 2.0, 20_000.0, 1_000.0, 0.0, 0.0, 0.005, 50.0, 0.8)
+    assert rules.aggregate_margin_ratio_price(-2.0, -40_000.0, 0.01, 50.0, 1_000.0, 0.8) == pytest.approx(
+        short
+    )
+    # Kraken: the 13,200 example again, through the aggregate form
+    assert rules.kraken_aggregate_level_price(1.0, 20_000.0, 4_000.0, 0.0, 10_000.0, 0.8) == pytest.approx(
+        13_200.0
+    )
+    kraken_short = rules.kraken_margin_level_price(SHORT, 0.2, 50_000.0, 5.0, 5_000.0, 0.0, 0.0, 0.75)
+    assert rules.kraken_aggregate_level_price(-0.2, -10_000.0, 0.0, 0.04, 5_000.0, 0.75) == pytest.approx(
+        kraken_short
+    )
+
+
+def test_cross_account_with_a_hedge_moves_the_liquidation_price() -> None:
+    # Long 1 BTC at 20,000 alone vs. with a 0.5 BTC short from 22,000 beside it (cross).
+    alone = rules.aggregate_margin_ratio_price(1.0, 20_000.0, 0.004, 0.0, 2_000.0, 1.0)
+    hedged = rules.aggregate_margin_ratio_price(0.5, 20_000.0 - 11_000.0, 0.006, 0.0, 2_000.0, 1.0)
+    assert hedged < alone  # the short's gains on the way down hold the long up

@@ -47,6 +47,7 @@ def _jit(function: Callable[..., Any]) -> Any:
 
 
 adverse_extreme = _jit(_fills.adverse_extreme)
+aggregate_margin_ratio_price = _jit(_margin.aggregate_margin_ratio_price)
 bankruptcy_price = _jit(_margin.bankruptcy_price)
 binance_hours_charged = _jit(_interest.binance_hours_charged)
 binance_usdm_liquidation_price = _jit(_margin.binance_usdm_liquidation_price)
@@ -59,6 +60,7 @@ favourable_extreme = _jit(_fills.favourable_extreme)
 fixed_maintenance_ratio_price = _jit(_margin.fixed_maintenance_ratio_price)
 funding_payment = _jit(_margin.funding_payment)
 initial_margin = _jit(_margin.initial_margin)
+kraken_aggregate_level_price = _jit(_margin.kraken_aggregate_level_price)
 kraken_margin_fees = _jit(_interest.kraken_margin_fees)
 kraken_margin_level_price = _jit(_margin.kraken_margin_level_price)
 kraken_position_value = _jit(_margin.kraken_position_value)

@@ -363,3 +363,48 @@ def funding_payment(side: int, size: float, mark_price: float, rate: float) -> f
 def trading_fee(notional: float, rate: float) -> float:
     """Fee on a trade: notional · rate (rates are fractions, ``0.0004`` = 0.04 %)."""
     return abs(notional) * rate
+
+
+def aggregate_margin_ratio_price(
+    net_quantity: float,
+    net_cost: float,
+    maintenance_slope: float,
+    maintenance_amount: float,
+    wallet_balance: float,
+    ratio: float,
+) -> float:
+    """Cross margin on one market: the price at which the account's margin ratio reaches ``ratio``.
+
+    Every position on the market moves with the one price, so the account's margin balance
+    ``WB + N·P − C`` and its maintenance margin ``M·P − K`` are both linear in ``P``, with
+    ``N = Σ Side·Q`` (net quantity), ``C = Σ Side·Q·EP`` (net cost), ``M = Σ Q·MMR`` and
+    ``K = Σ cum`` plus the maintenance of other markets. Solving ``M·P − K = ratio·(WB + N·P − C)``
+    gives ``P``; with one position it is :func:`margin_ratio_price`. ``nan`` when no positive
+    price reaches it.
+    """
+    denominator = maintenance_slope - ratio * net_quantity
+    if denominator == 0.0:
+        return math.nan
+    price = (ratio * (wallet_balance - net_cost) + maintenance_amount) / denominator
+    return price if price > 0.0 else math.nan
+
+
+def kraken_aggregate_level_price(
+    net_quantity: float,
+    net_cost: float,
+    long_used_margin: float,
+    short_margin_quantity: float,
+    trade_balance: float,
+    level: float,
+) -> float:
+    """Kraken, many positions on one market: the price at which the margin level reaches ``level``.
+
+    Equity ``TB + N·P − C`` and used margin ``U_long + S·P`` (longs at opening cost, shorts at
+    current value, ``S = Σ_short Q / leverage``) are linear in ``P``; with one position this
+    is :func:`kraken_margin_level_price`. ``nan`` when no positive price reaches it.
+    """
+    denominator = net_quantity - level * short_margin_quantity
+    if denominator == 0.0:
+        return math.nan
+    price = (level * long_used_margin - trade_balance + net_cost) / denominator
+    return price if price > 0.0 else math.nan
