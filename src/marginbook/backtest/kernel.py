@@ -213,6 +213,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
     totals = np.zeros(L.TOT_SIZE)
 
     cash = cfg[L.CFG_CASH]
+    min_equity = cash * 1e-9
     side = 0
     qty = 0.0
     entry_price = 0.0
@@ -268,7 +269,10 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                 quantity = size_fraction * equity * leverage / (price * (1.0 + leverage * fee_rate))
             margin = quantity * price / leverage
             fee = trading_fee(quantity * price, fee_rate)
-            if equity <= 0.0 or quantity <= 0.0 or margin + fee > equity * (1.0 + 1e-12):
+            # An account worn down to dust (a billionth of the starting cash) is finished: real
+            # venues refuse orders below a minimum notional long before.
+            if (equity <= min_equity or quantity <= 0.0
+                    or margin + fee > equity * (1.0 + 1e-12)):
                 totals[L.TOT_SKIPPED_ENTRIES] += 1.0
             else:
                 side = pending_entry
