@@ -8,14 +8,13 @@ bar, plus one row per entry signal), calls the compiled loop and wraps what come
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from marginbook.backtest import layout as L
 from marginbook.backtest.data import Bars
-from marginbook.backtest.results import BacktestResult, calls_from_rows, trades_from_rows
+from marginbook.backtest.results import BacktestResult
 from marginbook.backtest.settings import BacktestSettings, kernel_config
 from marginbook.backtest.strategies import Signals
 
@@ -45,12 +44,10 @@ def run_backtest(bars: Bars, signals: Signals, settings: BacktestSettings,
                       trades, calls)
     elapsed = time.perf_counter() - started
     n_trades, n_calls = int(totals[L.TOT_TRADES]), int(totals[L.TOT_CALLS])
-    trade_records = trades_from_rows(trades[:n_trades], bars)
-    call_records = tuple(replace(c, quantity=trade_records[c.trade].quantity)
-                         for c in calls_from_rows(calls[:n_calls], bars))
     return BacktestResult(
         settings=settings, bars=bars, equity=equity, liquidation_prices=liquidation,
-        trades=trade_records, margin_calls=call_records, fees_paid=float(totals[L.TOT_FEES]),
+        trade_rows=trades[:n_trades].copy(), call_rows=calls[:n_calls].copy(),
+        fees_paid=float(totals[L.TOT_FEES]),
         interest_paid=float(totals[L.TOT_INTEREST]), funding=float(totals[L.TOT_FUNDING]),
         skipped_entries=int(totals[L.TOT_SKIPPED_ENTRIES]), elapsed_s=elapsed, strategy=strategy or {},
     )

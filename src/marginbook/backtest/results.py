@@ -10,7 +10,8 @@ as a decimal string, and :mod:`marginbook.backtest.ledger_export` builds ledger 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -127,17 +128,21 @@ class MarginCall:
                 "quantity": decimal_text(self.quantity), "trade": self.trade}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BacktestResult:
     """Everything one run produced.
+
+    The kernel's trade and margin-call matrices are kept as they are; :attr:`trades` and
+    :attr:`margin_calls` build the records on first use, so a sweep or a benchmark that only
+    wants the summary does not pay for ten thousand Python objects.
 
     Attributes:
         settings: the run's settings.
         bars: the price bars it ran on.
         equity: equity at each bar's close.
         liquidation_prices: each bar's liquidation price (``nan`` when flat).
-        trades: every position, in order of entry.
-        margin_calls: the first call of each position that had one.
+        trade_rows: the kernel's trade matrix (``TR_*`` columns), one row per trade.
+        call_rows: the kernel's margin-call matrix (``MC_*`` columns).
         fees_paid, interest_paid: totals in the quote asset.
         funding: funding received (+) or paid (−) in total.
         skipped_entries: entries refused because equity could not pay margin and fee.
@@ -149,14 +154,36 @@ class BacktestResult:
     bars: Bars
     equity: FloatArray
     liquidation_prices: FloatArray
-    trades: tuple[Trade, ...]
-    margin_calls: tuple[MarginCall, ...]
+    trade_rows: FloatArray
+    call_rows: FloatArray
     fees_paid: float
     interest_paid: float
     funding: float
     skipped_entries: int
     elapsed_s: float
     strategy: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def trades(self) -> tuple[Trade, ...]:
+        """Every position, in order of entry."""
+        return trades_from_rows(self.trade_rows, self.bars)
+
+    @cached_property
+    def margin_calls(self) -> tuple[MarginCall, ...]:
+        """The first margin call of each position that had one."""
+        trades = self.trades
+        return tuple(replace(call, quantity=trades[call.trade].quantity)
+                     for call in calls_from_rows(self.call_rows, self.bars))
+
+    @property
+    def trade_count(self) -> int:
+        """How many positions were opened."""
+        return len(self.trade_rows)
+
+    @property
+    def liquidation_count(self) -> int:
+        """How many positions the venue liquidated."""
+        return int(np.count_nonzero(self.trade_rows[:, L.TR_REASON] == L.EXIT_LIQUIDATION))
 
     @property
     def final_equity(self) -> float:
