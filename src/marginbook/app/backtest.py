@@ -23,7 +23,8 @@ def symbol_of(path: str | Path, given: str | None = None) -> tuple[str, str]:
     if given:
         base, sep, quote = given.upper().partition("/")
         if not sep or not base or not quote:
-            raise InputError(InputProblem("--symbol", None, "", f"write BASE/QUOTE, e.g. BTC/USDT, got {given!r}"))
+            problem = f"write BASE/QUOTE, e.g. BTC/USDT, got {given!r}"
+            raise InputError(InputProblem("--symbol", None, "", problem))
         return base, quote
     match = _SYMBOL_IN_NAME.match(Path(path).name.upper())
     if not match:

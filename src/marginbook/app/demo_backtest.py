@@ -76,7 +76,7 @@ def run_leverage_demo(out_dir: str | Path, prices: str | Path | None = None,
         params: strategy parameters (default: 20/50-day SMA cross, long only).
 
     Returns:
-        A summary: ``{"data", "window", "strategy", "runs": [LeverageRun, ...], "survivors",
+        A summary: ``{"data", "window" ("START..END"), "strategy", "runs": [LeverageRun, ...], "survivors",
         "liquidated"}``; ``survivors``/``liquidated`` list the leverages by outcome.
     """
     from marginbook.app.backtest import run_strategy
@@ -101,7 +101,7 @@ def run_leverage_demo(out_dir: str | Path, prices: str | Path | None = None,
             first_liquidation=liquidations[0].exit_time if liquidations else None, plot=plot,
         ))
     return {
-        "data": str(source), "window": (start.isoformat(), end.isoformat()),
+        "data": str(source), "window": f"{start.isoformat()}..{end.isoformat()}",
         "strategy": {"name": STRATEGY, "params": params or PARAMS, "venue": VENUE},
         "runs": runs,
         "survivors": [r.leverage for r in runs if r.liquidations == 0],
@@ -112,7 +112,7 @@ def run_leverage_demo(out_dir: str | Path, prices: str | Path | None = None,
 def print_leverage_demo(out_dir: str | Path) -> dict[str, object]:
     """Run :func:`run_leverage_demo` and print what happened and where the charts are."""
     summary = run_leverage_demo(out_dir)
-    print(f"Backtest: {STRATEGY} 20/50 long on {VENUE}, BTC/USDT daily {summary['window'][0]}..{summary['window'][1]}")  # type: ignore[index]
+    print(f"Backtest: {STRATEGY} 20/50 long on {VENUE}, BTC/USDT daily {summary['window']}")
     for run in summary["runs"]:  # type: ignore[attr-defined]
         fate = (f"LIQUIDATED on {run.first_liquidation:%Y-%m-%d}" if run.liquidations
                 else "survived, never liquidated")

@@ -133,9 +133,11 @@ def load_bars(path: str | Path) -> Bars:
         raise InputError(InputProblem(source, 1, missing[0], "missing column (the header needs "
                                       "timestamp,open,high,low,close and may add volume)"))
     problems: list[InputProblem] = []
-    parsed_time = frame["timestamp"].str.strip_chars().str.to_datetime(
-        time_zone="UTC", time_unit="us", strict=False
-    )
+    raw_time = frame["timestamp"].str.strip_chars()
+    has_zone = raw_time.str.contains(r"(Z|[+-]\d{2}:?\d{2})$")
+    parsed_time = raw_time.str.to_datetime(time_zone="UTC", time_unit="us", strict=False)
+    # polars reads a time without a zone as UTC; the file format demands the zone be written.
+    parsed_time = pl.select(pl.when(has_zone).then(parsed_time).otherwise(None)).to_series()
     _collect_nulls(problems, source, frame["timestamp"], parsed_time, "timestamp",
                    "not an ISO-8601 time with a zone (write 2024-01-01T00:00:00Z)")
     numbers: dict[str, FloatArray] = {}

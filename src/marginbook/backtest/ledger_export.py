@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from marginbook.backtest.results import BacktestResult, Trade
 from marginbook.domain.events import EventKind, LedgerEvent, Origin
@@ -68,7 +69,7 @@ def ledger_events(result: BacktestResult, *, base: str, quote: str, run_id: str,
     return events
 
 
-_Event = tuple[tuple[EventKind, datetime], dict[str, object]]
+_Event = tuple[tuple[EventKind, datetime], dict[str, Any]]
 
 
 def _spot_events(trade: Trade, base: str, quote: str) -> Iterator[_Event]:
@@ -136,7 +137,7 @@ def _pnl_events(trade: Trade, base: str, quote: str) -> Iterator[_Event]:
                                                          "note": "funding total of the position"}
 
 
-def _fee(asset: str, amount: Decimal) -> dict[str, object]:
+def _fee(asset: str, amount: Decimal) -> dict[str, Any]:
     return {"fee_asset": asset, "fee_amount": amount} if amount > 0 else {}
 
 

@@ -26,10 +26,9 @@ def figure(result: BacktestResult, title: str | None = None, max_points: int = 2
     n = len(bars)
     step = max(1, -(-n // max_points))
     picked = np.arange(0, n, step)
-    times = (bars.timestamps[picked].astype("datetime64[s]")).astype(object)
-    times = [t.replace(tzinfo=UTC) for t in times]
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.6, 0.25, 0.15],
-                        subplot_titles=("Price", "Equity", "Drawdown (%)"))
+    times = [t.replace(tzinfo=UTC) for t in bars.timestamps[picked].astype("datetime64[s]").astype(object)]
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        row_heights=[0.6, 0.25, 0.15], subplot_titles=("Price", "Equity", "Drawdown (%)"))
     if len(picked) <= _CANDLE_LIMIT and step == 1:
         fig.add_trace(go.Candlestick(x=times, open=bars.open, high=bars.high, low=bars.low, close=bars.close,
                                      name="price"), row=1, col=1)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np

@@ -167,7 +167,8 @@ def kernel_config(settings: BacktestSettings) -> tuple[FloatArray, FloatArray, F
         cfg[L.CFG_LIQUIDATION_FEE] = settings.liquidation_fee
     else:
         cfg[L.CFG_LIQUIDATION_FEE] = venue.liquidation_fee_rate
-        cfg[L.CFG_LIQUIDATION_FEE_REMAINING] = 1.0 if venue.liquidation_fee_kind == "remaining_margin" else 0.0
+        remaining = venue.liquidation_fee_kind == "remaining_margin"
+        cfg[L.CFG_LIQUIDATION_FEE_REMAINING] = 1.0 if remaining else 0.0
     cfg[L.CFG_CALL_LEVEL] = venue.margin_call_level
     cfg[L.CFG_LIQUIDATION_LEVEL] = venue.liquidation_level
     if settings.mmr is not None:

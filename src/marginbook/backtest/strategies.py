@@ -115,7 +115,8 @@ class Strategy:
         if not isinstance(result, Signals):
             raise TypeError(f"strategy {self.name} returned {type(result).__name__}, not Signals")
         if len(result.entries) != len(bars):
-            raise ValueError(f"strategy {self.name} returned {len(result.entries)} signals for {len(bars)} bars")
+            count = len(result.entries)
+            raise ValueError(f"strategy {self.name} returned {count} signals for {len(bars)} bars")
         return result
 
 
@@ -137,7 +138,8 @@ def _flag(params: Mapping[str, float], name: str) -> bool:
 def _int_param(params: Mapping[str, float], name: str, minimum: int = 2) -> int:
     value = params[name]
     if value != int(value) or value < minimum:
-        raise InputError(InputProblem("--param", None, name, f"must be a whole number ≥ {minimum}, got {value:g}"))
+        problem = f"must be a whole number ≥ {minimum}, got {value:g}"
+        raise InputError(InputProblem("--param", None, name, problem))
     return int(value)
 
 

@@ -90,7 +90,8 @@ def grid_points(axes: Sequence[tuple[str, list[float]]]) -> list[dict[str, float
     for _, values in axes:
         total *= len(values)
     if total > _MAX_POINTS:
-        raise InputError(InputProblem("--grid", None, "", f"{total} points is too many (at most {_MAX_POINTS:,})"))
+        problem = f"{total} points is too many (at most {_MAX_POINTS:,})"
+        raise InputError(InputProblem("--grid", None, "", problem))
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))]
 
 
@@ -100,7 +101,7 @@ def run_point(bars: Bars, strategy: str, params: Mapping[str, float], settings: 
     from marginbook.backtest.engine import run_backtest
     from marginbook.backtest.strategies import resolve_strategy
 
-    setting_changes = {k: v for k, v in point.items() if k in SETTING_KEYS}
+    setting_changes: dict[str, Any] = {k: v for k, v in point.items() if k in SETTING_KEYS}
     strategy_params = {**params, **{k: v for k, v in point.items() if k not in SETTING_KEYS}}
     run_settings = replace(settings, **setting_changes) if setting_changes else settings
     signals = resolve_strategy(strategy).signals(bars, strategy_params)

@@ -81,7 +81,8 @@ def bollinger(close: npt.ArrayLike, period: int = 20, k: float = 2.0) -> Bolling
     if not k > 0:
         raise ValueError(f"k must be positive, got {k!r}")
     upper, middle, lower = talib.BBANDS(
-        _prices(close, "close"), timeperiod=_period(period), nbdevup=float(k), nbdevdn=float(k), matype=0
+        _prices(close, "close"), timeperiod=_period(period), nbdevup=float(k), nbdevdn=float(k),
+        matype=0,  # type: ignore[arg-type]  # 0 is MA_Type.SMA, which talib does not re-export
     )
     return BollingerBands(np.asarray(upper), np.asarray(middle), np.asarray(lower))
 

@@ -30,7 +30,8 @@ def _number(flag: str, text: str | None) -> float | None:
     try:
         value = D(text)
     except (ValueError, TypeError):
-        raise InputError(InputProblem(flag, None, "", f"not a number: {text!r} (rates are fractions: 0.0002)")) from None
+        problem = f"not a number: {text!r} (rates are fractions: 0.0002)"
+        raise InputError(InputProblem(flag, None, "", problem)) from None
     return float(value)
 
 
@@ -46,13 +47,35 @@ def _params(values: list[str] | None) -> dict[str, float]:
     return params
 
 
-Data = Annotated[Path, typer.Option("--data", help="Price CSV: timestamp,open,high,low,close[,volume].")]
-Strategy = Annotated[str, typer.Option("--strategy", help="sma-cross | rsi | bollinger | module:function | file.py:function.")]
-Params = Annotated[list[str] | None, typer.Option("--param", help="Strategy parameter K=V (repeatable).")]
-Venue = Annotated[str, typer.Option("--venue", help="binance-usdm | binance-margin | kraken-margin | bybit-linear | okx-swap | generic.")]
-Leverage = Annotated[str, typer.Option("--leverage", help="Notional / initial margin.")]
-Mode = Annotated[str, typer.Option("--mode", help="isolated | cross.")]
-Rate = Annotated[str | None, typer.Option(help="A fraction of the signal bar's close (0.03 = 3 %).")]
+def _option(*names: str, help: str) -> Any:
+    return typer.Option(*names, help=help)
+
+
+Data = Annotated[Path, _option("--data", help="Price CSV: timestamp,open,high,low,close[,volume].")]
+Strategy = Annotated[str, _option("--strategy", help="sma-cross | rsi | bollinger | module:function | "
+                                                     "file.py:function.")]
+Params = Annotated[list[str] | None, _option("--param", help="Strategy parameter K=V (repeatable).")]
+VENUES_HELP = "binance-usdm | binance-margin | kraken-margin | bybit-linear | okx-swap | generic."
+Venue = Annotated[str, _option("--venue", help=VENUES_HELP)]
+Leverage = Annotated[str, _option("--leverage", help="Notional / initial margin.")]
+Mode = Annotated[str, _option("--mode", help="isolated | cross.")]
+Rate = Annotated[str | None, _option(help="A fraction of the signal bar's close (0.03 = 3 %).")]
+Cash = Annotated[str, _option(help="Starting balance in the quote asset.")]
+Size = Annotated[str | None, _option("--size", help="Fixed position size in base units.")]
+SizeFraction = Annotated[str | None, _option(help="Fraction of equity each entry commits as margin.")]
+Fee = Annotated[str | None, _option(help="Fee rate per fill (default: the venue's).")]
+InterestRate = Annotated[str | None, _option(help="Interest rate per --rate-period on the amount lent.")]
+RatePeriod = Annotated[str | None, _option(help="hour | 4h | day (default day).")]
+FundingRate = Annotated[str | None, _option(help="Funding rate per funding time (perpetuals).")]
+LiquidationFee = Annotated[str | None, _option(help="Liquidation fee rate (default: the venue's rule).")]
+Symbol = Annotated[str | None, _option(help="BASE/QUOTE for the ledger (default: from the file name).")]
+Format = Annotated[str, _option("--format", help="table | json.")]
+ExportLedger = Annotated[Path | None, _option(help="Write the run's events as a ledger CSV.")]
+PlotFile = Annotated[Path | None, _option(help="Write a self-contained HTML chart.")]
+Grid = Annotated[list[str], _option("--grid", help="Axis K=START:STOP:STEP, STOP included (repeatable).")]
+Workers = Annotated[int | None, _option(help="Local processes (default: CPU count).")]
+RayAddress = Annotated[str | None, _option("--ray", help="Run on Ray at ADDRESS (auto, ray://..., local).")]
+HeatmapFile = Annotated[Path | None, _option("--heatmap", help="Write a heatmap (HTML) of two grid axes.")]
 
 
 def _settings(venue: str, leverage: str, mode: str, stop_loss: str | None, take_profit: str | None,
@@ -114,25 +137,25 @@ def backtest(
     stop_loss: Rate = None,
     take_profit: Rate = None,
     trailing_stop: Rate = None,
-    cash: Annotated[str, typer.Option(help="Starting balance in the quote asset.")] = "10000",
-    size: Annotated[str | None, typer.Option("--size", help="Fixed position size in base units.")] = None,
-    size_fraction: Annotated[str | None, typer.Option(help="Fraction of equity each entry commits as margin.")] = None,
-    fee: Annotated[str | None, typer.Option(help="Fee rate per fill (default: the venue's).")] = None,
-    interest_rate: Annotated[str | None, typer.Option(help="Interest rate per --rate-period on the amount lent.")] = None,
-    rate_period: Annotated[str | None, typer.Option(help="hour | 4h | day (default day).")] = None,
-    funding_rate: Annotated[str | None, typer.Option(help="Funding rate per funding time (perpetuals).")] = None,
-    liquidation_fee: Annotated[str | None, typer.Option(help="Liquidation fee rate (default: the venue's rule).")] = None,
-    symbol: Annotated[str | None, typer.Option(help="BASE/QUOTE for the ledger (default: from the file name).")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="table | json.")] = "table",
-    export_ledger: Annotated[Path | None, typer.Option(help="Write the run's events as a ledger CSV.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write a self-contained HTML chart.")] = None,
+    cash: Cash = "10000",
+    size: Size = None,
+    size_fraction: SizeFraction = None,
+    fee: Fee = None,
+    interest_rate: InterestRate = None,
+    rate_period: RatePeriod = None,
+    funding_rate: FundingRate = None,
+    liquidation_fee: LiquidationFee = None,
+    symbol: Symbol = None,
+    output_format: Format = "table",
+    export_ledger: ExportLedger = None,
+    plot: PlotFile = None,
 ) -> None:
     """Backtest a strategy on a price file through a venue's margin rules."""
     from marginbook.app.backtest import export_ledger as write_ledger
     from marginbook.app.backtest import run_file, symbol_of
 
     if output_format not in ("table", "json"):
-        raise InputError(InputProblem("--format", None, "", f"must be table or json, got {output_format!r}"))
+        raise InputError(InputProblem("--format", None, "", f"must be table or json, not {output_format!r}"))
     settings = _settings(venue, leverage, mode, stop_loss, take_profit, trailing_stop, cash, size,
                          size_fraction, fee, interest_rate, rate_period, funding_rate, liquidation_fee)
     base_quote = symbol_of(data, symbol) if export_ledger else None
@@ -157,7 +180,7 @@ def backtest(
 def sweep(
     data: Data,
     strategy: Strategy,
-    grid: Annotated[list[str], typer.Option("--grid", help="Axis K=START:STOP:STEP, STOP included (repeatable).")],
+    grid: Grid,
     param: Params = None,
     venue: Venue = "generic",
     leverage: Leverage = "1",
@@ -165,24 +188,24 @@ def sweep(
     stop_loss: Rate = None,
     take_profit: Rate = None,
     trailing_stop: Rate = None,
-    cash: Annotated[str, typer.Option(help="Starting balance in the quote asset.")] = "10000",
-    size: Annotated[str | None, typer.Option("--size", help="Fixed position size in base units.")] = None,
-    size_fraction: Annotated[str | None, typer.Option(help="Fraction of equity each entry commits as margin.")] = None,
-    fee: Annotated[str | None, typer.Option(help="Fee rate per fill (default: the venue's).")] = None,
-    interest_rate: Annotated[str | None, typer.Option(help="Interest rate per --rate-period.")] = None,
-    rate_period: Annotated[str | None, typer.Option(help="hour | 4h | day.")] = None,
-    funding_rate: Annotated[str | None, typer.Option(help="Funding rate per funding time.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Local processes (default: CPU count).")] = None,
-    ray: Annotated[str | None, typer.Option("--ray", help="Run on Ray at ADDRESS (auto, ray://..., local).")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="table | json.")] = "table",
-    heatmap_file: Annotated[Path | None, typer.Option("--heatmap", help="Write a heatmap (HTML) of the first two axes.")] = None,
+    cash: Cash = "10000",
+    size: Size = None,
+    size_fraction: SizeFraction = None,
+    fee: Fee = None,
+    interest_rate: InterestRate = None,
+    rate_period: RatePeriod = None,
+    funding_rate: FundingRate = None,
+    workers: Workers = None,
+    ray: RayAddress = None,
+    output_format: Format = "table",
+    heatmap_file: HeatmapFile = None,
 ) -> None:
     """Backtest every point of a parameter grid; print a results table (and a heatmap)."""
     from marginbook.backtest.data import load_bars
     from marginbook.backtest.sweep import grid_points, heatmap, parse_axis, run_sweep
 
     if output_format not in ("table", "json"):
-        raise InputError(InputProblem("--format", None, "", f"must be table or json, got {output_format!r}"))
+        raise InputError(InputProblem("--format", None, "", f"must be table or json, not {output_format!r}"))
     if workers is not None and ray is not None:
         raise InputError(InputProblem("--workers", None, "", "give --workers or --ray, not both"))
     if workers is not None and workers < 1:
@@ -228,8 +251,9 @@ def _sweep_table(rows: list[SweepRow], keys: list[str]) -> None:
     for name in ("final equity", "return %", "max DD %", "trades", "liquidations"):
         table.add_column(name, justify="right")
     for row in sorted(rows, key=lambda r: -r.return_pct)[:50]:
-        table.add_row(*[f"{row.point[k]:g}" for k in keys], f"{row.final_equity:,.2f}", f"{row.return_pct:.2f}",
-                      f"{row.max_drawdown_pct:.2f}", str(row.trades), str(row.liquidations))
+        table.add_row(*[f"{row.point[k]:g}" for k in keys], f"{row.final_equity:,.2f}",
+                      f"{row.return_pct:.2f}", f"{row.max_drawdown_pct:.2f}", str(row.trades),
+                      str(row.liquidations))
     Console().print(table)
 
 
