@@ -77,22 +77,25 @@ def _threshold_price(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side
             # Holds the coins; owes the quote borrowed plus interest. Cross also holds the free cash
             # (the interest was already taken from ``cash``, so it is added back before owing it).
             quote_held = cash + interest_units - collateral if cross else 0.0
-            return spot_margin_level_price(qty, quote_held, 0.0, quote_borrowed + interest_units, level)
+            quote_owed = quote_borrowed + interest_units
+            return float(spot_margin_level_price(qty, quote_held, 0.0, quote_owed, level))
         quote_held = qty * entry_price + backing
-        return spot_margin_level_price(0.0, quote_held, base_borrowed + interest_units, 0.0, level)
+        return float(spot_margin_level_price(0.0, quote_held, base_borrowed + interest_units, 0.0, level))
     if model == MODEL_KRAKEN:
-        return kraken_margin_level_price(side, qty, entry_price, leverage, backing, 0.0, 0.0, level)
+        return float(kraken_margin_level_price(side, qty, entry_price, leverage, backing, 0.0, 0.0, level))
     tier = tier_index(qty * entry_price, floors)
     mmr = mmrs[tier]
     amount = tier_maintenance_amount(tier, floors, mmrs)
     if model == MODEL_BYBIT:
         maintenance = qty * entry_price * mmr - amount
         if level_index == L.CFG_LIQUIDATION_LEVEL:
-            return bybit_liquidation_price(side, entry_price, qty, leverage, mmr, amount, backing - collateral)
-        return fixed_maintenance_ratio_price(side, entry_price, qty, backing, maintenance, level)
+            extra = backing - collateral
+            return float(bybit_liquidation_price(side, entry_price, qty, leverage, mmr, amount, extra))
+        return float(fixed_maintenance_ratio_price(side, entry_price, qty, backing, maintenance, level))
     if model == MODEL_OKX and level_index == L.CFG_LIQUIDATION_LEVEL:
-        return okx_isolated_liquidation_price(side, entry_price, qty, backing, mmr, cfg[L.CFG_TAKER_FEE])
-    return tiered_margin_ratio_price(side, qty, entry_price, backing, 0.0, 0.0, floors, mmrs, level)
+        taker = cfg[L.CFG_TAKER_FEE]
+        return float(okx_isolated_liquidation_price(side, entry_price, qty, backing, mmr, taker))
+    return float(tiered_margin_ratio_price(side, qty, entry_price, backing, 0.0, 0.0, floors, mmrs, level))
 
 
 @numba.njit(cache=True)
@@ -163,7 +166,7 @@ def _interest_due(entry_time: int, until: int, charges_done: int, principal: flo
 def _maintenance(floors: np.ndarray, mmrs: np.ndarray, notional: float) -> float:
     """The tiered maintenance margin of a position of ``notional``."""
     tier = tier_index(notional, floors)
-    return notional * mmrs[tier] - tier_maintenance_amount(tier, floors, mmrs)
+    return float(notional * mmrs[tier] - tier_maintenance_amount(tier, floors, mmrs))
 
 
 @numba.njit(cache=True)
