@@ -97,22 +97,31 @@ def test_isolated_liquidation_at_the_binance_price_loses_the_whole_margin() -> N
     # Long 1 BTC at 20,000, 20x isolated on Binance USDⓈ-M: margin 1,000, tier 1 (MMR 0.4 %).
     expected_lp = rules.binance_usdm_liquidation_price(1, 1.0, 20_000.0, 1_000.0, 0.0, 0.0, 0.004, 0.0)
     assert expected_lp == pytest.approx((1_000.0 - 20_000.0) / (0.004 - 1.0))  # 19,076.3...
-    bars = [(20_000.0,) * 4, (20_000.0, 20_100.0, 19_900.0, 20_000.0), (20_000.0, 20_050.0, 19_000.0, 19_500.0),
-            (19_500.0,) * 4]
-    result = run(bars, [1, 0, 0, 0], venue="binance-usdm", leverage=20, cash=10_000.0, size_units=1.0)
+    call = rules.margin_ratio_price(1, 1.0, 20_000.0, 1_000.0, 0.0, 0.0, 0.004, 0.0, 0.8)
+    assert call == pytest.approx(0.8 * (1_000.0 - 20_000.0) / (0.004 - 0.8))  # 19,095.5...
+    bars = [(20_000.0,) * 4, (20_000.0, 20_100.0, 19_900.0, 20_000.0),
+            (20_000.0, 20_050.0, 19_090.0, 19_500.0),   # reaches the call level, not the liquidation
+            (19_500.0, 19_600.0, 19_000.0, 19_200.0),   # liquidated
+            (19_200.0,) * 4]
+    result = run(bars, [1, 0, 0, 0, 0], venue="binance-usdm", leverage=20, cash=10_000.0, size_units=1.0)
     (trade,) = result.trades
     assert trade.liquidation_price == pytest.approx(expected_lp)
-    assert (trade.exit_reason, trade.exit_bar, trade.exit_price) == ("liquidation", 2, pytest.approx(expected_lp))
+    assert (trade.exit_reason, trade.exit_bar, trade.exit_price) == ("liquidation", 3, pytest.approx(expected_lp))
     entry_fee = 20_000.0 * 0.0005
     assert result.final_equity == pytest.approx(10_000.0 - entry_fee - 1_000.0)
-    # The liquidation fee is what was left of the margin: the maintenance margin at that price.
-    assert trade.exit_fee == pytest.approx(expected_lp * 0.004)
-    # The margin call (margin ratio 80 %) came first, in the same bar.
-    (call,) = result.margin_calls
-    assert call.time == datetime(2024, 1, 1, 2, tzinfo=UTC)
-    assert call.price == pytest.approx(rules.margin_ratio_price(1, 1.0, 20_000.0, 1_000.0, 0, 0, 0.004, 0, 0.8))
-    assert call.price > trade.liquidation_price
-    assert math.isnan(result.liquidation_prices[3]) and result.liquidation_prices[1] == pytest.approx(expected_lp)
+    # Binance keeps what is left of the margin at the liquidation price as its fee.
+    assert trade.exit_fee == pytest.approx(1_000.0 + (expected_lp - 20_000.0))
+    (margin_call,) = result.margin_calls
+    assert margin_call.time == datetime(2024, 1, 1, 2, tzinfo=UTC)
+    assert margin_call.price == pytest.approx(call)
+    assert math.isnan(result.liquidation_prices[4]) and result.liquidation_prices[1] == pytest.approx(expected_lp)
+
+
+def test_a_margin_call_is_raised_again_after_the_position_recovers() -> None:
+    touch = (20_000.0, 20_050.0, 19_090.0, 19_900.0)
+    bars = [(20_000.0,) * 4, (20_000.0,) * 4, touch, touch, (19_900.0, 20_000.0, 19_800.0, 19_900.0), touch]
+    result = run(bars, [1, 0, 0, 0, 0, 0], venue="binance-usdm", leverage=20, cash=10_000.0, size_units=1.0)
+    assert [c.time.hour for c in result.margin_calls] == [2, 5]
 
 
 def test_gap_through_the_liquidation_price_fills_at_the_open_and_loses_no_more_than_the_margin() -> None:
@@ -168,7 +177,7 @@ def test_binance_interest_worked_example_two_hours_for_55_minutes() -> None:
 
 def test_kraken_charges_an_opening_fee_and_a_rollover_every_four_hours() -> None:
     # Long 1 at 20,000 at 5:1 held 9 hours: opening fee + 2 rollovers (at +4 h and +8 h),
-    # 0.025 % each on the amount lent (Kraken lends the position value).
+    # 0.025 % each on the amount lent: the position value less the trader's margin, 16,000.
     bars = [(20_000.0,) * 4] * 11
     exits = [False] * 11
     exits[9] = True
@@ -176,8 +185,9 @@ def test_kraken_charges_an_opening_fee_and_a_rollover_every_four_hours() -> None
                  size_units=1.0, fee=0.0)
     (trade,) = result.trades
     assert trade.interest_charges == 3
-    assert trade.interest == pytest.approx(20_000.0 * 0.00025 * 3)
-    assert trade.interest == pytest.approx(rules.kraken_margin_fees(20_000.0, 0.00025, 0.00025, 0, 9 * 3600))
+    assert trade.interest == pytest.approx(16_000.0 * 0.00025 * 3)
+    assert trade.interest == pytest.approx(rules.kraken_margin_fees(16_000.0, 0.00025, 0.00025, 0, 9 * 3600))
+    assert result.final_equity == pytest.approx(10_000.0 - 12.0)
 
 
 def test_short_interest_is_owed_in_base_units_and_bought_back_at_the_exit_price() -> None:

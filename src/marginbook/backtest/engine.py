@@ -34,15 +34,23 @@ def run_backtest(bars: Bars, signals: Signals, settings: BacktestSettings,
         raise ValueError(f"{len(signals.entries)} signals for {n} bars")
     cfg, floors, mmrs = kernel_config(settings)
     capacity = int(np.count_nonzero(signals.entries)) + 1
-    equity = np.empty(n)
-    liquidation = np.empty(n)
-    trades = np.zeros((capacity, L.TR_SIZE))
-    calls = np.zeros((capacity, L.MC_SIZE))
-    started = time.perf_counter()
-    totals = run_bars(bars.timestamps, bars.open, bars.high, bars.low, bars.close, signals.entries,
-                      signals.exit_long, signals.exit_short, cfg, floors, mmrs, equity, liquidation,
-                      trades, calls)
-    elapsed = time.perf_counter() - started
+    call_capacity = capacity
+    while True:
+        equity = np.empty(n)
+        liquidation = np.empty(n)
+        trades = np.zeros((capacity, L.TR_SIZE))
+        calls = np.zeros((call_capacity, L.MC_SIZE))
+        started = time.perf_counter()
+        totals = run_bars(bars.timestamps, bars.open, bars.high, bars.low, bars.close, signals.entries,
+                          signals.exit_long, signals.exit_short, cfg, floors, mmrs, equity, liquidation,
+                          trades, calls)
+        elapsed = time.perf_counter() - started
+        seen = int(totals[L.TOT_CALLS_SEEN])
+        if seen <= call_capacity:
+            break
+        # More margin calls than positions (a position called, recovered, called again): rare,
+        # so the run is repeated with room for all of them rather than reserving a row per bar.
+        call_capacity = seen
     n_trades, n_calls = int(totals[L.TOT_TRADES]), int(totals[L.TOT_CALLS])
     return BacktestResult(
         settings=settings, bars=bars, equity=equity, liquidation_prices=liquidation,

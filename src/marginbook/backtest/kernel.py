@@ -5,18 +5,22 @@ layout is in :mod:`marginbook.backtest.layout`) and calls the margin rules throu
 :mod:`marginbook.margin.rules.jit`: the very functions the event-driven engine calls,
 compiled from their own code objects.
 
-What happens in bar ``i``, in this order (``docs/backtest.md`` states the rules):
+What happens in bar ``i``, in this order, the order of the event-driven engine
+(:mod:`marginbook.margin.broker.engine`), so that both give the same trades:
 
+0. A funding time at the bar's very open settles for the position held before it.
 1. The order decided at the close of bar ``i − 1`` fills at the open of bar ``i``: an exit
-   or a reversal closes the position, an entry opens one; stop-loss, take-profit and the
-   trailing stop are set from the signal bar's close.
-2. A position that is open is checked against the bar's range with the one intrabar rule
-   (``exit_fill``): liquidation, stop, take-profit, conservatively ordered. A margin call is
-   recorded the first time the bar's adverse extreme reaches the call price.
-3. Interest charges and funding falling inside the bar are paid; the liquidation price is
-   recomputed from the new balances.
-4. Equity is marked at the close; the trailing stop moves with the bar's favourable extreme
-   (so it first acts on the next bar); the bar's signals decide the next order.
+   or a reversal closes the position, an entry opens one (paying a charge at opening where
+   the venue has one); stop-loss, take-profit and the trailing stop are set from the signal
+   bar's close.
+2. An open position is checked against the bar's range with the one intrabar rule
+   (``exit_fill``): liquidation, stop, take-profit, conservatively ordered.
+3. Funding times inside the bar settle at its open price.
+4. A margin call is recorded when the bar's adverse extreme crosses into the call level.
+5. Interest charges falling before the next bar are booked; liquidation and call prices
+   follow the balances.
+6. Equity is marked at the close; the trailing stop moves with the bar's favourable
+   extreme (so it first acts on the next bar); the bar's signals decide the next order.
 
 Compiled with ``cache=True``: the machine code is kept on disk, so a second process loads it
 instead of compiling.
@@ -61,11 +65,12 @@ MODEL_KRAKEN = L.MODEL_KRAKEN
 @numba.njit(cache=True)
 def _threshold_price(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side: int, qty: float,
                      entry_price: float, collateral: float, cash: float, quote_borrowed: float,
-                     base_borrowed: float, interest_units: float, level_index: int) -> float:
+                     base_borrowed: float, accrued: float, level_index: int) -> float:
     """The price at which the position reaches the venue's liquidation (or margin-call) level.
 
     ``level_index`` is ``CFG_LIQUIDATION_LEVEL`` or ``CFG_CALL_LEVEL``. Cross accounts back
     the position with the whole wallet balance ``cash``; isolated ones with ``collateral``.
+    ``accrued`` is a spot position's unpaid interest, in the asset lent.
     """
     model = int(cfg[L.CFG_MODEL])
     cross = cfg[L.CFG_CROSS] != 0.0
@@ -74,13 +79,12 @@ def _threshold_price(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side
     backing = cash if cross else collateral
     if model == MODEL_SPOT_MARGIN:
         if side == 1:
-            # Holds the coins; owes the quote borrowed plus interest. Cross also holds the free cash
-            # (the interest was already taken from ``cash``, so it is added back before owing it).
-            quote_held = cash + interest_units - collateral if cross else 0.0
-            quote_owed = quote_borrowed + interest_units
+            # Holds the coins; owes the quote borrowed plus interest. Cross also holds its free cash.
+            quote_held = cash - collateral if cross else 0.0
+            quote_owed = quote_borrowed + accrued
             return float(spot_margin_level_price(qty, quote_held, 0.0, quote_owed, level))
         quote_held = qty * entry_price + backing
-        return float(spot_margin_level_price(0.0, quote_held, base_borrowed + interest_units, 0.0, level))
+        return float(spot_margin_level_price(0.0, quote_held, base_borrowed + accrued, 0.0, level))
     if model == MODEL_KRAKEN:
         return float(kraken_margin_level_price(side, qty, entry_price, leverage, backing, 0.0, 0.0, level))
     tier = tier_index(qty * entry_price, floors)
@@ -111,62 +115,75 @@ def _stop_level(side: int, stop_loss: float, trailing: float) -> tuple[float, bo
 
 
 @numba.njit(cache=True)
-def _settle(trades_out: np.ndarray, trade: int, bar: int, reason: int, side: int, qty: float,
-            entry_price: float, exit_price: float, fee_rate: float, liquidation: bool,
-            remaining_margin_fee: bool, maintenance: float, available: float, interest_units: float,
-            long_interest_paid: float, funding_sum: float, charges: int) -> tuple[float, float, float]:
-    """Close the position at ``exit_price``; record the trade; return (cash change, fee, interest).
+def _maintenance(floors: np.ndarray, mmrs: np.ndarray, notional: float) -> float:
+    """The tiered maintenance margin of a position of ``notional``."""
+    tier = tier_index(notional, floors)
+    return float(notional * mmrs[tier] - tier_maintenance_amount(tier, floors, mmrs))
 
-    A long's interest was taken from the balance charge by charge; a short owes its interest
-    in base units, bought back at the exit price with the borrowed coins. A liquidation
-    cannot take more than ``available`` (the isolated collateral, or a cross account's whole
-    balance): the venue's insurance fund carries the rest. Its fee is either a rate of the
-    notional or, on venues that say so, the remaining margin (``maintenance`` at the fill).
+
+@numba.njit(cache=True)
+def _close(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side: int, qty: float, entry_price: float,
+           price: float, fee_rate: float, liquidation: bool, collateral: float, cash: float,
+           quote_borrowed: float, base_borrowed: float, accrued: float) -> tuple[float, float, float, float]:
+    """Close the whole position at ``price``: (cash change, fee, interest settled, fill price).
+
+    Spot positions settle their accrued interest here (a long repays it in quote; a short
+    buys the coins it owes back at the fill price); other venues paid theirs charge by
+    charge. A liquidation's fee is the venue's rate (or its remaining margin) but never
+    more than what is left; an isolated futures position never loses more than its margin,
+    and an isolated spot position is closed no worse than its bankruptcy price.
     """
-    price_pnl = unrealized_pnl(side, qty, entry_price, exit_price)
-    interest = long_interest_paid if side == 1 else interest_units * exit_price
-    gross = price_pnl if side == 1 else price_pnl - interest
-    fee = maintenance if (liquidation and remaining_margin_fee) else trading_fee(qty * exit_price, fee_rate)
+    model = int(cfg[L.CFG_MODEL])
+    cross = cfg[L.CFG_CROSS] != 0.0
+    spot = model == MODEL_SPOT_MARGIN
+    if spot and liquidation and not cross:
+        if side == 1:
+            price = max(price, (quote_borrowed + accrued) / qty)
+        elif base_borrowed + accrued > 0.0:
+            price = min(price, (qty * entry_price + collateral) / (base_borrowed + accrued))
+    gross = unrealized_pnl(side, qty, entry_price, price)
+    interest = 0.0
+    notional = qty * price
+    if spot:
+        if side == 1:
+            interest = accrued
+        else:
+            interest = accrued * price
+            notional = (qty + accrued) * price
+        gross -= interest
+    fee = trading_fee(notional, fee_rate)
     if liquidation:
-        if gross <= -available:
-            fee = 0.0
-            gross = -available
-        elif fee > available + gross:
-            fee = available + gross
-    delta = gross - fee
-    row = trades_out[trade]
-    row[L.TR_EXIT_BAR] = bar
-    row[L.TR_EXIT_PRICE] = exit_price
-    row[L.TR_EXIT_FEE] = fee
-    row[L.TR_INTEREST] = interest
-    row[L.TR_INTEREST_UNITS] = interest_units
-    row[L.TR_CHARGES] = charges
-    row[L.TR_FUNDING] = funding_sum
-    row[L.TR_PNL] = delta - row[L.TR_ENTRY_FEE] - (long_interest_paid if side == 1 else 0.0) + funding_sum
-    row[L.TR_REASON] = reason
-    return delta, fee, interest
+        if spot:
+            if side == 1:
+                room = qty * price - quote_borrowed - accrued
+            else:
+                room = qty * entry_price + collateral - (qty + accrued) * price
+        elif cross:
+            room = cash + gross
+            if cfg[L.CFG_LIQUIDATION_FEE_REMAINING] != 0.0:
+                fee = _maintenance(floors, mmrs, qty * price)
+        else:
+            gross = max(gross, -collateral)
+            room = collateral + gross
+            if cfg[L.CFG_LIQUIDATION_FEE_REMAINING] != 0.0:
+                fee = room
+        fee = max(0.0, min(fee, room))
+    return gross - fee, fee, interest, price
 
 
 @numba.njit(cache=True)
 def _interest_due(entry_time: int, until: int, charges_done: int, principal: float, opening_rate: float,
                   rate: float, period: int, clock_aligned: bool, charge_at_open: bool) -> tuple[int, float]:
-    """Charges falling before ``until`` not yet paid: (new count, interest in the lent asset).
+    """Charges falling before ``until`` not yet booked: (new count, interest in the lent asset).
 
-    When and how often is the venue's schedule (``charges_count``); the first charge of a
-    schedule that charges at opening uses the opening rate (Kraken's opening fee).
+    When and how often is the venue's schedule (``charges_count``); the charge at opening of
+    a schedule that has one uses the opening rate (Kraken's opening fee).
     """
     due = charges_count(entry_time, until, period, clock_aligned, charge_at_open)
     amount = 0.0
     for k in range(charges_done, due):
         amount += principal * (opening_rate if (k == 0 and charge_at_open) else rate)
     return max(due, charges_done), amount
-
-
-@numba.njit(cache=True)
-def _maintenance(floors: np.ndarray, mmrs: np.ndarray, notional: float) -> float:
-    """The tiered maintenance margin of a position of ``notional``."""
-    tier = tier_index(notional, floors)
-    return float(notional * mmrs[tier] - tier_maintenance_amount(tier, floors, mmrs))
 
 
 @numba.njit(cache=True)
@@ -183,17 +200,16 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         exit_long, exit_short: bool, leave the long / short at the bar's close.
         cfg: settings vector (``CFG_*``).
         floors, mmrs: the venue's maintenance tiers (notional floors ascending from 0, rates).
-        equity_out: receives the equity at each close (wallet balance + unrealized P&L).
+        equity_out: receives the equity at each close (wallet balance + unrealized P&L − unpaid interest).
         liquidation_out: receives each bar's liquidation price (``nan`` when flat).
         trades_out: one row per trade (``TR_*``); needs a row per nonzero entry.
-        calls_out: one row per margin call (``MC_*``); same number of rows.
+        calls_out: one row per margin call (``MC_*``); calls beyond its rows are counted only.
 
     Returns:
         The totals vector (``TOT_*``).
     """
     n = len(close)
     leverage = cfg[L.CFG_LEVERAGE]
-    cross = cfg[L.CFG_CROSS] != 0.0
     size_units = cfg[L.CFG_SIZE_UNITS]
     size_fraction = cfg[L.CFG_SIZE_FRACTION]
     fee_rate = cfg[L.CFG_FEE]
@@ -204,15 +220,15 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
     charge_period = int(cfg[L.CFG_CHARGE_PERIOD])
     clock_aligned = cfg[L.CFG_CLOCK_ALIGNED] != 0.0
     charge_at_open = cfg[L.CFG_CHARGE_AT_OPEN] != 0.0
-    borrow_full = cfg[L.CFG_BORROW_FULL_NOTIONAL] != 0.0
+    quote_interest = cfg[L.CFG_QUOTE_INTEREST] != 0.0
     funding_rate = cfg[L.CFG_FUNDING_RATE]
     funding_period = int(cfg[L.CFG_FUNDING_PERIOD])
     liquidation_fee_rate = cfg[L.CFG_LIQUIDATION_FEE]
-    remaining_margin_fee = cfg[L.CFG_LIQUIDATION_FEE_REMAINING] != 0.0
     charges_interest = charge_period > 0 and (
         cfg[L.CFG_INTEREST_PER_CHARGE] > 0.0 or cfg[L.CFG_OPENING_RATE] > 0.0
         or cfg[L.CFG_SHORT_INTEREST_PER_CHARGE] > 0.0 or cfg[L.CFG_SHORT_OPENING_RATE] > 0.0)
     pays_funding = funding_rate != 0.0 and funding_period > 0
+    call_capacity = calls_out.shape[0]
     totals = np.zeros(L.TOT_SIZE)
 
     cash = cfg[L.CFG_CASH]
@@ -227,8 +243,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
     principal = 0.0
     rate = 0.0
     opening_rate = 0.0
-    interest_units = 0.0
-    interest_quote = 0.0
+    accrued = 0.0        # spot: unpaid interest in the asset lent
+    interest_paid = 0.0  # other venues: interest paid so far, in quote
     charges_done = 0
     funding_sum = 0.0
     stop_price = math.nan
@@ -252,14 +268,32 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
             t_end = t + (t - timestamps[i - 1])
         else:
             t_end = t + 1
+        levels_stale = False
+
+        # 0. A funding time at this very open settles for the position held before it.
+        if pays_funding and side != 0 and t % funding_period == 0:
+            payment = funding_payment(side, qty, open_[i], funding_rate)
+            cash += payment
+            funding_sum += payment
+            totals[L.TOT_FUNDING] += payment
+            levels_stale = True
 
         # 1. The order decided at the previous close fills at this open. Every interest charge
-        #    falling strictly before this open was paid bar by bar already.
+        #    falling before this open was booked bar by bar already.
         if side != 0 and (pending_exit or (pending_entry != 0 and pending_entry != side)):
-            delta, fee, interest = _settle(trades_out, trade, i, L.EXIT_SIGNAL, side, qty, entry_price,
-                                           open_[i], fee_rate, False, False, 0.0, 0.0, interest_units,
-                                           interest_quote, funding_sum, charges_done)
+            delta, fee, interest, price = _close(cfg, floors, mmrs, side, qty, entry_price, open_[i], fee_rate,
+                                                 False, collateral, cash, quote_borrowed, base_borrowed, accrued)
             cash += delta
+            row = trades_out[trade]
+            row[L.TR_EXIT_BAR] = i
+            row[L.TR_EXIT_PRICE] = price
+            row[L.TR_EXIT_FEE] = fee
+            row[L.TR_INTEREST] = interest + interest_paid
+            row[L.TR_INTEREST_UNITS] = accrued
+            row[L.TR_CHARGES] = charges_done
+            row[L.TR_FUNDING] = funding_sum
+            row[L.TR_PNL] = delta - row[L.TR_ENTRY_FEE] - interest_paid + funding_sum
+            row[L.TR_REASON] = L.EXIT_SIGNAL
             totals[L.TOT_FEES] += fee
             totals[L.TOT_INTEREST] += interest
             side = 0
@@ -274,8 +308,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
             fee = trading_fee(quantity * price, fee_rate)
             # An account worn down to dust (a billionth of the starting cash) is finished: real
             # venues refuse orders below a minimum notional long before.
-            if (equity <= min_equity or quantity <= 0.0
-                    or margin + fee > equity * (1.0 + 1e-12)):
+            if equity <= min_equity or quantity <= 0.0 or margin + fee > equity + 1e-9:
                 totals[L.TOT_SKIPPED_ENTRIES] += 1.0
             else:
                 side = pending_entry
@@ -285,7 +318,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                 collateral = margin
                 cash -= fee
                 if side == 1:
-                    quote_borrowed = qty * price if borrow_full else qty * price - margin
+                    quote_borrowed = qty * price - margin
                     base_borrowed = 0.0
                     principal = quote_borrowed
                     rate = cfg[L.CFG_INTEREST_PER_CHARGE]
@@ -293,11 +326,12 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                 else:
                     quote_borrowed = 0.0
                     base_borrowed = qty
-                    principal = base_borrowed
+                    # A quote-settled venue lends the short's value in quote; a spot venue lends the coins.
+                    principal = qty * price if quote_interest else base_borrowed
                     rate = cfg[L.CFG_SHORT_INTEREST_PER_CHARGE]
                     opening_rate = cfg[L.CFG_SHORT_OPENING_RATE]
-                interest_units = 0.0
-                interest_quote = 0.0
+                accrued = 0.0
+                interest_paid = 0.0
                 charges_done = 0
                 funding_sum = 0.0
                 called = False
@@ -305,11 +339,16 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                 take_profit_price = (signal_close * (1.0 + side * take_profit)
                                      if take_profit > 0.0 else math.nan)
                 trailing_price = signal_close * (1.0 - side * trail) if trail > 0.0 else math.nan
-                liquidation_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral,
-                                                     cash, quote_borrowed, base_borrowed, 0.0,
-                                                     L.CFG_LIQUIDATION_LEVEL)
-                call_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash,
-                                              quote_borrowed, base_borrowed, 0.0, L.CFG_CALL_LEVEL)
+                if charges_interest:
+                    # The charge at opening (Binance's first hour, Kraken's opening fee).
+                    charges_done, amount = _interest_due(entry_time, t, 0, principal, opening_rate, rate,
+                                                         charge_period, clock_aligned, charge_at_open)
+                    if quote_interest:
+                        cash -= amount
+                        interest_paid += amount
+                        totals[L.TOT_INTEREST] += amount
+                    else:
+                        accrued += amount
                 trade = n_trades
                 n_trades += 1
                 row = trades_out[trade]
@@ -319,90 +358,110 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                 row[L.TR_QUANTITY] = qty
                 row[L.TR_ENTRY_PRICE] = price
                 row[L.TR_ENTRY_FEE] = fee
-                row[L.TR_LIQUIDATION_PRICE] = liquidation_price
                 row[L.TR_MARGIN] = margin
-                row[L.TR_BORROWED] = principal
+                row[L.TR_BORROWED] = quote_borrowed if side == 1 else base_borrowed
                 totals[L.TOT_FEES] += fee
+                levels_stale = True
         pending_exit = False
         pending_entry = 0
+        if side != 0 and levels_stale:
+            liquidation_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash,
+                                                 quote_borrowed, base_borrowed, accrued, L.CFG_LIQUIDATION_LEVEL)
+            call_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash,
+                                          quote_borrowed, base_borrowed, accrued, L.CFG_CALL_LEVEL)
+            if trades_out[trade, L.TR_ENTRY_BAR] == i:
+                trades_out[trade, L.TR_LIQUIDATION_PRICE] = liquidation_price
 
-        # 2. A margin call on the adverse extreme; then the protective exits inside the bar.
+        # 2. Protective exits and liquidation inside the bar, under the one intrabar rule.
         if side != 0:
-            if not called and call_price == call_price:
-                extreme = adverse_extreme(side, high[i], low[i])
-                if (side == 1 and extreme <= call_price) or (side == -1 and extreme >= call_price):
-                    called = True
-                    calls_out[n_calls, L.MC_BAR] = i
-                    calls_out[n_calls, L.MC_PRICE] = call_price
-                    calls_out[n_calls, L.MC_TRADE] = trade
-                    calls_out[n_calls, L.MC_SIDE] = side
-                    n_calls += 1
             stop_level, is_trailing = _stop_level(side, stop_price, trailing_price)
             code, price = exit_fill(side, open_[i], high[i], low[i], stop_level, take_profit_price,
                                     liquidation_price)
             if code != NO_FILL:
+                liquidated = code == LIQUIDATION
                 if code == STOP:
                     reason = L.EXIT_TRAILING_STOP if is_trailing else L.EXIT_STOP
+                    rate_now = fee_rate
                 elif code == TAKE_PROFIT:
                     reason = L.EXIT_TAKE_PROFIT
+                    rate_now = maker_fee_rate
                 else:
                     reason = L.EXIT_LIQUIDATION
+                    rate_now = liquidation_fee_rate
                     totals[L.TOT_LIQUIDATIONS] += 1.0
-                if charges_interest:
-                    # The position was open at this bar's open instant: a charge falling there is owed.
-                    charges_done, amount = _interest_due(entry_time, t + 1, charges_done, principal,
-                                                         opening_rate, rate, charge_period, clock_aligned,
-                                                         charge_at_open)
-                    interest_units += amount
-                    if side == 1:
-                        cash -= amount
-                        interest_quote += amount
-                liquidated = code == LIQUIDATION
-                close_fee = liquidation_fee_rate if liquidated else (
-                    maker_fee_rate if code == TAKE_PROFIT else fee_rate)
-                delta, fee, interest = _settle(
-                    trades_out, trade, i, reason, side, qty, entry_price, price, close_fee, liquidated,
-                    remaining_margin_fee, _maintenance(floors, mmrs, qty * price),
-                    cash if cross else collateral, interest_units, interest_quote, funding_sum, charges_done)
+                delta, fee, interest, price = _close(cfg, floors, mmrs, side, qty, entry_price, price, rate_now,
+                                                     liquidated, collateral, cash, quote_borrowed,
+                                                     base_borrowed, accrued)
                 cash += delta
+                row = trades_out[trade]
+                row[L.TR_EXIT_BAR] = i
+                row[L.TR_EXIT_PRICE] = price
+                row[L.TR_EXIT_FEE] = fee
+                row[L.TR_INTEREST] = interest + interest_paid
+                row[L.TR_INTEREST_UNITS] = accrued
+                row[L.TR_CHARGES] = charges_done
+                row[L.TR_FUNDING] = funding_sum
+                row[L.TR_PNL] = delta - row[L.TR_ENTRY_FEE] - interest_paid + funding_sum
+                row[L.TR_REASON] = reason
                 totals[L.TOT_FEES] += fee
                 totals[L.TOT_INTEREST] += interest
                 side = 0
 
-        # 3. Interest and funding inside the bar; the liquidation price follows the balances.
-        if side != 0:
-            changed = False
-            if charges_interest:
-                before = charges_done
-                charges_done, amount = _interest_due(entry_time, t_end, charges_done, principal,
-                                                     opening_rate, rate, charge_period, clock_aligned,
-                                                     charge_at_open)
-                if charges_done != before:
-                    interest_units += amount
-                    if side == 1:
-                        cash -= amount
-                        interest_quote += amount
-                    changed = True
-            if pays_funding:
-                first = (t + funding_period - 1) // funding_period
-                last = (t_end - 1) // funding_period
+        # 3. Funding times inside the bar settle at its open (the last price known).
+        if side != 0 and pays_funding:
+            first = t // funding_period + 1
+            last = (t_end - 1) // funding_period
+            if last >= first:
                 for _ in range(first, last + 1):
-                    payment = funding_payment(side, qty, close[i], funding_rate)
+                    payment = funding_payment(side, qty, open_[i], funding_rate)
                     cash += payment
                     funding_sum += payment
                     totals[L.TOT_FUNDING] += payment
-                    changed = True
-            if changed:
                 liquidation_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral,
-                                                     cash, quote_borrowed, base_borrowed, interest_units,
+                                                     cash, quote_borrowed, base_borrowed, accrued,
                                                      L.CFG_LIQUIDATION_LEVEL)
                 call_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash,
-                                              quote_borrowed, base_borrowed, interest_units, L.CFG_CALL_LEVEL)
+                                              quote_borrowed, base_borrowed, accrued, L.CFG_CALL_LEVEL)
 
-        # 4. Mark to the close; move the trailing stop; read the bar's signals.
+        # 4. A margin call when the adverse extreme crosses into the call level (again after a recovery).
+        if side != 0 and call_price == call_price:
+            extreme = adverse_extreme(side, high[i], low[i])
+            touched = extreme <= call_price if side == 1 else extreme >= call_price
+            if touched and not called:
+                if n_calls < call_capacity:
+                    calls_out[n_calls, L.MC_BAR] = i
+                    calls_out[n_calls, L.MC_PRICE] = (min(open_[i], call_price) if side == 1
+                                                      else max(open_[i], call_price))
+                    calls_out[n_calls, L.MC_TRADE] = trade
+                    calls_out[n_calls, L.MC_SIDE] = side
+                    n_calls += 1
+                totals[L.TOT_CALLS_SEEN] += 1.0
+            called = touched
+        else:
+            called = False
+
+        # 5. Interest charges falling before the next bar; the levels follow the balances.
+        if side != 0 and charges_interest:
+            before = charges_done
+            charges_done, amount = _interest_due(entry_time, t_end, charges_done, principal, opening_rate, rate,
+                                                 charge_period, clock_aligned, charge_at_open)
+            if charges_done != before:
+                if quote_interest:
+                    cash -= amount
+                    interest_paid += amount
+                    totals[L.TOT_INTEREST] += amount
+                else:
+                    accrued += amount
+                liquidation_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral,
+                                                     cash, quote_borrowed, base_borrowed, accrued,
+                                                     L.CFG_LIQUIDATION_LEVEL)
+                call_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash,
+                                              quote_borrowed, base_borrowed, accrued, L.CFG_CALL_LEVEL)
+
+        # 6. Mark to the close; move the trailing stop; read the bar's signals.
         if side != 0:
-            equity_out[i] = cash + unrealized_pnl(side, qty, entry_price, close[i]) - (
-                interest_units * close[i] if side == -1 else 0.0)
+            unpaid = accrued if side == 1 else accrued * close[i]
+            equity_out[i] = cash + unrealized_pnl(side, qty, entry_price, close[i]) - unpaid
             liquidation_out[i] = liquidation_price
             if trail > 0.0:
                 trailing_price = trailing_stop_level(side, trailing_price,
@@ -417,19 +476,18 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         signal_close = close[i]
 
     if side != 0:
-        # Still open: marked to the last close (no exit fee), as the equity curve is.
+        # Still open: marked to the last close (no exit fee, interest unpaid), as the equity curve is.
         row = trades_out[trade]
         row[L.TR_EXIT_BAR] = n - 1
         row[L.TR_EXIT_PRICE] = close[n - 1]
-        interest = interest_quote if side == 1 else interest_units * close[n - 1]
-        row[L.TR_INTEREST] = interest
-        row[L.TR_INTEREST_UNITS] = interest_units
+        unpaid = accrued if side == 1 else accrued * close[n - 1]
+        row[L.TR_INTEREST] = unpaid + interest_paid
+        row[L.TR_INTEREST_UNITS] = accrued
         row[L.TR_CHARGES] = charges_done
         row[L.TR_FUNDING] = funding_sum
-        row[L.TR_PNL] = (unrealized_pnl(side, qty, entry_price, close[n - 1]) - row[L.TR_ENTRY_FEE]
-                         - interest + funding_sum)
+        row[L.TR_PNL] = (unrealized_pnl(side, qty, entry_price, close[n - 1]) - unpaid - row[L.TR_ENTRY_FEE]
+                         - interest_paid + funding_sum)
         row[L.TR_REASON] = L.EXIT_OPEN
-        totals[L.TOT_INTEREST] += interest
     totals[L.TOT_TRADES] = n_trades
     totals[L.TOT_CALLS] = n_calls
     totals[L.TOT_FINAL_EQUITY] = equity_out[n - 1] if n > 0 else cash

@@ -42,7 +42,7 @@ CFG_MAKER_FEE = 21          # fee rate of take-profit fills (limit orders)
 CFG_LIQUIDATION_FEE_REMAINING = 22  # 1: a liquidation takes the position's remaining margin
 CFG_SHORT_INTEREST_PER_CHARGE = 23  # a short's rate per charge on the base units lent
 CFG_SHORT_OPENING_RATE = 24
-CFG_BORROW_FULL_NOTIONAL = 25       # 1: the venue lends the whole position value (Kraken)
+CFG_QUOTE_INTEREST = 25             # 1: interest on quote amounts lent, paid per charge (Kraken)
 CFG_SIZE = 26
 
 # Trade record columns.
@@ -75,9 +75,9 @@ EXIT_OPEN = 5  # still open after the last bar (marked to the last close, not cl
 
 EXIT_NAMES = ("signal", "stop_loss", "take_profit", "trailing_stop", "liquidation", "open")
 
-# Margin call record columns (at most one call per position: the first crossing).
+# Margin call record columns: a call each time the adverse extreme crosses into the call level.
 MC_BAR = 0
-MC_PRICE = 1    # the call price the bar's adverse extreme reached
+MC_PRICE = 1    # the call price, or the open when the bar opened beyond it
 MC_TRADE = 2    # index of the trade the call belongs to
 MC_SIDE = 3
 MC_SIZE = 4
@@ -91,4 +91,5 @@ TOT_INTEREST = 4
 TOT_FUNDING = 5
 TOT_LIQUIDATIONS = 6
 TOT_SKIPPED_ENTRIES = 7  # entries refused because equity could not pay the margin and fee
-TOT_SIZE = 8
+TOT_CALLS_SEEN = 8       # margin calls that happened (more than were recorded when the matrix was full)
+TOT_SIZE = 9

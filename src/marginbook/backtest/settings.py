@@ -159,14 +159,15 @@ def kernel_config(settings: BacktestSettings) -> tuple[FloatArray, FloatArray, F
         cfg[L.CFG_SHORT_OPENING_RATE] = short_per_charge
     cfg[L.CFG_CHARGE_PERIOD] = charge_period
     cfg[L.CFG_CLOCK_ALIGNED] = 1.0 if venue.interest_clock_aligned else 0.0
-    cfg[L.CFG_BORROW_FULL_NOTIONAL] = 1.0 if venue.liquidation_rule == "kraken" else 0.0
+    cfg[L.CFG_QUOTE_INTEREST] = 1.0 if venue.settlement == "pnl" else 0.0
 
     cfg[L.CFG_FUNDING_RATE] = settings.funding_rate
     cfg[L.CFG_FUNDING_PERIOD] = venue.funding_interval_hours * 3600 if venue.perpetual else 0.0
     if settings.liquidation_fee is not None:
         cfg[L.CFG_LIQUIDATION_FEE] = settings.liquidation_fee
     else:
-        cfg[L.CFG_LIQUIDATION_FEE] = venue.liquidation_fee_rate
+        # A venue without its own liquidation fee charges its taker fee on the forced close.
+        cfg[L.CFG_LIQUIDATION_FEE] = venue.liquidation_fee_rate or venue.taker_fee
         remaining = venue.liquidation_fee_kind == "remaining_margin"
         cfg[L.CFG_LIQUIDATION_FEE_REMAINING] = 1.0 if remaining else 0.0
     cfg[L.CFG_CALL_LEVEL] = venue.margin_call_level
