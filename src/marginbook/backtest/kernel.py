@@ -44,6 +44,7 @@ from marginbook.margin.rules.jit import (
     fixed_maintenance_ratio_price,
     funding_payment,
     kraken_margin_level_price,
+    margin_ratio_price,
     okx_isolated_liquidation_price,
     spot_margin_level_price,
     tier_index,
@@ -90,16 +91,22 @@ def _threshold_price(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side
     tier = tier_index(qty * entry_price, floors)
     mmr = mmrs[tier]
     amount = tier_maintenance_amount(tier, floors, mmrs)
+    # OKX reserves the taker fee of the closing order on top of the maintenance rate.
+    reserved = cfg[L.CFG_TAKER_FEE] if model == MODEL_OKX else 0.0
+    if cross:
+        # A cross account: the whole balance backs the position, whatever the venue's isolated formula.
+        return float(margin_ratio_price(side, qty, entry_price, cash, 0.0, 0.0, mmr + reserved, amount, level))
     if model == MODEL_BYBIT:
         maintenance = qty * entry_price * mmr - amount
         if level_index == L.CFG_LIQUIDATION_LEVEL:
-            extra = backing - collateral
-            return float(bybit_liquidation_price(side, entry_price, qty, leverage, mmr, amount, extra))
-        return float(fixed_maintenance_ratio_price(side, entry_price, qty, backing, maintenance, level))
-    if model == MODEL_OKX and level_index == L.CFG_LIQUIDATION_LEVEL:
-        taker = cfg[L.CFG_TAKER_FEE]
-        return float(okx_isolated_liquidation_price(side, entry_price, qty, backing, mmr, taker))
-    return float(tiered_margin_ratio_price(side, qty, entry_price, backing, 0.0, 0.0, floors, mmrs, level))
+            return float(bybit_liquidation_price(side, entry_price, qty, leverage, mmr, amount, 0.0))
+        return float(fixed_maintenance_ratio_price(side, entry_price, qty, collateral, maintenance, level))
+    if model == MODEL_OKX:
+        if level_index == L.CFG_LIQUIDATION_LEVEL:
+            return float(okx_isolated_liquidation_price(side, entry_price, qty, collateral, mmr, reserved))
+        return float(margin_ratio_price(side, qty, entry_price, collateral, 0.0, 0.0, mmr + reserved, amount,
+                                        level))
+    return float(tiered_margin_ratio_price(side, qty, entry_price, collateral, 0.0, 0.0, floors, mmrs, level))
 
 
 @numba.njit(cache=True)
@@ -162,6 +169,8 @@ def _close(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side: int, qty
             room = cash + gross
             if cfg[L.CFG_LIQUIDATION_FEE_REMAINING] != 0.0:
                 fee = _maintenance(floors, mmrs, qty * price)
+                if model == MODEL_OKX:
+                    fee += qty * price * cfg[L.CFG_TAKER_FEE]
         else:
             gross = max(gross, -collateral)
             room = collateral + gross
