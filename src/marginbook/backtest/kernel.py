@@ -95,7 +95,8 @@ def _threshold_price(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side
     reserved = cfg[L.CFG_TAKER_FEE] if model == MODEL_OKX else 0.0
     if cross:
         # A cross account: the whole balance backs the position, whatever the venue's isolated formula.
-        return float(margin_ratio_price(side, qty, entry_price, cash, 0.0, 0.0, mmr + reserved, amount, level))
+        return float(margin_ratio_price(side, qty, entry_price, cash, 0.0, 0.0, mmr + reserved, amount,
+                                        level))
     if model == MODEL_BYBIT:
         maintenance = qty * entry_price * mmr - amount
         if level_index == L.CFG_LIQUIDATION_LEVEL:
@@ -290,8 +291,9 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         # 1. The order decided at the previous close fills at this open. Every interest charge
         #    falling before this open was booked bar by bar already.
         if side != 0 and (pending_exit or (pending_entry != 0 and pending_entry != side)):
-            delta, fee, interest, price = _close(cfg, floors, mmrs, side, qty, entry_price, open_[i], fee_rate,
-                                                 False, collateral, cash, quote_borrowed, base_borrowed, accrued)
+            delta, fee, interest, price = _close(cfg, floors, mmrs, side, qty, entry_price, open_[i],
+                                                 fee_rate, False, collateral, cash, quote_borrowed,
+                                                 base_borrowed, accrued)
             cash += delta
             row = trades_out[trade]
             row[L.TR_EXIT_BAR] = i
@@ -375,7 +377,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         pending_entry = 0
         if side != 0 and levels_stale:
             liquidation_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash,
-                                                 quote_borrowed, base_borrowed, accrued, L.CFG_LIQUIDATION_LEVEL)
+                                                 quote_borrowed, base_borrowed, accrued,
+                                                 L.CFG_LIQUIDATION_LEVEL)
             call_price = _threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash,
                                           quote_borrowed, base_borrowed, accrued, L.CFG_CALL_LEVEL)
             if trades_out[trade, L.TR_ENTRY_BAR] == i:
@@ -398,8 +401,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                     reason = L.EXIT_LIQUIDATION
                     rate_now = liquidation_fee_rate
                     totals[L.TOT_LIQUIDATIONS] += 1.0
-                delta, fee, interest, price = _close(cfg, floors, mmrs, side, qty, entry_price, price, rate_now,
-                                                     liquidated, collateral, cash, quote_borrowed,
+                delta, fee, interest, price = _close(cfg, floors, mmrs, side, qty, entry_price, price,
+                                                     rate_now, liquidated, collateral, cash, quote_borrowed,
                                                      base_borrowed, accrued)
                 cash += delta
                 row = trades_out[trade]
@@ -452,8 +455,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         # 5. Interest charges falling before the next bar; the levels follow the balances.
         if side != 0 and charges_interest:
             before = charges_done
-            charges_done, amount = _interest_due(entry_time, t_end, charges_done, principal, opening_rate, rate,
-                                                 charge_period, clock_aligned, charge_at_open)
+            charges_done, amount = _interest_due(entry_time, t_end, charges_done, principal, opening_rate,
+                                                 rate, charge_period, clock_aligned, charge_at_open)
             if charges_done != before:
                 if quote_interest:
                     cash -= amount
