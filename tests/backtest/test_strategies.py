@@ -99,3 +99,15 @@ def test_unknown_strategy_lists_the_built_in_ones() -> None:
 def test_signals_refuse_values_other_than_minus_one_zero_one() -> None:
     with pytest.raises(ValueError, match="-1"):
         Signals.from_arrays([0, 2, 0])
+
+
+def test_the_documented_user_strategy_example_runs(tmp_path: Path) -> None:
+    """The example in docs/backtest.md is real code: extract it and run it."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "backtest.md"
+    text = docs.read_text(encoding="utf-8")
+    start = text.index("```python\n", text.index("### Your own strategy")) + len("```python\n")
+    code = text[start : text.index("```", start)]
+    path = tmp_path / "my_strategy.py"
+    path.write_text(code, encoding="utf-8")
+    signals = resolve_strategy(f"{path}:ema_breakout").signals(BARS, {"period": 30})
+    assert (signals.entries == 1).any() and signals.exit_long.any() and not (signals.entries == -1).any()
