@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import timedelta
 from decimal import Decimal
@@ -79,13 +80,19 @@ def _event_balances(engine: Engine) -> tuple[dict[str, Decimal], dict[str, Decim
 
 
 @SETTINGS
-@given(data=st.data(), venue_name=st.sampled_from(VENUES), mode=st.sampled_from(["isolated", "cross"]))
+@given(
+    data=st.data(),
+    venue_name=st.sampled_from(VENUES),
+    mode=st.sampled_from(["isolated", "cross"]),
+    coins=st.sampled_from(["0", "0", "0.5"]),
+)
 def test_equity_is_cash_plus_positions_minus_debt_and_interest_at_every_step(
-    data: st.DataObject, venue_name: str, mode: str
+    data: st.DataObject, venue_name: str, mode: str, coins: str
 ) -> None:
     market = data.draw(markets())
     flow = data.draw(order_flows(len(market)))
-    engine = Engine(config(venues.profile(venue_name), mode=mode, deposit="20000", funding_rate=0.0001), flow)
+    run = config(venues.profile(venue_name), mode=mode, deposit="20000", funding_rate=0.0001)
+    engine = Engine(dataclasses.replace(run, base_deposit=Decimal(coins)), flow)
     account = engine.account
     for i in range(len(market)):
         next_epoch = market.epochs[i] + 3600
@@ -96,8 +103,9 @@ def test_equity_is_cash_plus_positions_minus_debt_and_interest_at_every_step(
         cash = float(balances.get("USDT", Decimal(0)))
         assert cash == pytest_approx(account.cash)
         positions = list(account.positions.values())
+        coins_held = float(balances.get("BTC", Decimal(0)))
         if account.venue.settlement == "spot":
-            held = sum(p.quantity for p in positions if p.side > 0)
+            held = account.base_collateral + sum(p.quantity for p in positions if p.side > 0)
             assert float(balances.get("BTC", Decimal(0))) == pytest_approx(held)
             quote_debt = float(debt.get("USDT", Decimal(0)))
             base_debt = float(debt.get("BTC", Decimal(0)))
@@ -113,8 +121,11 @@ def test_equity_is_cash_plus_positions_minus_debt_and_interest_at_every_step(
             )
         else:
             assert not debt
-            expected = cash + sum(
-                rules.unrealized_pnl(p.side, p.quantity, p.entry_price, price) for p in positions
+            assert coins_held == pytest_approx(account.base_collateral)
+            expected = (
+                cash
+                + coins_held * price
+                + sum(rules.unrealized_pnl(p.side, p.quantity, p.entry_price, price) for p in positions)
             )
         assert account.equity(price) == pytest_approx(expected)
 

@@ -226,3 +226,52 @@ def test_bad_price_rows_are_named_and_unknown_columns_refused(tmp_path: Path) ->
     path.write_text("timestamp,open,high,low,close,vwap\n", encoding="utf-8")
     with pytest.raises(InputError, match="unknown column"):
         read_bars(path)
+
+
+def test_a_bracket_placed_with_a_limit_entry_waits_for_the_entry(tmp_path: Path) -> None:
+    order_list = orders(
+        tmp_path,
+        """timestamp,side,type,quantity,price,stop_price,leverage
+2025-03-01T00:00:00Z,buy,limit,1,19500,,2
+2025-03-01T00:00:00Z,sell,stop,1,,18000,
+2025-03-01T00:00:00Z,sell,take_profit,1,21000,,""",
+    )
+    market = bars([(20_000, 20_100, 19_400, 19_600), (19_600, 21_100, 19_550, 21_000)])
+    _, result = replay(config(venues.BINANCE_USDM, deposit="50000"), market, order_list)
+    assert [(t["reason"], t["side"], t["price"]) for t in result.trades] == [
+        ("limit", "buy", Decimal("19500")),
+        ("take_profit", "sell", Decimal("21000")),
+    ]
+
+
+def test_a_stop_without_exposure_is_a_breakout_entry(tmp_path: Path) -> None:
+    order_list = orders(
+        tmp_path, "timestamp,side,type,quantity,stop_price,leverage\n2025-03-01T00:00:00Z,buy,stop,1,20500,2"
+    )
+    market = bars([(20_000, 20_400, 19_900, 20_300), (20_600, 20_900, 20_550, 20_800)])
+    _, result = replay(config(venues.BINANCE_USDM, deposit="50000"), market, order_list)
+    assert [(t["time"], t["side"], t["price"]) for t in result.trades] == [
+        (market.times[1], "buy", Decimal("20600"))  # gapped over the stop: the worse open
+    ]
+
+
+def test_coins_deposited_as_collateral_back_a_cross_short_and_pay_its_loss(tmp_path: Path) -> None:
+    import dataclasses
+
+    order_list = orders(
+        tmp_path,
+        """timestamp,side,type,quantity,leverage
+2025-03-01T00:00:00Z,sell,market,1,20
+2025-03-01T03:00:00Z,buy,market,1,""",
+    )
+    market = bars([FLAT, (20_000, 30_000, 20_000, 30_000), (30_000, 40_000, 30_000, 40_000), (40_000,) * 4])
+    venue = venues.BINANCE_USDM.with_overrides(**NO_FEES)
+    run = dataclasses.replace(config(venue, mode="cross", deposit="1000"), base_deposit=Decimal("1"))
+    _, result = replay(run, market, order_list)
+    assert result.liquidations == []  # 1 BTC of collateral hedges the 1 BTC short
+    sales = [e for e in result.events if e.kind is EventKind.SELL]
+    assert [(e.asset, e.amount, e.counter_amount) for e in sales] == [
+        ("BTC", Decimal("0.475"), Decimal("19000"))
+    ]
+    assert result.final_cash == Decimal("0")
+    assert result.final_equity == Decimal("21000")  # 0.525 BTC at 40,000

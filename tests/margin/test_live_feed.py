@@ -111,3 +111,53 @@ def test_paper_run_on_the_live_feed_trades_through_the_engine(tmp_path: Path) ->
 def test_unknown_exchange_id_is_bad_input() -> None:
     with pytest.raises(InputError, match="unknown ccxt exchange"):
         make_exchange("no-such-exchange")
+
+
+class TickingExchange(FakeExchange):
+    """A fake whose clock moves a minute every time it is read (no real sleeping needed)."""
+
+    def milliseconds(self) -> int:
+        self.now += MINUTE_MS
+        return self.now
+
+
+def test_paper_live_command_runs_on_a_fake_exchange(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from marginbook.cli.main import app
+    from marginbook.margin import live
+
+    exchange = TickingExchange([20_000.0 + 50 * i for i in range(30)])
+    monkeypatch.setattr(live, "make_exchange", lambda exchange_id: exchange)
+    orders_file = tmp_path / "orders.csv"
+    orders_file.write_text("timestamp,side,type,quantity,leverage\n2025-03-01T00:00:00Z,buy,market,0.1,2\n")
+    ledger = tmp_path / "live.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "paper",
+            "--venue",
+            "bybit-linear",
+            "--orders",
+            str(orders_file),
+            "--live",
+            "--exchange",
+            "fake",
+            "--symbol",
+            "BTC/USDT",
+            "--max-bars",
+            "3",
+            "--format",
+            "json",
+            "--export-ledger",
+            str(ledger),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["bars"] == 3
+    assert document["base"] == "BTC"
+    assert [t["side"] for t in document["trades"]] == ["buy"]
+    assert ledger.read_text().count("\n") == document["events"] + 1

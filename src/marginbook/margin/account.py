@@ -97,9 +97,19 @@ class Account:
         self.base = base
         self.quote = quote
         self.cash = 0.0
+        #: Units of the base asset deposited as collateral (not a position): they count at
+        #: the price towards a cross account's equity and margin level.
+        self.base_collateral = 0.0
         self.positions: dict[str, Position] = {}
         self._single_tier = len(venue.tier_floors) == 1
         self._mmr_extra = venue.taker_fee if venue.liquidation_rule == "okx" else 0.0
+        #: Each tier's maintenance amount, derived once from the table by the rule function.
+        self._tier_amounts = tuple(
+            rules.tier_maintenance_amount(i, venue.tier_floors, venue.tier_mmrs)  # type: ignore[arg-type]
+            for i in range(len(venue.tier_floors))
+        )
+        #: Bumped by every change of cash or positions, so callers can cache what depends on them.
+        self.version = 0
 
     # ----- valuation -------------------------------------------------------------------
     def position_value(self, position: Position, price: float) -> float:
@@ -121,8 +131,8 @@ class Account:
         return position.accrued if position.side > 0 else position.accrued * price
 
     def equity(self, price: float) -> float:
-        """Cash + Σ position value − Σ debt − Σ accrued interest, at ``price``."""
-        total = self.cash
+        """Cash + base collateral + Σ position value − Σ debt − Σ accrued interest, at ``price``."""
+        total = self.cash + self.base_collateral * price
         for p in self.positions.values():
             total += (
                 self.position_value(p, price) - self.position_debt(p, price) - self.position_accrued(p, price)
@@ -160,8 +170,7 @@ class Account:
         if self._single_tier:
             return venue.tier_mmrs[0] + self._mmr_extra, venue.mm_deduction
         index = rules.tier_index(notional, venue.tier_floors)  # type: ignore[arg-type]
-        amount = rules.tier_maintenance_amount(index, venue.tier_floors, venue.tier_mmrs)  # type: ignore[arg-type]
-        return venue.tier_mmrs[index] + self._mmr_extra, amount
+        return venue.tier_mmrs[index] + self._mmr_extra, self._tier_amounts[index]
 
     def maintenance_margin(self, position: Position, price: float) -> float:
         """The position's maintenance margin at ``price`` (futures venues)."""
@@ -218,14 +227,44 @@ class Account:
 
     def account_levels(self, price: float) -> RiskLevels:
         """Margin-call and liquidation prices of the whole cross account, tiers taken at ``price``."""
+        venue = self.venue
+        call, liquidation = venue.margin_call_level, venue.liquidation_level
+        positions = self.positions.values()
+        if venue.liquidation_rule == "kraken":
+            net_quantity = net_cost = long_used = short_slope = 0.0
+            for p in positions:
+                net_quantity += p.side * p.quantity
+                net_cost += p.side * p.quantity * p.entry_price
+                if p.side > 0:
+                    long_used += p.quantity * p.entry_price / p.leverage
+                else:
+                    short_slope += p.quantity / p.leverage
+            net_quantity += self.base_collateral  # collateral coins move equity like a costless long
+            return RiskLevels(
+                1 if net_quantity - liquidation * short_slope > 0 else -1,
+                rules.kraken_aggregate_level_price(
+                    net_quantity, net_cost, long_used, short_slope, self.cash, call
+                ),
+                rules.kraken_aggregate_level_price(
+                    net_quantity, net_cost, long_used, short_slope, self.cash, liquidation
+                ),
+            )
+        if venue.liquidation_rule == "spot_margin_level":
+            base_held, quote_held, base_debt, quote_debt = self._spot_totals()
+            return RiskLevels(
+                1 if base_held - liquidation * base_debt > 0 else -1,
+                rules.spot_margin_level_price(base_held, quote_held, base_debt, quote_debt, call),
+                rules.spot_margin_level_price(base_held, quote_held, base_debt, quote_debt, liquidation),
+            )
+        net_quantity, net_cost, slope, amount = self._cross_sums(price)
         return RiskLevels(
-            self._cross_direction(price, self.venue.liquidation_level),
-            self._cross_price(price, self.venue.margin_call_level),
-            self._cross_price(price, self.venue.liquidation_level),
+            1 if liquidation * net_quantity - slope > 0 else -1,
+            rules.aggregate_margin_ratio_price(net_quantity, net_cost, slope, amount, self.cash, call),
+            rules.aggregate_margin_ratio_price(net_quantity, net_cost, slope, amount, self.cash, liquidation),
         )
 
     def _cross_sums(self, price: float) -> tuple[float, float, float, float]:
-        net_quantity = net_cost = slope = amount = 0.0
+        net_quantity, net_cost, slope, amount = self.base_collateral, 0.0, 0.0, 0.0
         for p in self.positions.values():
             net_quantity += p.side * p.quantity
             net_cost += p.side * p.quantity * p.entry_price
@@ -234,44 +273,12 @@ class Account:
             amount += cum
         return net_quantity, net_cost, slope, amount
 
-    def _cross_price(self, price: float, level: float) -> float:
-        rule = self.venue.liquidation_rule
-        positions = self.positions.values()
-        if rule == "kraken":
-            net_quantity = sum(p.side * p.quantity for p in positions)
-            net_cost = sum(p.side * p.quantity * p.entry_price for p in positions)
-            long_used = sum(p.quantity * p.entry_price / p.leverage for p in positions if p.side > 0)
-            short_slope = sum(p.quantity / p.leverage for p in positions if p.side < 0)
-            return rules.kraken_aggregate_level_price(
-                net_quantity, net_cost, long_used, short_slope, self.cash, level
-            )
-        if rule == "spot_margin_level":
-            return rules.spot_margin_level_price(*self._spot_totals(), level)
-        net_quantity, net_cost, slope, amount = self._cross_sums(price)
-        return rules.aggregate_margin_ratio_price(net_quantity, net_cost, slope, amount, self.cash, level)
-
     def _spot_totals(self) -> tuple[float, float, float, float]:
         positions = self.positions.values()
-        base_held = sum(p.quantity for p in positions if p.side > 0)
+        base_held = self.base_collateral + sum(p.quantity for p in positions if p.side > 0)
         base_debt = sum(p.borrowed + p.accrued for p in positions if p.side < 0)
         quote_debt = sum(p.borrowed + p.accrued for p in positions if p.side > 0)
         return base_held, self.cash, base_debt, quote_debt
-
-    def _cross_direction(self, price: float, level: float) -> int:
-        """+1 when the account's health falls with the price, −1 when it rises with it."""
-        rule = self.venue.liquidation_rule
-        positions = self.positions.values()
-        if rule == "kraken":
-            slope = sum(p.side * p.quantity for p in positions) - level * sum(
-                p.quantity / p.leverage for p in positions if p.side < 0
-            )
-        elif rule == "spot_margin_level":
-            base_held, _, base_debt, _ = self._spot_totals()
-            slope = base_held - level * base_debt
-        else:
-            net_quantity, _, maintenance_slope, _ = self._cross_sums(price)
-            slope = level * net_quantity - maintenance_slope
-        return 1 if slope > 0 else -1
 
     def position_liquidation_price(self, position: Position, price: float) -> float:
         """The venue-displayed liquidation price of one position.
@@ -292,7 +299,8 @@ class Account:
                 other_upnl += rules.unrealized_pnl(other.side, other.quantity, other.entry_price, price)
         mmr, amount = self.tier(position.quantity * price)
         return rules.margin_ratio_price(
-            position.side, position.quantity, position.entry_price, self.cash,
+            position.side, position.quantity, position.entry_price,
+            self.cash + self.base_collateral * price,
             other_maintenance, other_upnl, mmr, amount, self.venue.liquidation_level,
         )  # fmt: skip
 

@@ -70,6 +70,25 @@ def parse_amount(text: str, flag: str, default_asset: str) -> tuple[Decimal, str
     return Decimal(match.group(1)), (match.group(2) or default_asset).upper()
 
 
+def split_deposits(texts: list[str], base: str, default_quote: str) -> tuple[Decimal, str, Decimal]:
+    """``--deposit`` values → (quote amount, quote asset, base-asset collateral).
+
+    One cash (quote) asset per account; deposits of the traded asset are collateral.
+    """
+    quote_amount, quote, base_amount = Decimal(0), "", Decimal(0)
+    for text in texts:
+        amount, asset = parse_amount(text, "--deposit", default_quote)
+        if asset == base:
+            base_amount += amount
+        elif quote and asset != quote:
+            raise InputError(
+                InputProblem("--deposit", None, "", f"one cash asset per account: {quote} or {asset}")
+            )
+        else:
+            quote, quote_amount = asset, quote_amount + amount
+    return quote_amount, quote or default_quote, base_amount
+
+
 def base_from_file(path: Path) -> str | None:
     """The base asset from a price file named like ``BTC-USDT_1h.csv``, when it is."""
     match = re.match(r"^([A-Za-z0-9]{2,10})[-_/]", path.name)
@@ -83,7 +102,7 @@ def result_of(engine: Engine, bars: int) -> RunResult:
     cash = engine.sink.cash(account.quote)
     price = engine.last_price
     equity = cash
-    if account.positions:
+    if account.positions or account.base_collateral:
         equity = cash + to_decimal(account.equity(price) - account.cash)
     open_positions = [
         {

@@ -8,6 +8,7 @@ reported with its file, row and column, and nothing is simulated.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,29 @@ def parse_time(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def _row_problem(source: str, row: int, cells: list[str], last: datetime | None) -> InputProblem:
+    """The first thing wrong with a price row, named by its column."""
+    try:
+        at = parse_time(cells[0])
+    except ValueError as error:
+        return InputProblem(source, row, "timestamp", str(error))
+    values = []
+    for name, text in zip(REQUIRED[1:], cells[1:], strict=True):
+        try:
+            number = float(text)
+        except ValueError:
+            return InputProblem(source, row, name, f"not a number: {text!r}")
+        if not 0.0 < number < math.inf:
+            return InputProblem(source, row, name, f"must be a positive price, got {text}")
+        values.append(number)
+    o, h, low, c = values
+    if h < max(o, c, low) or low > min(o, c):
+        return InputProblem(source, row, "high", "high/low do not bracket open and close")
+    if last is not None and at <= last:
+        return InputProblem(source, row, "timestamp", "bars must be in increasing time order")
+    return InputProblem(source, row, "", "unreadable row")
+
+
 def read_bars(path: Path) -> Bars:
     """Read a price file; bad input raises :class:`InputError` naming every bad row (up to 50)."""
     source = str(path)
@@ -77,56 +101,46 @@ def read_bars(path: Path) -> Bars:
             raise InputError(
                 InputProblem(source, 1, "", f"{what}; expected timestamp,open,high,low,close[,volume]")
             )
-        columns = [header.index(c) for c in REQUIRED]
+        ti, oi, hi, li, ci = (header.index(c) for c in REQUIRED)
         last: datetime | None = None
+        times, epochs = bars.times, bars.epochs
+        opens, highs, lows, closes = bars.open, bars.high, bars.low, bars.close
         for row_number, row in enumerate(reader, start=2):
-            if not row or not any(cell.strip() for cell in row):
-                continue
+            # Fast path: a well-formed row costs one parse per cell; anything odd is
+            # re-examined by _row_problem, which names the field at fault.
             try:
-                cells = [row[i] for i in columns]
-            except IndexError:
-                problems.append(InputProblem(source, row_number, "", "too few cells"))
-                continue
-            try:
-                at = parse_time(cells[0])
-            except ValueError as error:
-                problems.append(InputProblem(source, row_number, "timestamp", str(error)))
-                continue
-            values: list[float] = []
-            for name, text in zip(REQUIRED[1:], cells[1:], strict=True):
-                try:
-                    number = float(text)
-                except ValueError:
-                    problems.append(InputProblem(source, row_number, name, f"not a number: {text!r}"))
-                    break
-                if not number > 0.0 or number == float("inf"):
-                    problems.append(
-                        InputProblem(source, row_number, name, f"must be a positive price, got {text}")
+                at = datetime.fromisoformat(row[ti])
+                o, h, low, c = float(row[oi]), float(row[hi]), float(row[li]), float(row[ci])
+            except (ValueError, IndexError):
+                at = None
+            if (
+                at is None
+                or at.tzinfo is None
+                or not (0.0 < low <= min(o, c) and max(o, c) <= h < math.inf)
+                or (last is not None and at.astimezone(UTC) <= last)
+            ):
+                if not row or not any(cell.strip() for cell in row):
+                    continue
+                problems.append(
+                    _row_problem(
+                        source,
+                        row_number,
+                        [row[i] if i < len(row) else "" for i in (ti, oi, hi, li, ci)],
+                        last,
                     )
+                )
+                if len(problems) >= 50:
                     break
-                values.append(number)
-            if len(values) < 4:
                 continue
-            o, h, low, c = values
-            if h < max(o, c, low) or low > min(o, c):
-                problems.append(
-                    InputProblem(source, row_number, "high", "high/low do not bracket open and close")
-                )
-                continue
-            if last is not None and at <= last:
-                problems.append(
-                    InputProblem(source, row_number, "timestamp", "bars must be in increasing time order")
-                )
-                continue
+            if at.utcoffset():
+                at = at.astimezone(UTC)
             last = at
-            bars.times.append(at)
-            bars.epochs.append(int(at.timestamp()))
-            bars.open.append(o)
-            bars.high.append(h)
-            bars.low.append(low)
-            bars.close.append(c)
-            if len(problems) >= 50:
-                break
+            times.append(at)
+            epochs.append(int(at.timestamp()))
+            opens.append(o)
+            highs.append(h)
+            lows.append(low)
+            closes.append(c)
     if problems:
         raise InputError(problems)
     if not bars.times:

@@ -189,7 +189,10 @@ def paper(
     prices: Annotated[
         Path | None, typer.Option(help="Price CSV: timestamp,open,high,low,close[,volume].")
     ] = None,
-    deposit: Annotated[str, typer.Option(help="Opening deposit, e.g. 10000USD.")] = "10000",
+    deposit: Annotated[
+        list[str] | None,
+        typer.Option(help="Opening deposit, e.g. 10000USD; repeat for coins as collateral (0.5BTC)."),
+    ] = None,
     mode: Annotated[Mode | None, typer.Option(help="isolated or cross (default: the venue's)")] = None,
     leverage: Annotated[float, typer.Option(help="Leverage of orders that give none.")] = 1.0,
     on_margin_call: Annotated[str, typer.Option(help="none, or topup:AMOUNT")] = "none",
@@ -211,19 +214,15 @@ def paper(
     output: Annotated[Output, typer.Option("--format", help="table or json")] = Output.table,
 ) -> None:
     """Replay orders against a price history (or a live feed) through the margin engine."""
+    import hashlib
+
     from marginbook.domain.errors import InputError, InputProblem
     from marginbook.margin import venues
     from marginbook.margin.broker.engine import RunConfig
-    from marginbook.margin.paper import base_from_file, parse_amount, run_id_for
+    from marginbook.margin.paper import base_from_file, parse_amount, run_id_for, split_deposits
 
     profile = venues.profile(venue)
     margin_mode = mode.value if mode is not None else profile.default_mode
-    amount, quote = parse_amount(deposit, "--deposit", DEFAULT_QUOTE.get(venue, "USDT"))
-    topup = None
-    if on_margin_call != "none":
-        if not on_margin_call.startswith("topup:"):
-            raise InputError(InputProblem("--on-margin-call", None, "", "must be none or topup:AMOUNT"))
-        topup, _ = parse_amount(on_margin_call.removeprefix("topup:"), "--on-margin-call", quote)
     if not leverage > 0:
         raise InputError(InputProblem("--leverage", None, "", "must be positive"))
     if live:
@@ -240,11 +239,22 @@ def paper(
                     "--base", None, "", f"cannot tell the traded asset from {prices.name}; give --base"
                 )
             )
+    amount, quote, base_amount = split_deposits(
+        deposit or ["10000"], traded.upper(), DEFAULT_QUOTE.get(venue, "USDT")
+    )
+    topup = None
+    if on_margin_call != "none":
+        if not on_margin_call.startswith("topup:"):
+            raise InputError(InputProblem("--on-margin-call", None, "", "must be none or topup:AMOUNT"))
+        topup, topup_asset = parse_amount(on_margin_call.removeprefix("topup:"), "--on-margin-call", quote)
+        if topup_asset != quote:
+            raise InputError(InputProblem("--on-margin-call", None, "", f"a top-up is paid in {quote}"))
     inputs = [
         venue,
         margin_mode,
         str(amount),
         quote,
+        str(base_amount),
         str(leverage),
         on_margin_call,
         str(funding_rate),
@@ -252,7 +262,7 @@ def paper(
     ]
     for path in (orders, prices):
         if path is not None and path.is_file():
-            inputs.append(path.read_bytes().hex()[:1_000_000])
+            inputs.append(hashlib.sha256(path.read_bytes()).hexdigest())
     config = RunConfig(
         venue=profile,
         mode=margin_mode,
@@ -264,6 +274,7 @@ def paper(
         wallet=wallet or f"paper-{venue}",
         topup=topup,
         funding_rate=funding_rate,
+        base_deposit=base_amount,
     )
     result = (
         _run_live(config, orders, exchange or "", symbol or "", timeframe, max_bars)

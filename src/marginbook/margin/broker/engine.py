@@ -13,72 +13,28 @@ Each bar, in this order (the conservative reading of a bar, stated once in docs/
 6. a margin call is raised when the adverse extreme crosses the call price, and answered
    by the configured response (``none`` or a top-up, booked as a ``deposit``);
 7. interest charges falling before the next bar are booked;
-8. trailing stops move with the bar's favourable extreme, so they act from the next bar.
+8. trailing stops move with the bar's favourable extreme, so they act from the next bar;
+9. a negative cash balance is covered by selling collateral coins at the close.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from marginbook.domain.events import EventKind
 from marginbook.domain.numbers import plain
 from marginbook.margin import rules
-from marginbook.margin.account import Account, MarginMode, Position, RiskLevels
+from marginbook.margin.account import Account, Position, RiskLevels
+from marginbook.margin.broker.config import RunConfig, Snapshot
 from marginbook.margin.broker.execution import EPSILON, Executor
 from marginbook.margin.ledger import EventSink, to_decimal
 from marginbook.margin.orders import PROTECTIVE_TYPES, Order
-from marginbook.margin.venues import VenueProfile, tier_max_leverage
+from marginbook.margin.venues import tier_max_leverage
 
-
-@dataclass(frozen=True, slots=True)
-class RunConfig:
-    """How a run trades.
-
-    Attributes:
-        venue: the venue profile (with any overrides applied).
-        mode: ``isolated`` or ``cross``.
-        base: traded asset; quote: cash asset.
-        deposit: the opening deposit, in quote.
-        leverage: default leverage of an entry without its own.
-        topup: the answer to a margin call: ``None`` (do nothing) or an amount to deposit.
-        funding_rate: funding rate per funding interval (perpetuals; 0 = none).
-        run_id: the run's id (event origins ``sim:<run_id>``).
-        wallet: the wallet of every event.
-    """
-
-    venue: VenueProfile
-    mode: MarginMode
-    base: str
-    quote: str
-    deposit: Decimal
-    leverage: float
-    run_id: str
-    wallet: str
-    topup: Decimal | None = None
-    funding_rate: float = 0.0
-
-
-@dataclass(slots=True)
-class Snapshot:
-    """The account after one bar, for the invariant checks."""
-
-    time: datetime
-    price: float
-    cash: float
-    value: float
-    debt: float
-    accrued: float
-    equity: float
-
-
-@dataclass(slots=True)
-class _Protection:
-    orders: list[Order] = field(default_factory=list)
+__all__ = ["Engine", "RunConfig", "Snapshot", "run_bars"]
 
 
 class Engine:
@@ -107,11 +63,18 @@ class Engine:
         self.last_price = math.nan
         self.last_time: datetime | None = None
         self._started = False
+        venue = config.venue
+        self._charges_interest = venue.settlement == "spot" or venue.liquidation_rule == "kraken"
+        self._levels_key: tuple[int, float] = (-1, math.nan)
+        self._levels = RiskLevels(1, math.nan, math.nan)
 
     # ----- public --------------------------------------------------------------------
     def start(self, at: datetime) -> None:
-        """Book the opening deposit."""
-        self.executor.deposit(at, self.config.deposit, "paper run deposit")
+        """Book the opening deposit (and any base-asset collateral)."""
+        if self.config.deposit > 0:
+            self.executor.deposit(at, self.config.deposit, "paper run deposit")
+        if self.config.base_deposit > 0:
+            self.executor.deposit_collateral(at, self.config.base_deposit, "paper run deposit (collateral)")
         self._started = True
 
     def on_bar(
@@ -126,9 +89,11 @@ class Engine:
         self._exits(at, epoch, open_, high, low)
         self._funding(epoch + 1, next_epoch, open_)
         self._margin_calls(at, open_, high, low)
-        for position in list(self.account.positions.values()):
-            self.executor.accrue_interest(position, next_epoch)
+        if self._charges_interest:
+            for position in list(self.account.positions.values()):
+                self.executor.accrue_interest(position, next_epoch)
         self._trail(high, low)
+        self.executor.cover_negative_cash(at, close)
         self.last_price, self.last_time = close, at
         if self.record:
             self.snapshots.append(self.snapshot(at, close))
@@ -141,11 +106,20 @@ class Engine:
             time=at,
             price=price,
             cash=account.cash,
+            collateral=account.base_collateral * price,
             value=sum(account.position_value(p, price) for p in positions),
             debt=sum(account.position_debt(p, price) for p in positions),
             accrued=sum(account.position_accrued(p, price) for p in positions),
             equity=account.equity(price),
         )
+
+    def _account_levels(self, price: float) -> RiskLevels:
+        """The cross account's levels at ``price``, recomputed only when the account changed."""
+        key = (self.account.version, price)
+        if key != self._levels_key:
+            self._levels = self.account.account_levels(price)
+            self._levels_key = key
+        return self._levels
 
     # ----- steps ---------------------------------------------------------------------
     def _funding(self, epoch: int, next_epoch: int, open_: float) -> None:
@@ -190,6 +164,8 @@ class Engine:
                 order.note = f"a {order.type} needs an open position on the other side"
 
     def _fill_entries(self, at: datetime, epoch: int, open_: float, high: float, low: float) -> None:
+        if not self.entries:
+            return
         for order in self.entries:
             if order.status != "live":
                 continue
@@ -204,8 +180,8 @@ class Engine:
         stop = take = math.nan
         stop_order = take_order = None
         for order in self.protection.get(position.name, []):
-            if order.status != "live":
-                continue
+            if order.status != "live" or order.side != -position.side:
+                continue  # done, or waiting for an entry on the other side
             if order.type == "take_profit":
                 level = order.price
                 if math.isnan(take) or (level < take if position.side > 0 else level > take):
@@ -221,7 +197,7 @@ class Engine:
     def _exits(self, at: datetime, epoch: int, open_: float, high: float, low: float) -> None:
         account = self.account
         cross = account.mode == "cross"
-        levels = account.account_levels(open_) if cross and account.positions else None
+        levels = self._account_levels(open_) if cross and account.positions else None
         for position in list(account.positions.values()):
             if position.name not in account.positions:
                 continue
@@ -238,7 +214,7 @@ class Engine:
             elif code == rules.LIQUIDATION and not cross:
                 self._liquidate([position], price, at, epoch)
         if cross and account.positions:
-            levels = account.account_levels(open_)
+            levels = self._account_levels(open_)
             code, price = rules.exit_fill(
                 levels.direction, open_, high, low, math.nan, math.nan, levels.liquidation_price
             )
@@ -252,7 +228,7 @@ class Engine:
             return
         checks: list[tuple[str, RiskLevels, Position | None]]
         if account.mode == "cross":
-            checks = [("account", account.account_levels(open_), None)]
+            checks = [("account", self._account_levels(open_), None)]
         else:
             checks = [(p.ledger_id, account.position_levels(p), p) for p in account.positions.values()]
         for key, levels, position in checks:
@@ -295,11 +271,14 @@ class Engine:
                 position.borrowed -= float(repaid)
         else:
             position.collateral += amount
+        self.account.version += 1
 
     def _open_quantity(self) -> float:
         return sum(p.quantity for p in self.account.positions.values())
 
     def _trail(self, high: float, low: float) -> None:
+        if not self.protection:
+            return
         for name, orders in self.protection.items():
             position = self.account.positions.get(name)
             if position is None:

@@ -17,7 +17,6 @@ Event shapes, per settlement style (spec/ledger-csv.md):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,7 +26,8 @@ from marginbook.domain.events import EventKind
 from marginbook.domain.numbers import ZERO
 from marginbook.margin import rules
 from marginbook.margin.account import Account, Position
-from marginbook.margin.ledger import EventSink, to_decimal
+from marginbook.margin.broker.spot import close_spot_long, close_spot_short
+from marginbook.margin.ledger import QUANTUM, EventSink, to_decimal
 
 #: Quantities below this are treated as zero (a fully closed position).
 EPSILON = 1e-12
@@ -64,13 +64,14 @@ class Executor:
             return 0.0
         self.sink.emit(kind, at, self.account.quote, value, position=position.ledger_id, note=note)
         self.account.cash -= float(value)
+        self.account.version += 1
         if kind is EventKind.FEE:
             self.totals.fees += value
         elif kind is EventKind.INTEREST:
             self.totals.interest += value
         return float(value)
 
-    def _fee_fields(self, fee: Decimal) -> dict[str, Any]:
+    def fee_fields(self, fee: Decimal) -> dict[str, Any]:
         """The fee columns of a trade event: the quote fee, or nothing when it is zero."""
         return {"fee_asset": self.account.quote, "fee_amount": fee} if fee > 0 else {}
 
@@ -78,6 +79,49 @@ class Executor:
         """Credit ``amount`` of quote from outside (the run's deposit, a margin-call top-up)."""
         self.sink.emit(EventKind.DEPOSIT, at, self.account.quote, amount, note=note)
         self.account.cash += float(amount)
+        self.account.version += 1
+
+    def deposit_collateral(self, at: datetime, amount: Decimal, note: str) -> None:
+        """Credit ``amount`` of the base asset as collateral (a ``deposit`` of coins)."""
+        self.sink.emit(EventKind.DEPOSIT, at, self.account.base, amount, note=note)
+        self.account.base_collateral += float(amount)
+        self.account.version += 1
+
+    def cover_negative_cash(self, at: datetime, price: float) -> None:
+        """Sell collateral coins to bring a negative cash balance back to zero.
+
+        What venues do in multi-asset margin ("auto-exchange"): a loss settled in the quote
+        asset beyond the quote held is paid by selling the other collateral at the price.
+        The sale is a real ``sell`` (a taxable disposal of the coins).
+        """
+        account = self.account
+        if account.cash >= 0 or account.base_collateral <= 0 or not price > 0:
+            return
+        shortfall = -account.cash
+        quantity = to_decimal(min(account.base_collateral, shortfall / price))
+        if float(quantity) * price < shortfall and float(quantity + QUANTUM) <= account.base_collateral:
+            quantity += QUANTUM  # round up one unit so the sale covers the shortfall
+        if quantity <= 0:
+            return
+        proceeds = to_decimal(float(quantity) * price)
+        self.sink.emit(
+            EventKind.SELL, at, account.base, quantity, counter_asset=account.quote, counter_amount=proceeds,
+            note="auto-exchange of collateral to cover a negative balance",
+        )  # fmt: skip
+        account.base_collateral -= float(quantity)
+        account.cash += float(proceeds)
+        account.version += 1
+        self.totals.trades.append(
+            {
+                "time": at,
+                "side": "sell",
+                "price": to_decimal(price),
+                "quantity": quantity,
+                "fee": ZERO,
+                "position": "collateral",
+                "reason": "auto-exchange",
+            }
+        )
 
     def _trade_record(
         self,
@@ -108,6 +152,7 @@ class Executor:
     ) -> Position:  # fmt: skip
         """Open ``name`` (or add to it, same side) with ``quantity`` at ``price``; caller checked funds."""
         account = self.account
+        account.version += 1
         venue = account.venue
         notional = quantity * price
         own = rules.initial_margin(notional, leverage)
@@ -155,7 +200,7 @@ class Executor:
                 self.sink.emit(EventKind.BORROW, at, account.quote, borrow, position=position.ledger_id)
             self.sink.emit(
                 EventKind.BUY, at, account.base, q_dec, counter_asset=account.quote, counter_amount=cost,
-                **self._fee_fields(fee_dec),
+                **self.fee_fields(fee_dec),
                 position=position.ledger_id, note=reason,
             )  # fmt: skip
             account.cash += float(borrow) - float(cost) - float(fee_dec)
@@ -168,7 +213,7 @@ class Executor:
             self.sink.emit(EventKind.BORROW, at, account.base, q_dec, position=position.ledger_id)
             self.sink.emit(
                 EventKind.SELL, at, account.base, q_dec, counter_asset=account.quote, counter_amount=proceeds,
-                **self._fee_fields(fee_dec),
+                **self.fee_fields(fee_dec),
                 position=position.ledger_id, note=reason,
             )  # fmt: skip
             account.cash += float(proceeds) - float(fee_dec)
@@ -194,6 +239,7 @@ class Executor:
             )  # fmt: skip
             new = due - position.charges
             if new > 0:
+                self.account.version += 1
                 position.accrued += rules.simple_interest(position.borrowed, position.rate, new)
                 position.charges = due
         elif venue.liquidation_rule == "kraken":
@@ -215,6 +261,7 @@ class Executor:
     ) -> dict[str, Any]:  # fmt: skip
         """Reduce ``position`` by ``quantity`` at ``price`` (all of it when liquidating)."""
         account = self.account
+        account.version += 1
         venue = account.venue
         quantity = min(quantity, position.quantity)
         fraction = quantity / position.quantity
@@ -223,12 +270,12 @@ class Executor:
         if venue.settlement == "pnl":
             fee, pnl = self._close_pnl(position, quantity, fraction, price, at, fee_rate, reason, liquidation)
         elif position.side > 0:
-            fee, pnl, price = self._close_spot_long(
-                position, quantity, fraction, price, at, fee_rate, reason, liquidation
+            fee, pnl, price = close_spot_long(
+                self, position, quantity, fraction, price, at, fee_rate, reason, liquidation
             )
         else:
-            fee, pnl, price = self._close_spot_short(
-                position, quantity, fraction, price, at, fee_rate, reason, liquidation
+            fee, pnl, price = close_spot_short(
+                self, position, quantity, fraction, price, at, fee_rate, reason, liquidation
             )
         position.collateral -= position.collateral * fraction
         position.quantity -= quantity
@@ -238,7 +285,7 @@ class Executor:
             del account.positions[position.name]
         return record
 
-    def _liquidation_fee(self, notional: float, room: float, maintenance: float) -> float:
+    def liquidation_fee(self, notional: float, room: float, maintenance: float) -> float:
         venue = self.account.venue
         if venue.liquidation_fee_kind == "remaining_margin":
             fee = maintenance
@@ -261,7 +308,7 @@ class Executor:
             else:
                 room = account.equity(price) - (account.position_value(position, price) * (1 - fraction))
                 maintenance = account.maintenance_margin(position, price) * fraction
-            fee = self._liquidation_fee(quantity * price, room, maintenance)
+            fee = self.liquidation_fee(quantity * price, room, maintenance)
         else:
             fee = quantity * price * fee_rate
         pnl_dec = to_decimal(pnl)
@@ -277,89 +324,6 @@ class Executor:
             position.borrowed -= position.borrowed * fraction
         return fee, float(pnl_dec)
 
-    def _close_spot_long(
-        self, position: Position, quantity: float, fraction: float, price: float, at: datetime,
-        fee_rate: float, reason: str, liquidation: bool,
-    ) -> tuple[float, float, float]:  # fmt: skip
-        account = self.account
-        if liquidation and account.mode == "isolated":
-            price = max(price, account.bankruptcy_price(position))
-        principal = to_decimal(position.borrowed * fraction)
-        interest = to_decimal(position.accrued * fraction)
-        proceeds = to_decimal(quantity * price)
-        if liquidation:
-            room = float(proceeds) - float(principal) - float(interest)
-            fee_dec = to_decimal(self._liquidation_fee(quantity * price, room, 0.0))
-        else:
-            fee_dec = to_decimal(quantity * price * fee_rate)
-        kind = EventKind.LIQUIDATION if liquidation else EventKind.SELL
-        self.sink.emit(
-            kind, at, account.base, to_decimal(quantity),
-            counter_asset=account.quote, counter_amount=proceeds, **self._fee_fields(fee_dec),
-            position=position.ledger_id, note=reason,
-        )  # fmt: skip
-        if principal > 0:
-            self.sink.emit(EventKind.REPAY, at, account.quote, principal, position=position.ledger_id)
-        if interest > 0:
-            self.sink.emit(
-                EventKind.INTEREST,
-                at,
-                account.quote,
-                interest,
-                position=position.ledger_id,
-                note="margin interest",
-            )
-        account.cash += float(proceeds) - float(fee_dec) - float(principal) - float(interest)
-        position.borrowed -= float(principal)
-        position.accrued -= float(interest)
-        self.totals.fees += fee_dec
-        self.totals.interest += interest
-        pnl = quantity * (price - position.entry_price)
-        return float(fee_dec), pnl, price
-
-    def _close_spot_short(
-        self, position: Position, quantity: float, fraction: float, price: float, at: datetime,
-        fee_rate: float, reason: str, liquidation: bool,
-    ) -> tuple[float, float, float]:  # fmt: skip
-        account = self.account
-        if liquidation and account.mode == "isolated":
-            bankruptcy = account.bankruptcy_price(position)
-            if not math.isnan(bankruptcy):
-                price = min(price, bankruptcy)
-        principal = to_decimal(position.borrowed * fraction)
-        interest = to_decimal(position.accrued * fraction)
-        bought = principal + interest
-        cost = to_decimal(float(bought) * price)
-        if liquidation:
-            room = (position.proceeds + position.collateral) * fraction - float(cost)
-            fee_dec = to_decimal(self._liquidation_fee(float(cost), room, 0.0))
-        else:
-            fee_dec = to_decimal(float(cost) * fee_rate)
-        self.sink.emit(
-            EventKind.BUY, at, account.base, bought, counter_asset=account.quote, counter_amount=cost,
-            **self._fee_fields(fee_dec),
-            position=position.ledger_id, note="forced buy (liquidation)" if liquidation else reason,
-        )  # fmt: skip
-        self.sink.emit(EventKind.REPAY, at, account.base, principal, position=position.ledger_id)
-        if interest > 0:
-            self.sink.emit(
-                EventKind.INTEREST,
-                at,
-                account.base,
-                interest,
-                position=position.ledger_id,
-                note="margin interest",
-            )
-        account.cash -= float(cost) + float(fee_dec)
-        sold_for = position.proceeds * fraction
-        position.proceeds -= sold_for
-        position.borrowed -= float(principal)
-        position.accrued -= float(interest)
-        self.totals.fees += fee_dec
-        self.totals.interest += to_decimal(float(interest) * price)
-        pnl = sold_for - float(cost)
-        return float(fee_dec), pnl, price
-
     # ----- funding -------------------------------------------------------------------
     def pay_funding(self, position: Position, mark_price: float, rate: float, at: datetime) -> None:
         """Settle one funding payment of a perpetual position (longs pay a positive rate)."""
@@ -370,4 +334,5 @@ class Executor:
             EventKind.FUNDING, at, self.account.quote, amount, position=position.ledger_id, note="funding"
         )
         self.account.cash += float(amount)
+        self.account.version += 1
         self.totals.funding += amount
