@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from marginbook.backtest.data import Bars
 from marginbook.backtest.settings import BacktestSettings
@@ -183,7 +183,7 @@ def _run_on_ray(bars: Bars, strategy: str, params: Mapping[str, float], settings
     try:
         remote_chunk = ray.remote(_run_chunk)
         shared_bars = ray.put(bars)
-        workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        workers = max(1, int(cast(Any, ray).cluster_resources().get("CPU", 1)))
         futures = [remote_chunk.remote(shared_bars, strategy, dict(params), settings, chunk)
                    for chunk in _chunks(points, workers)]
         rows: list[SweepRow] = []
