@@ -93,3 +93,18 @@ def test_amounts_are_exact_eight_place_decimals() -> None:
         for value in (event.amount, event.counter_amount, event.fee_amount):
             assert value is None or (isinstance(value, Decimal) and -value.as_tuple().exponent <= 8)
     assert np.isfinite(result.equity).all()
+
+
+def test_exported_run_imports_into_the_ledger_once(tmp_path: Path) -> None:
+    from marginbook.app.ledger_io import import_files
+    from marginbook.ledger import open_store
+
+    result = run_file(FIXTURE, "sma-cross", {"fast": 5, "slow": 20},
+                      BacktestSettings(venue="binance-margin", leverage=3, size_fraction=0.5))
+    path = tmp_path / "run.csv"
+    count = export_ledger(result, path, base="BTC", quote="USDT")
+    with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
+        first = import_files(store, [path])
+        again = import_files(store, [path])
+        assert store.count() == count
+    assert first.files[0].added == count and again.files[0].added == 0
