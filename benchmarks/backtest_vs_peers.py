@@ -229,6 +229,15 @@ def main() -> None:
             f"{extra_mib:,.0f} MiB above the loaded data ({extra_mib / data_mib:.2f}× the data: indicators, "
             "signals, the equity and liquidation-price curves, all one value per bar)."
         )
+    lines += [
+        "- Reproduce: `python3.11 -m venv /work/benchvenv && /work/benchvenv/bin/pip install backtesting==0.6.6 "
+        "vectorbt==1.2.0` (the `bench` extra), then `MARGINBOOK_BENCH_PYTHON=/work/benchvenv/bin/python "
+        "PYTHONPATH=src .venv/bin/python benchmarks/backtest_vs_peers.py --write-docs` (a few minutes; the bars "
+        "are generated at run time, never stored). Peer timings swing several-fold with the load on this "
+        "shared machine (backtesting.py took 13 s to 65 s for the same run across three runs today); the "
+        "fresh-process figure is mostly numba loading its cache (about 0.2 s even for a trivial cached "
+        "function, more with array arguments).",
+    ]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.write_docs:
