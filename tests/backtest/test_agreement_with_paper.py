@@ -152,12 +152,14 @@ def assert_agree(scenario: Scenario) -> dict[str, Any]:
         assert price == pytest.approx(paper_price, rel=1e-9)
         assert quantity == pytest.approx(paper_quantity, rel=1e-9)
     assert [t.exit_time for t in result.liquidations] == [r["time"] for r in outcome.liquidations]
-    assert [(c.time, c.price) for c in result.margin_calls] == [
-        (r["time"], pytest.approx(float(r["price"]), rel=1e-9, abs=1e-8)) for r in outcome.margin_calls]
     # The engine books every amount as an exact decimal rounded to 1e-8 of its asset (a
     # satoshi of BTC, 1e-8 USDT) and carries on from the rounded amount: allow half a unit per
-    # booked event, valued at the highest price, on top of the relative 1e-9.
+    # booked event, valued at the highest price, on top of the relative 1e-9; a margin-call
+    # price moves with that balance spread over the position's quantity.
     rounding = 0.5e-8 * max(1.0, float(scenario.bars.high.max())) * len(outcome.events)
+    price_rounding = rounding / scenario.settings.size_units  # type: ignore[operator]
+    assert [(c.time, c.price) for c in result.margin_calls] == [
+        (r["time"], pytest.approx(float(r["price"]), rel=1e-9, abs=price_rounding)) for r in outcome.margin_calls]
     assert abs(result.final_equity - float(outcome.final_equity)) <= 1e-9 * abs(result.final_equity) + rounding
     return {"trades": len(result.trades), "liquidations": len(result.liquidations),
             "margin_calls": len(result.margin_calls)}
