@@ -206,9 +206,9 @@ class ProblemLog:
             self.add(row.number, "", str(error) or type(error).__name__)
 
     def raise_if_any(self) -> None:
-        """Raise every problem recorded, if any."""
+        """Raise every problem recorded, if any, in file order."""
         if self.problems:
-            raise InputError(self.problems)
+            raise InputError(sorted(self.problems, key=lambda problem: problem.row or 0))
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
