@@ -23,6 +23,7 @@ from pathlib import Path
 
 from marginbook.domain.errors import InputError, InputProblem
 from marginbook.domain.events import EventFieldError, LedgerEvent, default_event_id
+from marginbook.domain.numbers import decimal_context
 
 #: Largest and smallest decimal exponent a quantity may have; beyond is a typo or garbage, and
 #: would overflow the ledger's exact arithmetic later.
@@ -193,11 +194,17 @@ class ProblemLog:
 
     @contextmanager
     def row(self, row: Row) -> Iterator[None]:
-        """Run the parsing of ``row``; a bad cell or a rejected event becomes a problem of that row."""
+        """Run the parsing of ``row``; a bad cell or a rejected event becomes a problem of that row.
+
+        The body runs in :func:`~marginbook.domain.numbers.decimal_context`, so arithmetic on
+        quantities (a sign flip, a sum of partial fills) never rounds to the default 28 digits.
+        """
+        if row.extra:
+            # Recorded, and the row still parsed for further problems: the file fails either way.
+            self.add(row.number, "", f"more cells than the header has: {row.extra[:60]}")
         try:
-            if row.extra:
-                raise CellError("", f"more cells than the header has: {row.extra[:60]}")
-            yield
+            with decimal_context():  # 60 digits: negating or summing a long quantity stays exact
+                yield
         except CellError as error:
             self.add(row.number, error.field, error.problem)
         except EventFieldError as error:
@@ -232,10 +239,10 @@ def decimal_of(text: str, column: str, *, allow_empty: bool = False) -> Decimal 
     body = raw
     if body.startswith("(") and body.endswith(")"):
         negative, body = True, body[1:-1].strip()
-    if body[:1] in "+-":
+    if body.startswith(("+", "-")):
         negative, body = (body[0] == "-") != negative, body[1:].strip()
     body = body.lstrip("$€£").replace(",", "").strip()
-    if body[:1] in "+-":
+    if body.startswith(("+", "-")):
         negative, body = (body[0] == "-") != negative, body[1:].strip()
     if not _NUMBER.match(body):
         raise CellError(column, f"not a number: {raw[:40]!r}")
@@ -245,7 +252,7 @@ def decimal_of(text: str, column: str, *, allow_empty: bool = False) -> Decimal 
         raise CellError(column, f"not a number: {raw[:40]!r}") from None
     if value != 0 and not _MIN_ADJUSTED_EXPONENT <= value.adjusted() <= _MAX_ADJUSTED_EXPONENT:
         raise CellError(column, f"number out of range: {raw[:40]!r}")
-    return -value if negative else value
+    return value.copy_negate() if negative else value
 
 
 def decimal_cell(row: Row, column: str) -> Decimal:
