@@ -22,7 +22,7 @@ def test_ledgers_fixture_imports_to_the_exact_events() -> None:
     assert [summary(e) for e in events] == table("""
         kraken:LNBXJ4-2GZQC-ZXWCU4 | 2024-03-01T09:31:02Z | deposit | USD | 50000 | | | | | 3
         kraken:TJKLXX-PNHGE-AUJN4B | 2024-03-02T14:05:00Z | buy | BTC | 0.5 | USD | 30000 | USD | 48 | 4
-        kraken:TUW2V5-RKLLG-QHAZ3Y | 2024-03-05T18:30:21.5521Z | sell | ETH | 2 | USD | 7000 | USD | 11.2 | 6
+        kraken:TUW2V5-RKLLG-QHAZ3Y | 2024-03-05T18:30:21.552Z | sell | ETH | 2 | USD | 7000 | USD | 11.2 | 6
         kraken:L7RLII-7X2RG-A5MJBO | 2024-03-10T10:00:03Z | interest | USD | 6 | | | | | 8
         kraken:LRDNDY-3ZFYE-7LQNRD | 2024-03-10T14:00:03Z | interest | USD | 6 | | | | | 9
         kraken:LQF4BQ-ADYWX-TYHUEM | 2024-03-11T09:45:17Z | realized_pnl | USD | 412.5 | | | USD | 4.8 | 10
@@ -39,7 +39,7 @@ def test_trades_fixture_imports_spot_trades_with_fee_in_quote() -> None:
     events = kraken.read(TRADES, wallet="kraken-main")
     assert [summary(e) for e in events] == table("""
         kraken:TJKLXX-PNHGE-AUJN4B | 2024-03-02T14:05:00Z | buy | BTC | 0.5 | USD | 30000 | USD | 48 | 2
-        kraken:TUW2V5-RKLLG-QHAZ3Y | 2024-03-05T18:30:21.5521Z | sell | ETH | 2 | USD | 7000 | USD | 11.2 | 3
+        kraken:TUW2V5-RKLLG-QHAZ3Y | 2024-03-05T18:30:21.552Z | sell | ETH | 2 | USD | 7000 | USD | 11.2 | 3
         kraken:TQ3TXM-7RHZM-KNFXOK | 2024-03-06T08:00:00Z | buy | SOL | 2 | USD | 300 | USD | 0.48 | 4
         kraken:TQ3TXN-7RHZM-KNFXOK | 2024-03-06T08:00:00Z | buy | SOL | 2 | USD | 300 | USD | 0.48 | 5
     """)

@@ -272,7 +272,8 @@ def utc_time(text: str, column: str) -> datetime:
     """Parse a venue timestamp; a time without zone is UTC, as every venue here documents.
 
     Accepts ISO-8601 with ``T`` or a space, optional fraction, optional ``Z``/offset, and a
-    trailing `` UTC`` (Coinbase), and Unix epoch milliseconds (13 digits) or seconds.
+    trailing `` UTC`` (Coinbase), and Unix epoch milliseconds (13 digits) or seconds. A finer
+    fraction is cut to whole milliseconds, the resolution of the venues' APIs.
 
     Raises:
         CellError: when the text is not such a time.
@@ -290,6 +291,9 @@ def utc_time(text: str, column: str) -> datetime:
         raise CellError(column, f"not a time: {raw[:40]!r} (expected YYYY-MM-DD HH:MM:SS, UTC)") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    # Milliseconds, as every venue's API gives them: a row exported with 0.1 ms and the same
+    # record fetched through the API must be the same event.
+    value = value.replace(microsecond=value.microsecond // 1000 * 1000)
     try:
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
