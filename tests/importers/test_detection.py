@@ -34,3 +34,14 @@ def test_read_events_through_the_registry_equals_the_module_read(path: Path) -> 
 def test_ledger_csv_header_is_not_taken_by_a_venue() -> None:
     header = ["timestamp", "type", "wallet", "asset", "amount", "counter_asset", "counter_amount", "id"]
     assert not any(registry.format_module(venue).matches(header) for venue in VENUES)
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_import_is_idempotent_with_unique_ids_and_traceable_origins(path: Path) -> None:
+    module = registry.format_module(path.parent.name)
+    first, second = module.read(path, wallet=None), module.read(path, wallet=None)
+    assert first and [e.id for e in first] == [e.id for e in second] and first == second
+    assert len({e.id for e in first}) == len(first)
+    assert all(e.origin.source == str(path) and (e.origin.row or 0) >= 2 for e in first)
+    assert {e.wallet for e in first} == {path.parent.name}
+    assert {e.wallet for e in module.read(path, wallet="sub-1")} == {"sub-1"}
