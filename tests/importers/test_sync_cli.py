@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -16,77 +13,76 @@ from marginbook.cli.commands import sync as sync_command
 from marginbook.cli.main import app
 from marginbook.domain.errors import InputError, MarginbookError
 from marginbook.domain.events import LedgerEvent
-from marginbook.importers import sync_state
+from marginbook.importers import kraken, sync_state
+from marginbook.ledger import open_store
+from tests.importers._expect import FIXTURES
 from tests.importers.test_ccxt_sync import RecordedKraken
 
 API_KEY = "recorded-key-Zx81"
 SECRET = "c2VjcmV0LWRvLW5vdC1wcmludA=="
 
 
-class FakeStore:
-    """Stands in for marginbook.ledger.store: keeps events by id, like the ledger does."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, LedgerEvent] = {}
-        self.urls: list[str | None] = []
-
-    def open_store(self, url: str | None) -> FakeStore:
-        self.urls.append(url)
-        return self
-
-    def add_events(self, events: list[LedgerEvent]) -> int:
-        new = [e for e in events if e.id not in self.events]
-        self.events.update((e.id, e) for e in new)
-        return len(new)
-
-
 @pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeStore:
-    fake = FakeStore()
-    module = types.ModuleType("marginbook.ledger.store")
-    module.open_store = fake.open_store  # type: ignore[attr-defined]
-    if importlib.util.find_spec("marginbook.ledger") is None:
-        monkeypatch.setitem(sys.modules, "marginbook.ledger", types.ModuleType("marginbook.ledger"))
-    monkeypatch.setitem(sys.modules, "marginbook.ledger.store", module)
+def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The path of a fresh SQLite ledger; the exchange is the recorded Kraken."""
     monkeypatch.setenv("MARGINBOOK_SYNC_STATE", str(tmp_path / "cursors.json"))
     monkeypatch.setattr(sync_command, "make_client", lambda exchange_id, secrets: RecordedKraken(secrets))
-    return fake
+    return tmp_path / "ledger.db"
 
 
-def _run(*args: str) -> Any:
-    return CliRunner().invoke(app, ["--db", "sqlite:///test.db", "sync", "--exchange", "kraken", *args])
+def stored(path: Path) -> list[LedgerEvent]:
+    with open_store(f"sqlite:///{path}") as ledger:
+        return list(ledger.events())
+
+
+def _run(path: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--db", f"sqlite:///{path}", "sync", "--exchange", "kraken", *args])
 
 
 def test_sync_writes_events_and_never_shows_or_stores_the_keys(
-    store: FakeStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MARGINBOOK_KRAKEN_API_KEY", API_KEY)
     monkeypatch.setenv("MARGINBOOK_KRAKEN_SECRET", SECRET)
-    result = _run("--kinds", "trades,ledger", "--format", "json")
+    result = _run(store, "--kinds", "trades,ledger", "--format", "json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert (summary["fetched"], summary["added"]) == (9, 9)
-    assert store.urls == ["sqlite:///test.db"] and len(store.events) == 9
+    assert (summary["fetched"], summary["added"], summary["unchanged"]) == (9, 9, 0)
+    events = stored(store)
+    assert len(events) == 9 and {e.origin.source for e in events} == {"api:kraken"}
     cursor_text = (tmp_path / "cursors.json").read_text()
+    database = store.read_bytes()
     for secret in (API_KEY, SECRET):
         assert secret not in result.output and secret not in cursor_text
-        assert all(secret not in event.fingerprint() for event in store.events.values())
-    assert json.loads(cursor_text)["sqlite:///test.db"]["kraken"] == {
+        assert secret.encode() not in database
+    assert json.loads(cursor_text)[f"sqlite:///{store}"]["kraken"] == {
         "ledger": 1711644270000,
         "trades": 1710150317000,
     }
 
 
-def test_a_second_sync_resumes_and_adds_nothing(store: FakeStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_sync_resumes_and_adds_nothing(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARGINBOOK_KRAKEN_API_KEY", API_KEY)
     monkeypatch.setenv("MARGINBOOK_KRAKEN_SECRET", SECRET)
-    assert _run("--kinds", "trades,ledger").exit_code == 0
-    again = _run("--kinds", "trades,ledger", "--format", "json")
+    assert _run(store, "--kinds", "trades,ledger").exit_code == 0
+    again = _run(store, "--kinds", "trades,ledger", "--format", "json")
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["fetched"] == 0
-    restarted = _run("--kinds", "trades,ledger", "--since", "2024-01-01", "--format", "json")
-    assert (json.loads(restarted.stdout)["fetched"], json.loads(restarted.stdout)["added"]) == (9, 0)
-    assert len(store.events) == 9
+    restarted = _run(store, "--kinds", "trades,ledger", "--since", "2024-01-01", "--format", "json")
+    summary = json.loads(restarted.stdout)
+    assert (summary["fetched"], summary["added"], summary["unchanged"]) == (9, 0, 9)
+    assert len(stored(store)) == 9
+
+
+def test_a_sync_after_the_csv_import_adds_only_what_the_csv_lacks(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MARGINBOOK_KRAKEN_API_KEY", API_KEY)
+    monkeypatch.setenv("MARGINBOOK_KRAKEN_SECRET", SECRET)
+    with open_store(f"sqlite:///{store}") as ledger:
+        ledger.add_events(kraken.read(FIXTURES / "kraken" / "ledgers.csv"))
+    summary = json.loads(_run(store, "--kinds", "trades,ledger", "--format", "json").stdout)
+    assert (summary["added"], summary["unchanged"]) == (1, 8)
 
 
 def test_keys_come_from_the_keyring_when_the_environment_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,14 +131,14 @@ class KrakenWithAnOddEntry(RecordedKraken):
 
 
 def test_a_record_not_understood_writes_nothing(
-    store: FakeStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MARGINBOOK_KRAKEN_API_KEY", API_KEY)
     monkeypatch.setenv("MARGINBOOK_KRAKEN_SECRET", SECRET)
     monkeypatch.setattr(
         sync_command, "make_client", lambda exchange_id, secrets: KrakenWithAnOddEntry(secrets)
     )
-    result = _run("--kinds", "trades,ledger")
+    result = _run(store, "--kinds", "trades,ledger")
     assert isinstance(result.exception, InputError)
     assert "LODD00-AAAAA-BBBBBB" in str(result.exception) and "'adjustment'" in str(result.exception)
-    assert store.events == {} and not (tmp_path / "cursors.json").exists()
+    assert not store.exists() and not (tmp_path / "cursors.json").exists()

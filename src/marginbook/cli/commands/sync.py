@@ -80,14 +80,16 @@ def sync_command(
         raise MarginbookError(f"{exchange}: {type(error).__name__}: {message}") from None
     if result.problems:
         raise InputError(result.problems)
-    from marginbook.ledger.store import open_store
+    from marginbook.ledger import open_store
 
-    added = open_store(db_url).add_events(result.events) if result.events else 0
+    with open_store(db_url) as store:
+        outcome = store.add_events(result.events)
     sync_state.save_cursors(db_url, exchange, result.cursors)
     summary = {
         "exchange": exchange,
         "fetched": len(result.events),
-        "added": added if isinstance(added, int) else None,
+        "added": outcome.added,
+        "unchanged": outcome.unchanged,
         "unsupported": result.unsupported,
         "cursors": {k: datetime.fromtimestamp(v / 1000, UTC).isoformat() for k, v in result.cursors.items()},
     }
@@ -95,8 +97,8 @@ def sync_command(
         typer.echo(json.dumps(summary))
         return
     typer.echo(
-        f"{exchange}: fetched {len(result.events)} events"
-        + (f", {added} new in the ledger" if isinstance(added, int) else "")
+        f"{exchange}: fetched {len(result.events)} events; {outcome.added} added, "
+        f"{outcome.unchanged} already in the ledger"
     )
     if result.unsupported:
         typer.echo(f"not offered by {exchange} through ccxt: {', '.join(result.unsupported)}")
