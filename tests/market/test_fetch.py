@@ -136,3 +136,20 @@ def test_cli_prices_show_a_missing_price_is_an_error(folders: Path) -> None:
     result = CliRunner().invoke(app, ["prices", "show", "DOGE", "--at", "2021-05-08"])
     assert isinstance(result.exception, MissingPriceError)
     assert "DOGE" in str(result.exception) and "2021-05-08" in str(result.exception)
+
+
+def test_cli_prices_show_with_an_explicit_price_file(folders: Path) -> None:
+    path = folders / "DOGE-USD_1d.csv"
+    path.write_text(
+        "timestamp,open,high,low,close\n2021-05-08T00:00:00Z,0.6,0.7,0.5,0.6612\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        app,
+        ["prices", "show", "DOGE", "--at", "2021-05-08T12:00:00Z", "--prices", str(path), "--format", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["usd"] == "0.6612"
+    wrong = CliRunner().invoke(
+        app, ["prices", "show", "DOGE", "--at", "2021-05-08", "--prices", str(folders / "x.csv")]
+    )
+    assert isinstance(wrong.exception, InputError) and "no such file" in str(wrong.exception)

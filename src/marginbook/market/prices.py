@@ -271,6 +271,24 @@ def folder_series(folder: Path, origin: int) -> list[PriceSeries]:
     return [s for p in sorted(folder.glob("*.csv")) if (s := PriceSeries.from_file_name(p, origin))]
 
 
+def explicit_series(paths: Iterable[Path]) -> list[PriceSeries]:
+    """Series for files a user names explicitly (``--prices FILE``); the name must say what they hold.
+
+    Raises:
+        InputError: for a missing file or a name not of the form ``ASSET-QUOTE_BAR.csv``.
+    """
+    found = []
+    for path in paths:
+        series = PriceSeries.from_file_name(Path(path), USER) if Path(path).is_file() else None
+        if series is None:
+            problem = "not a price file named ASSET-QUOTE_BAR.csv (e.g. DOGE-USD_1d.csv)"
+            if not Path(path).is_file():
+                problem = "no such file"
+            raise InputError(InputProblem(str(path), None, "", problem))
+        found.append(series)
+    return found
+
+
 def user_prices_dir() -> Path:
     """Where users put price files: ``$MARGINBOOK_PRICES_DIR``, else ``<user data dir>/prices``."""
     configured = os.environ.get("MARGINBOOK_PRICES_DIR")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,14 +32,24 @@ def show(
     asset: Annotated[str, typer.Argument(help="Asset code, e.g. BTC.")],
     at: Annotated[str, typer.Option("--at", help="Time (ISO-8601; no zone = UTC).")],
     output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    files: Annotated[
+        list[Path] | None,
+        typer.Option("--prices", help="Price file(s) named ASSET-QUOTE_BAR.csv, asked before all others."),
+    ] = None,
 ) -> None:
     """Show the USD fair market value of ASSET at a time, and how it was found."""
-    from marginbook.market.prices import default_price_source
+    from marginbook.market.prices import default_price_source, explicit_series
 
-    quote = default_price_source().quote(asset, _moment(at, "--at"))
+    quote = default_price_source(explicit_series(files or [])).quote(asset, _moment(at, "--at"))
     if output == "json":
-        document = {"asset": quote.asset, "at": quote.at.isoformat().replace("+00:00", "Z"),
-                    "usd": str(quote.usd), "rule": quote.rule, "source": quote.source, "quote": quote.quote}
+        document = {
+            "asset": quote.asset,
+            "at": quote.at.isoformat().replace("+00:00", "Z"),
+            "usd": str(quote.usd),
+            "rule": quote.rule,
+            "source": quote.source,
+            "quote": quote.quote,
+        }
         typer.echo(json.dumps(document))
     elif output == "text":
         typer.echo(f"{quote.asset} at {quote.at.isoformat()}: {quote.usd} USD ({quote.rule})")
@@ -70,8 +81,14 @@ def fetch(
     import ccxt
 
     try:
-        bars = fetching.fetch_bars(client, symbol, timeframe, _moment(since, "--since"),
-                                   until=_moment(until, "--until") if until else None, progress=report)
+        bars = fetching.fetch_bars(
+            client,
+            symbol,
+            timeframe,
+            _moment(since, "--since"),
+            until=_moment(until, "--until") if until else None,
+            progress=report,
+        )
     except ccxt.BadSymbol as error:
         problem = f"{exchange} does not list {symbol}: {error}"
         raise InputError(InputProblem("--symbol", None, "", problem)) from None
