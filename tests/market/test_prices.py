@@ -183,3 +183,24 @@ def test_bisection_agrees_with_a_linear_scan(
             source.usd_price("XRP", moment)
     else:
         assert source.usd_price("XRP", moment) == expected
+
+
+_HOURLY = SeriesPriceSource([s for s in prices.bundled_series() if s.bar == 3600])
+_DAILY = SeriesPriceSource([s for s in prices.bundled_series() if s.bar == 86400])
+
+
+def test_hourly_and_daily_files_agree_at_the_end_of_every_day() -> None:
+    # SOURCES.md: the hourly bars aggregate exactly to the daily bars, so the two files, looked
+    # up independently, give the same close for the last hour of every day both cover.
+    day, compared, differing = datetime(2017, 8, 17, 23, 59, 59, tzinfo=UTC), 0, []
+    while day < datetime(2024, 4, 21, tzinfo=UTC):
+        try:
+            by_hour = _HOURLY.usd_price("BTC", day)
+        except MissingPriceError:  # one of the exchange's outage hours (SOURCES.md lists them)
+            by_hour = None
+        if by_hour is not None:
+            compared += 1
+            if by_hour != _DAILY.usd_price("BTC", day):
+                differing.append(day)
+        day += timedelta(days=1)
+    assert compared == 2438 and differing == []
