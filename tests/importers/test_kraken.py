@@ -174,3 +174,22 @@ def test_detection_accepts_both_exports_and_rejects_others() -> None:
     assert kraken.matches([c.strip('"') for c in HEADER.strip().split(",")])
     assert kraken.matches(TRADES.read_text().splitlines()[0].replace('"', "").split(","))
     assert not kraken.matches(["timestamp", "type", "wallet", "asset", "amount"])
+
+
+def test_settlement_and_buy_crypto_pairs_are_trades(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "l.csv",
+        HEADER
+        + '"LS1","PSET1","2024-04-01 10:00:00","settled","","currency","ZUSD","","-6200.0000","0","0"\n'
+        + '"LS2","PSET1","2024-04-01 10:00:00","settled","","currency","XXBT","","0.1000000000","0","0"\n'
+        + '"LB1","BUY2","2024-04-02 10:00:00","spend","","currency","ZUSD","","-101.5000","1.5000","0"\n'
+        + '"LB2","BUY2","2024-04-02 10:00:01","receive","","currency","XETH","","0.0300000000","0","0"\n',
+    )
+    settled, bought = kraken.read(path)
+    assert (settled.id, settled.kind, settled.asset, settled.amount, settled.counter_amount, settled.note) == (
+        "kraken:PSET1", EventKind.BUY, "BTC", Decimal("0.1"), Decimal("6200"), "Kraken position settlement",
+    )
+    assert (bought.id, bought.asset, bought.counter_asset, bought.fee_amount, str(bought.timestamp)) == (
+        "kraken:BUY2", "ETH", "USD", Decimal("1.5"), "2024-04-02 10:00:00+00:00",
+    )
