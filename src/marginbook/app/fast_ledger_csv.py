@@ -41,9 +41,12 @@ MAX_DECIMAL_CHARS = 50
 _DECIMAL_COLUMNS = ("amount", "counter_amount", "fee_amount", "usd_value", "cost_basis_usd")
 _TIME_COLUMNS = ("timestamp", "acquired_at", "opened_at")
 _TEXT_COLUMNS = ("wallet", "asset", "counter_asset", "fee_asset", "to_wallet", "position")
-_DECIMAL = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
+# ASCII digits only: Python's ``\d`` (in the codec) and Decimal accept other scripts' digits,
+# and such rows go to the codec rather than risk a different reading here.
+_DECIMAL = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+         r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
 #: Bytes that make a block unplain: quotes (quoted cells, embedded line breaks), NUL, and the
 #: separators U+001C..U+001F that Python's ``str.strip`` removes and polars' does not.
 _UNPLAIN_BYTES = re.compile(rb'["\x00\x1c-\x1f]')
@@ -242,7 +245,7 @@ def _plain_decimals(values: pl.Series, fail_if: Any) -> pl.Series:
     present = values.is_not_null()
     fail_if(present & ~values.str.contains(_DECIMAL).fill_null(False), "not a plain decimal")
     fail_if(present & (values.str.len_chars() > MAX_DECIMAL_CHARS).fill_null(False), "very long decimal")
-    parts = values.str.extract_groups(r"^([+-]?)(\d*)(?:\.(\d*))?$").struct.unnest()
+    parts = values.str.extract_groups(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?$").struct.unnest()
     parts.columns = ["sign", "whole", "fraction"]
     frame = parts.select(
         sign=pl.col("sign"),
