@@ -31,8 +31,9 @@ from marginbook.ledger.rows import StoredRow
 if TYPE_CHECKING:
     import polars as pl
 
-#: Bytes read per block (about 100,000 rows of a typical ledger).
-BLOCK_BYTES = 8 << 20
+#: Bytes read per block (about 25,000 rows of a typical ledger): large enough for the
+#: vectorised work to pay off, small enough to keep a block's Python objects few.
+BLOCK_BYTES = 2 << 20
 #: Below this size a file goes to the codec: importing polars would cost more than it saves.
 MIN_FILE_BYTES = 1 << 20
 #: Longer decimal texts go to the codec (whose fingerprint rounds beyond 60 digits).
@@ -108,8 +109,9 @@ class _BlockReader:
         self.names = names
         self.source = source
         self.wallet = wallet
-        #: How many rows without an id had each fingerprint so far (for default ids).
-        self.occurrences: dict[str, int] = {}
+        #: How many rows without an id had each fingerprint so far (for default ids), keyed by
+        #: the fingerprint's SHA-256 (32 bytes rather than the whole text: a million rows).
+        self.occurrences: dict[bytes, int] = {}
 
     def rows(self, lines: list[bytes], first_row: int) -> list[StoredRow]:
         import polars as pl
@@ -225,10 +227,11 @@ class _BlockReader:
             c["to_wallet"], c["cost_basis_usd"], c["acquired_at_us"], c["position"], c["opened_at_us"],
             c["note"], c["row"], c["fingerprint"], strict=True,
         ):
-            digest = sha256(fingerprint.encode()).hexdigest()
+            raw_digest = sha256(fingerprint.encode()).digest()
+            digest = raw_digest.hex()
             if given_id is None:
-                seen = occurrences.get(digest, 0)
-                occurrences[digest] = seen + 1
+                seen = occurrences.get(raw_digest, 0)
+                occurrences[raw_digest] = seen + 1
                 given_id = default_event_id(fingerprint, seen)
             rows.append((
                 given_id, ts_us, kind, wallet, asset, amount, counter_asset, counter_amount, fee_asset,
