@@ -76,6 +76,8 @@ IRREGULAR_ROWS = [
     ",2025-03-01T14:05:00Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,\r",  # stray carriage return
     ",0999-03-01T14:05:00Z,income,kraken,ETH,1,,,,,,,,,,,",  # a year Python writes unpadded
     ",2025-03-01T14:05:00Z,income,kraken,ETH,1" + "0" * 60 + ",,,,,,,,,,,",  # huge number
+    ",2025-03-01T14:05:00Z,income,kraken,ETH,\u0662.5,,,,,,,,,,,",  # an Arabic-Indic digit
+    ",\u0662025-03-01T14:05:00Z,income,kraken,ETH,1,,,,,,,,,,,",
     ",2025-03-01T14:05:00Z,income,kraken,ETH,1,,,,,,,,,,,",
 ]
 

@@ -31,8 +31,9 @@ from marginbook.ledger.rows import StoredRow
 if TYPE_CHECKING:
     import polars as pl
 
-#: Bytes read per block (about 100,000 rows of a typical ledger).
-BLOCK_BYTES = 8 << 20
+#: Bytes read per block (about 25,000 rows of a typical ledger): large enough for the
+#: vectorised work to pay off, small enough to keep a block's Python objects few.
+BLOCK_BYTES = 2 << 20
 #: Below this size a file goes to the codec: importing polars would cost more than it saves.
 MIN_FILE_BYTES = 1 << 20
 #: Longer decimal texts go to the codec (whose fingerprint rounds beyond 60 digits).
@@ -41,9 +42,12 @@ MAX_DECIMAL_CHARS = 50
 _DECIMAL_COLUMNS = ("amount", "counter_amount", "fee_amount", "usd_value", "cost_basis_usd")
 _TIME_COLUMNS = ("timestamp", "acquired_at", "opened_at")
 _TEXT_COLUMNS = ("wallet", "asset", "counter_asset", "fee_asset", "to_wallet", "position")
-_DECIMAL = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
+# ASCII digits only: Python's ``\d`` (in the codec) and Decimal accept other scripts' digits,
+# and such rows go to the codec rather than risk a different reading here.
+_DECIMAL = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+         r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
 #: Bytes that make a block unplain: quotes (quoted cells, embedded line breaks), NUL, and the
 #: separators U+001C..U+001F that Python's ``str.strip`` removes and polars' does not.
 _UNPLAIN_BYTES = re.compile(rb'["\x00\x1c-\x1f]')
@@ -105,8 +109,9 @@ class _BlockReader:
         self.names = names
         self.source = source
         self.wallet = wallet
-        #: How many rows without an id had each fingerprint so far (for default ids).
-        self.occurrences: dict[str, int] = {}
+        #: How many rows without an id had each fingerprint so far (for default ids), keyed by
+        #: the fingerprint's SHA-256 (32 bytes rather than the whole text: a million rows).
+        self.occurrences: dict[bytes, int] = {}
 
     def rows(self, lines: list[bytes], first_row: int) -> list[StoredRow]:
         import polars as pl
@@ -222,10 +227,11 @@ class _BlockReader:
             c["to_wallet"], c["cost_basis_usd"], c["acquired_at_us"], c["position"], c["opened_at_us"],
             c["note"], c["row"], c["fingerprint"], strict=True,
         ):
-            digest = sha256(fingerprint.encode()).hexdigest()
+            raw_digest = sha256(fingerprint.encode()).digest()
+            digest = raw_digest.hex()
             if given_id is None:
-                seen = occurrences.get(digest, 0)
-                occurrences[digest] = seen + 1
+                seen = occurrences.get(raw_digest, 0)
+                occurrences[raw_digest] = seen + 1
                 given_id = default_event_id(fingerprint, seen)
             rows.append((
                 given_id, ts_us, kind, wallet, asset, amount, counter_asset, counter_amount, fee_asset,
@@ -242,7 +248,7 @@ def _plain_decimals(values: pl.Series, fail_if: Any) -> pl.Series:
     present = values.is_not_null()
     fail_if(present & ~values.str.contains(_DECIMAL).fill_null(False), "not a plain decimal")
     fail_if(present & (values.str.len_chars() > MAX_DECIMAL_CHARS).fill_null(False), "very long decimal")
-    parts = values.str.extract_groups(r"^([+-]?)(\d*)(?:\.(\d*))?$").struct.unnest()
+    parts = values.str.extract_groups(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?$").struct.unnest()
     parts.columns = ["sign", "whole", "fraction"]
     frame = parts.select(
         sign=pl.col("sign"),

@@ -165,7 +165,11 @@ def _open_events(path: Path, format_name: str, wallet: str | None) -> tuple[str,
     if not path.is_file():
         raise InputError(InputProblem(str(path), None, "", "no such file"))
     name = registry.detect_format(path) if format_name == "auto" else format_name
-    module = registry.format_module(name)
+    try:
+        module = registry.format_module(name)
+    except ModuleNotFoundError:
+        missing = InputProblem("--format", None, "", f"the {name!r} importer is not installed")
+        raise InputError(missing) from None
     stream = getattr(module, "iter_events", None)
     if callable(stream):
         return name, stream(path, wallet=wallet), _estimate_rows(path)
