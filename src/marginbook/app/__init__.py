@@ -1,0 +1,1 @@
+"""Use cases that join the parts (import a file, tax a year, ...); the CLI and web call these."""
