@@ -31,13 +31,49 @@ from rp2.transaction_set import TransactionSet
 from marginbook.domain.events import EventKind, LedgerEvent
 
 _HEADERS = {
-    "in_header": ["timestamp", "asset", "exchange", "holder", "transaction_type", "spot_price", "crypto_in",
-                  "crypto_fee", "fiat_in_no_fee", "fiat_in_with_fee", "fiat_fee", "unique_id", "notes"],
-    "out_header": ["timestamp", "asset", "exchange", "holder", "transaction_type", "spot_price",
-                   "crypto_out_no_fee", "crypto_fee", "crypto_out_with_fee", "fiat_out_no_fee", "fiat_fee",
-                   "unique_id", "notes"],
-    "intra_header": ["timestamp", "asset", "from_exchange", "from_holder", "to_exchange", "to_holder",
-                     "spot_price", "crypto_sent", "crypto_received", "unique_id", "notes"],
+    "in_header": [
+        "timestamp",
+        "asset",
+        "exchange",
+        "holder",
+        "transaction_type",
+        "spot_price",
+        "crypto_in",
+        "crypto_fee",
+        "fiat_in_no_fee",
+        "fiat_in_with_fee",
+        "fiat_fee",
+        "unique_id",
+        "notes",
+    ],
+    "out_header": [
+        "timestamp",
+        "asset",
+        "exchange",
+        "holder",
+        "transaction_type",
+        "spot_price",
+        "crypto_out_no_fee",
+        "crypto_fee",
+        "crypto_out_with_fee",
+        "fiat_out_no_fee",
+        "fiat_fee",
+        "unique_id",
+        "notes",
+    ],
+    "intra_header": [
+        "timestamp",
+        "asset",
+        "from_exchange",
+        "from_holder",
+        "to_exchange",
+        "to_holder",
+        "spot_price",
+        "crypto_sent",
+        "crypto_received",
+        "unique_id",
+        "notes",
+    ],
 }
 
 
@@ -54,8 +90,12 @@ class Rp2Match:
 
 
 def _configuration(directory: Path, assets: Iterable[str], wallets: Iterable[str]) -> Configuration:
-    lines = ["[general]", f"assets = {', '.join(sorted(assets))}", f"exchanges = {', '.join(sorted(wallets))}",
-             "holders = me"]
+    lines = [
+        "[general]",
+        f"assets = {', '.join(sorted(assets))}",
+        f"exchanges = {', '.join(sorted(wallets))}",
+        "holders = me",
+    ]
     for section, names in _HEADERS.items():
         lines.append(f"[{section}]")
         lines.extend(f"{name} = {index}" for index, name in enumerate(names))
@@ -87,34 +127,78 @@ def run_rp2(events: Sequence[LedgerEvent], method: str) -> list[Rp2Match]:
             if e.kind is EventKind.BUY:
                 cost = e.counter_amount or Decimal(0)
                 fee = e.fee_amount or Decimal(0)
-                in_set.add_entry(InTransaction(
-                    configuration, stamp, asset, e.wallet, "me", "BUY", _d(cost / e.amount), _d(e.amount),
-                    crypto_fee=None, fiat_in_no_fee=_d(cost), fiat_in_with_fee=_d(cost + fee),
-                    fiat_fee=_d(fee), row=row, unique_id=e.id,
-                ))
+                in_set.add_entry(
+                    InTransaction(
+                        configuration,
+                        stamp,
+                        asset,
+                        e.wallet,
+                        "me",
+                        "BUY",
+                        _d(cost / e.amount),
+                        _d(e.amount),
+                        crypto_fee=None,
+                        fiat_in_no_fee=_d(cost),
+                        fiat_in_with_fee=_d(cost + fee),
+                        fiat_fee=_d(fee),
+                        row=row,
+                        unique_id=e.id,
+                    )
+                )
             elif e.kind is EventKind.SELL:
                 proceeds = e.counter_amount or Decimal(0)
-                out_set.add_entry(OutTransaction(
-                    configuration, stamp, asset, e.wallet, "me", "SELL", _d(proceeds / e.amount), _d(e.amount),
-                    RP2Decimal(0), fiat_out_no_fee=_d(proceeds), fiat_fee=RP2Decimal(0), row=row, unique_id=e.id,
-                ))
+                out_set.add_entry(
+                    OutTransaction(
+                        configuration,
+                        stamp,
+                        asset,
+                        e.wallet,
+                        "me",
+                        "SELL",
+                        _d(proceeds / e.amount),
+                        _d(e.amount),
+                        RP2Decimal(0),
+                        fiat_out_no_fee=_d(proceeds),
+                        fiat_fee=RP2Decimal(0),
+                        row=row,
+                        unique_id=e.id,
+                    )
+                )
             elif e.kind is EventKind.TRANSFER:
-                intra_set.add_entry(IntraTransaction(
-                    configuration, stamp, asset, e.wallet, "me", e.to_wallet or "", "me", RP2Decimal(1),
-                    _d(e.amount), _d(e.amount), row=row, unique_id=e.id,
-                ))
+                intra_set.add_entry(
+                    IntraTransaction(
+                        configuration,
+                        stamp,
+                        asset,
+                        e.wallet,
+                        "me",
+                        e.to_wallet or "",
+                        "me",
+                        RP2Decimal(1),
+                        _d(e.amount),
+                        _d(e.amount),
+                        row=row,
+                        unique_id=e.id,
+                    )
+                )
         if not out_set.count:
             continue
         years = AVLTree[int, object]()
-        years.insert_node(MIN_DATE.year, import_module(f"rp2.plugin.accounting_method.{method}").AccountingMethod())
-        computed = compute_tax(configuration, AccountingEngine(years), InputData(asset, in_set, out_set, intra_set))
+        years.insert_node(
+            MIN_DATE.year, import_module(f"rp2.plugin.accounting_method.{method}").AccountingMethod()
+        )
+        computed = compute_tax(
+            configuration, AccountingEngine(years), InputData(asset, in_set, out_set, intra_set)
+        )
         for entry in computed.gain_loss_set:
-            results.append(Rp2Match(
-                disposal_id=entry.taxable_event.unique_id,
-                acquisition_id=entry.acquired_lot.unique_id,
-                quantity=Decimal(str(entry.crypto_amount)),
-                proceeds=Decimal(str(entry.taxable_event_fiat_amount_with_fee_fraction)),
-                cost_basis=Decimal(str(entry.fiat_cost_basis)),
-                long_term=entry.is_long_term_capital_gains(),
-            ))
+            results.append(
+                Rp2Match(
+                    disposal_id=entry.taxable_event.unique_id,
+                    acquisition_id=entry.acquired_lot.unique_id,
+                    quantity=Decimal(str(entry.crypto_amount)),
+                    proceeds=Decimal(str(entry.taxable_event_fiat_amount_with_fee_fraction)),
+                    cost_basis=Decimal(str(entry.fiat_cost_basis)),
+                    long_term=entry.is_long_term_capital_gains(),
+                )
+            )
     return results

@@ -23,8 +23,9 @@ WINDOW_PERIOD = 250
 ORIGIN = datetime(2021, 1, 4, tzinfo=UTC)
 
 
-def synthetic_ledger(count: int, seed: int, *, wallets: int = 3, assets: tuple[str, ...] = ("BTC", "ETH"),
-                     windows: int = 5) -> list[LedgerEvent]:
+def synthetic_ledger(
+    count: int, seed: int, *, wallets: int = 3, assets: tuple[str, ...] = ("BTC", "ETH"), windows: int = 5
+) -> list[LedgerEvent]:
     """``count`` events (about half buys, 40 % sells, 10 % transfers) in ledger order.
 
     Buys pay a USD fee of 0.1 % (so HIFO's order by price equals its order by unit cost,
@@ -46,7 +47,9 @@ def synthetic_ledger(count: int, seed: int, *, wallets: int = 3, assets: tuple[s
         last = moment
         asset = rng.choice(assets)
         wallet = rng.choice(names)
-        price[asset] = max(Decimal(100), price[asset] + Decimal(rng.randrange(-500, 501)) + Decimal(n % 97) / 100)
+        price[asset] = max(
+            Decimal(100), price[asset] + Decimal(rng.randrange(-500, 501)) + Decimal(n % 97) / 100
+        )
         roll = rng.random()
         common = {"id": f"e{n}", "timestamp": moment, "wallet": wallet, "asset": asset}
         units = Decimal(rng.randrange(1, 200_000_000)) / Decimal(10**8)
@@ -55,8 +58,17 @@ def synthetic_ledger(count: int, seed: int, *, wallets: int = 3, assets: tuple[s
             if cost <= 0:
                 continue
             fee = (cost / 1000).quantize(Decimal("0.01"))
-            events.append(LedgerEvent(kind=EventKind.BUY, amount=units, counter_asset="USD", counter_amount=cost,
-                                      fee_asset="USD" if fee else None, fee_amount=fee or None, **common))
+            events.append(
+                LedgerEvent(
+                    kind=EventKind.BUY,
+                    amount=units,
+                    counter_asset="USD",
+                    counter_amount=cost,
+                    fee_asset="USD" if fee else None,
+                    fee_amount=fee or None,
+                    **common,
+                )
+            )
             held[(wallet, asset)] += units
             continue
         units = min(units, held[(wallet, asset)])
@@ -64,8 +76,11 @@ def synthetic_ledger(count: int, seed: int, *, wallets: int = 3, assets: tuple[s
             proceeds = (units * price[asset]).quantize(Decimal("0.01"))
             if proceeds <= 0:
                 continue
-            events.append(LedgerEvent(kind=EventKind.SELL, amount=units, counter_asset="USD",
-                                      counter_amount=proceeds, **common))
+            events.append(
+                LedgerEvent(
+                    kind=EventKind.SELL, amount=units, counter_asset="USD", counter_amount=proceeds, **common
+                )
+            )
             held[(wallet, asset)] -= units
         else:
             target = rng.choice([name for name in names if name != wallet])

@@ -50,34 +50,66 @@ def build_ledger(ops: list[tuple[str, str, str, str, int, int, int, int]]) -> li
         held = balance[(wallet, asset)]
         common = {"id": f"e{n}", "timestamp": moment, "wallet": wallet, "asset": asset}
         if kind in ("buy", "income"):
-            events.append(LedgerEvent(kind=EventKind(kind), amount=quantity, usd_value=None if kind == "buy" else value,
-                                      counter_asset="USD" if kind == "buy" else None,
-                                      counter_amount=value if kind == "buy" else None,
-                                      fee_asset="USD" if fee and kind == "buy" else None,
-                                      fee_amount=fee if fee and kind == "buy" else None, **common))
+            events.append(
+                LedgerEvent(
+                    kind=EventKind(kind),
+                    amount=quantity,
+                    usd_value=None if kind == "buy" else value,
+                    counter_asset="USD" if kind == "buy" else None,
+                    counter_amount=value if kind == "buy" else None,
+                    fee_asset="USD" if fee and kind == "buy" else None,
+                    fee_amount=fee if fee and kind == "buy" else None,
+                    **common,
+                )
+            )
             balance[(wallet, asset)] += quantity
             continue
         quantity = min(quantity, held)
         if quantity <= 0:
             continue
         if kind == "sell":
-            events.append(LedgerEvent(kind=EventKind.SELL, amount=quantity, counter_asset="USD", counter_amount=value,
-                                      fee_asset="USD" if fee else None, fee_amount=fee or None, **common))
+            events.append(
+                LedgerEvent(
+                    kind=EventKind.SELL,
+                    amount=quantity,
+                    counter_asset="USD",
+                    counter_amount=value,
+                    fee_asset="USD" if fee else None,
+                    fee_amount=fee or None,
+                    **common,
+                )
+            )
             balance[(wallet, asset)] -= quantity
         elif kind == "gift":
             events.append(LedgerEvent(kind=EventKind.GIFT, amount=quantity, usd_value=value, **common))
             balance[(wallet, asset)] -= quantity
         elif kind == "swap":
             target = "ETH" if asset == "BTC" else "BTC"
-            events.append(LedgerEvent(kind=EventKind.SELL, amount=quantity, counter_asset=target,
-                                      counter_amount=quantity * 3, usd_value=value, **common))
+            events.append(
+                LedgerEvent(
+                    kind=EventKind.SELL,
+                    amount=quantity,
+                    counter_asset=target,
+                    counter_amount=quantity * 3,
+                    usd_value=value,
+                    **common,
+                )
+            )
             balance[(wallet, asset)] -= quantity
             balance[(wallet, target)] += quantity * 3
         elif kind == "transfer" and other != wallet:
             fee_units = (quantity / 100).quantize(Decimal("0.00000001")) if fee and quantity < held else ZERO
-            events.append(LedgerEvent(kind=EventKind.TRANSFER, amount=quantity, to_wallet=other,
-                                      fee_asset=asset if fee_units else None, fee_amount=fee_units or None,
-                                      usd_value=value, **common))
+            events.append(
+                LedgerEvent(
+                    kind=EventKind.TRANSFER,
+                    amount=quantity,
+                    to_wallet=other,
+                    fee_asset=asset if fee_units else None,
+                    fee_amount=fee_units or None,
+                    usd_value=value,
+                    **common,
+                )
+            )
             balance[(wallet, asset)] -= quantity + fee_units
             balance[(other, asset)] += quantity
     return events
@@ -97,7 +129,9 @@ def acquisitions(events: list[LedgerEvent]) -> dict[str, tuple[str, Decimal, Dec
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(operation, min_size=1, max_size=60), st.sampled_from(list(Scope)), st.sampled_from(list(Method)))
+@given(
+    st.lists(operation, min_size=1, max_size=60), st.sampled_from(list(Scope)), st.sampled_from(list(Method))
+)
 def test_every_unit_and_dollar_of_basis_is_accounted_for(ops: list, scope: Scope, method: Method) -> None:
     events = build_ledger(ops)
     result = run_engine(events, Profile(), None, RunOptions(scope=scope, method=method))
@@ -165,4 +199,6 @@ def test_wallet_pools_hold_what_each_wallet_holds_and_8949_adds_up(ops: list, sc
             assert totals.gain == totals.proceeds - totals.cost_basis + totals.adjustment
         in_year = [d for d in result.disposals if d.disposed_at.year == year]
         # Rows take each disposal's proceeds rounded once to the cent, split without loss.
-        assert sum((row.proceeds for row in report.rows), ZERO) == sum((cents(d.proceeds) for d in in_year), ZERO)
+        assert sum((row.proceeds for row in report.rows), ZERO) == sum(
+            (cents(d.proceeds) for d in in_year), ZERO
+        )

@@ -30,8 +30,9 @@ USD_TOLERANCE = Decimal("0.01")
 QUANTITY_TOLERANCE = Decimal("0.00000001")
 
 
-def our_results(events: list, method: Method) -> tuple[list[tuple[str, str, Decimal, Decimal, Decimal, bool]],
-                                                       dict[str, tuple[Decimal, Decimal]]]:
+def our_results(
+    events: list, method: Method
+) -> tuple[list[tuple[str, str, Decimal, Decimal, Decimal, bool]], dict[str, tuple[Decimal, Decimal]]]:
     """Our lot slices (exact USD, before rounding) with their 8949 term, and per disposal
     the 8949 rows' rounded proceeds and basis."""
     profile = Profile()
@@ -50,8 +51,16 @@ def our_results(events: list, method: Method) -> tuple[list[tuple[str, str, Deci
     for disposal in result.disposals:
         for part in disposal.slices:
             share = disposal.proceeds * part.quantity / disposal.quantity
-            slices.append((disposal.disposal_id, part.acquisition_id, part.quantity, share, part.basis,
-                           terms[(disposal.disposal_id, part.acquisition_id)]))
+            slices.append(
+                (
+                    disposal.disposal_id,
+                    part.acquisition_id,
+                    part.quantity,
+                    share,
+                    part.basis,
+                    terms[(disposal.disposal_id, part.acquisition_id)],
+                )
+            )
     return slices, totals
 
 

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marginbook.domain.errors import InputError
+from marginbook.domain.numbers import D
 from marginbook.tax.allocation import read_allocation
 from marginbook.tax.book import Scope
 from marginbook.tax.carryover import capital_loss_carryover
@@ -18,7 +19,6 @@ from marginbook.tax.holding import Term, first_long_term_day, term_of
 from marginbook.tax.profile import MonthEndRule
 from marginbook.tax.report import compute_tax_report
 from tests.tax.ledger_text import FakePrices, document, events, profile
-from marginbook.domain.numbers import D
 
 # --- holding period ----------------------------------------------------------------------------
 
@@ -31,7 +31,11 @@ def _is_month_end(day: date) -> bool:
 def test_long_term_means_more_than_one_calendar_year(acquired: date, days: int) -> None:
     disposed = acquired + timedelta(days=days)
     # Reference by tuple comparison (no day counting): after the anniversary date ...
-    after_anniversary = (disposed.year, disposed.month, disposed.day) > (acquired.year + 1, acquired.month, acquired.day)
+    after_anniversary = (disposed.year, disposed.month, disposed.day) > (
+        acquired.year + 1,
+        acquired.month,
+        acquired.day,
+    )
     assert (term_of(acquired, disposed, MonthEndRule.ANNIVERSARY) is Term.LONG) == after_anniversary
     # ... and under Rev. Rul. 66-7 a month-end purchase waits for the 13th month.
     if _is_month_end(acquired):
@@ -73,12 +77,20 @@ def test_loss_limit_and_carryover_worksheet_chain_into_next_year() -> None:
     doc = document(LOSS_2024, 2024, toml)
     sched = doc["schedule_d"]
     assert (sched["line_7"], sched["line_15"], sched["line_16"], sched["line_21"]) == (
-        "-10000.00", "2000.00", "-8000.00", "-3000.00")
+        "-10000.00",
+        "2000.00",
+        "-8000.00",
+        "-3000.00",
+    )
     assert sched["carryover_to_next_year"] == {"short_term": "5000.00", "long_term": "0.00"}
     doc25 = document(LOSS_2024, 2025, toml)
     sched = doc25["schedule_d"]
     assert (sched["line_6"], sched["line_7"], sched["line_16"], sched["line_21"]) == (
-        "-5000.00", "-4000.00", "-4000.00", "-3000.00")
+        "-5000.00",
+        "-4000.00",
+        "-4000.00",
+        "-3000.00",
+    )
     assert doc25["carryover_in"]["short_term"] == "5000.00"
     assert sched["carryover_to_next_year"] == {"short_term": "1000.00", "long_term": "0.00"}
 
@@ -117,14 +129,17 @@ def test_worksheet_long_term_loss_is_absorbed_after_short_term() -> None:
 # --- profile ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("toml", "needle"), [
-    ('[treatment]\nmetod = "fifo"', "treatment.metod: unknown key"),
-    ('[year.2025]\ntaxable_income = 80000', "year.2025.taxable_income: amounts are strings"),
-    ('[year.2025]\nmethod = "avg"', "year.2025.method"),
-    ('[taxpayer]\ntimezone = "Mars/Olympus"', "taxpayer.timezone"),
-    ('[carryover]\nshort_term = "-5"', "carryover.short_term"),
-    ('[wallets.coinbase]\nform_1099da = "yes"', "wallets.coinbase.form_1099da"),
-])
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ('[treatment]\nmetod = "fifo"', "treatment.metod: unknown key"),
+        ("[year.2025]\ntaxable_income = 80000", "year.2025.taxable_income: amounts are strings"),
+        ('[year.2025]\nmethod = "avg"', "year.2025.method"),
+        ('[taxpayer]\ntimezone = "Mars/Olympus"', "taxpayer.timezone"),
+        ('[carryover]\nshort_term = "-5"', "carryover.short_term"),
+        ('[wallets.coinbase]\nform_1099da = "yes"', "wallets.coinbase.form_1099da"),
+    ],
+)
 def test_profile_problems_name_the_key(toml: str, needle: str) -> None:
     with pytest.raises(InputError) as error:
         profile(toml)
@@ -157,30 +172,41 @@ def _run_with_allocation(tmp_path: Path, text: str) -> dict:
 
 
 def test_an_allocation_file_decides_which_basis_each_wallet_gets(tmp_path: Path) -> None:
-    doc = _run_with_allocation(tmp_path, "asset,wallet,acquisition_id,quantity,made_at\n"
-                                         "BTC,wallet-a,B1,1,2024-12-20T00:00:00Z\n"
-                                         "BTC,wallet-b,A1,1,2024-12-20T00:00:00Z\n")
+    doc = _run_with_allocation(
+        tmp_path,
+        "asset,wallet,acquisition_id,quantity,made_at\n"
+        "BTC,wallet-a,B1,1,2024-12-20T00:00:00Z\n"
+        "BTC,wallet-b,A1,1,2024-12-20T00:00:00Z\n",
+    )
     (row,) = doc["form_8949"]
     assert (row["cost_basis"], row["gain"]) == ("20000.00", "75000.00")
     assert {(a["wallet"], a["acquisition_id"], a["rule"]) for a in doc["allocation"]} == {
-        ("wallet-a", "B1", "file"), ("wallet-b", "A1", "file")}
+        ("wallet-a", "B1", "file"),
+        ("wallet-b", "A1", "file"),
+    }
     assert not any("deadline" in w for w in doc["warnings"])
 
 
 def test_a_late_allocation_is_warned_about(tmp_path: Path) -> None:
-    doc = _run_with_allocation(tmp_path, "asset,wallet,acquisition_id,quantity,made_at\n"
-                                         "BTC,wallet-a,B1,1,2025-02-01T00:00:00Z\n"
-                                         "BTC,wallet-b,A1,1,2025-02-01T00:00:00Z\n")
+    doc = _run_with_allocation(
+        tmp_path,
+        "asset,wallet,acquisition_id,quantity,made_at\n"
+        "BTC,wallet-a,B1,1,2025-02-01T00:00:00Z\n"
+        "BTC,wallet-b,A1,1,2025-02-01T00:00:00Z\n",
+    )
     assert any("deadline" in w for w in doc["warnings"])
 
 
-@pytest.mark.parametrize(("rows", "needle"), [
-    ("BTC,wallet-a,A1,1\nBTC,wallet-b,A1,1\n", "allocation.csv:3: quantity: allocates 2 of lot 'A1'"),
-    ("BTC,wallet-a,A1,1\nBTC,wallet-b,ZZ,1\n", "allocation.csv:3: acquisition_id"),
-    ("BTC,wallet-a,A1,0.5\nBTC,wallet-b,B1,1\n", "allocates 0.5 BTC to wallet 'wallet-a', which holds 1"),
-    ("BTC,wallet-a,A1,1\nBTC,wallet-c,B1,1\n", "wallet 'wallet-c' holds no BTC"),
-    ("ETH,wallet-a,A1,1\n", "no lots of ETH"),
-])
+@pytest.mark.parametrize(
+    ("rows", "needle"),
+    [
+        ("BTC,wallet-a,A1,1\nBTC,wallet-b,A1,1\n", "allocation.csv:3: quantity: allocates 2 of lot 'A1'"),
+        ("BTC,wallet-a,A1,1\nBTC,wallet-b,ZZ,1\n", "allocation.csv:3: acquisition_id"),
+        ("BTC,wallet-a,A1,0.5\nBTC,wallet-b,B1,1\n", "allocates 0.5 BTC to wallet 'wallet-a', which holds 1"),
+        ("BTC,wallet-a,A1,1\nBTC,wallet-c,B1,1\n", "wallet 'wallet-c' holds no BTC"),
+        ("ETH,wallet-a,A1,1\n", "no lots of ETH"),
+    ],
+)
 def test_an_invalid_allocation_is_bad_input_naming_the_row(tmp_path: Path, rows: str, needle: str) -> None:
     with pytest.raises(InputError) as error:
         _run_with_allocation(tmp_path, "asset,wallet,acquisition_id,quantity\n" + rows)

@@ -18,8 +18,10 @@ from decimal import Decimal
 
 from marginbook.domain.events import EventKind, LedgerEvent
 from marginbook.domain.numbers import ZERO, plain
+from marginbook.domain.prices import MissingPriceError
 from marginbook.tax.engine import Fold, ShortSale
 from marginbook.tax.holding import Term
+from marginbook.tax.lots import Taken
 from marginbook.tax.profile import Character, LiquidationFeeTreatment, ShortSaleTerm, TransferFeeTreatment
 from marginbook.tax.records import Disposal, GiftItem, IncomeItem, LotSlice
 from marginbook.tax.valuation import describe
@@ -51,7 +53,7 @@ def trade_value(fold: Fold, event: LedgerEvent) -> Decimal:
         return event.amount * fold.valuer.price(event.asset, event.timestamp, event)
     try:
         return event.amount * fold.valuer.price(event.asset, event.timestamp, event)
-    except Exception:
+    except MissingPriceError:
         if counter_amount > 0:
             return counter_amount * fold.valuer.price(counter, event.timestamp, event)
         raise
@@ -407,7 +409,12 @@ def on_repay(fold: Fold, event: LedgerEvent) -> None:
 
 
 def _close_short(
-    fold: Fold, event: LedgerEvent, short: ShortSale, taken: list, quantity: Decimal, uncovered: Decimal
+    fold: Fold,
+    event: LedgerEvent,
+    short: ShortSale,
+    taken: list[Taken],
+    quantity: Decimal,
+    uncovered: Decimal,
 ) -> None:
     proceeds = short.proceeds if quantity >= short.quantity else short.proceeds * quantity / short.quantity
     short.quantity -= quantity
