@@ -1,1 +1,4 @@
-"""Use cases that join the parts (import a file, tax a year, ...); the CLI and web call these."""
+"""Use cases that join the parts: import files into the ledger, show it, run the demo ...
+
+The command line and the web dashboard are thin shells over these functions.
+"""
