@@ -138,3 +138,19 @@ def test_exit_codes_bad_profile_is_2_missing_basis_is_1(tmp_path: Path) -> None:
     )
     assert run.returncode == 1 and "S (" in run.stderr and "missing basis" in run.stderr
     assert run.stdout == ""
+
+
+def test_tax_from_the_ledger_database(tmp_path: Path) -> None:
+    from marginbook.importers.ledger_csv import read
+    from marginbook.ledger import open_store
+
+    ledger, profile = _files(tmp_path)
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with open_store(url) as store:
+        store.add_events(read(ledger))
+    result = CliRunner().invoke(
+        app, ["--db", url, "tax", "--year", "2025", "--profile", str(profile), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert sorted((row["box"], row["gain"]) for row in doc["form_8949"]) == [("H", "200.00"), ("K", "0.00")]

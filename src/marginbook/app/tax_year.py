@@ -109,14 +109,14 @@ def tax_ledger_files(
 
 
 def tax_year(db_url: str | None, request: TaxRequest, prices: PriceSource | None = None) -> TaxReport:
-    """Tax a year from the ledger database (events up to the end of the year)."""
+    """Tax a year from the ledger database (events up to the end of the year, streamed)."""
     try:
-        from marginbook.ledger.store import open_store
+        from marginbook.ledger import open_store
     except ImportError:
         raise MarginbookError(
             "the ledger database is not available in this build; tax a ledger CSV with --ledger FILE"
         ) from None
     profile = load_profile(request.profile_path)
-    store = open_store(db_url)
-    events = store.events(end=year_end(request.year, profile))
-    return tax_events(events, request, prices, profile)
+    with open_store(db_url) as store:
+        events = store.events(end=year_end(request.year, profile))
+        return tax_events(events, request, prices, profile)
