@@ -22,7 +22,7 @@ from marginbook.tax.book import Scope
 from marginbook.tax.engine import RunOptions, run_engine
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Profile
-from marginbook.tax.report import build_report
+from marginbook.tax.report import build_reports
 from tests.tax.rp2_adapter import run_rp2
 from tests.tax.synthetic import synthetic_ledger
 
@@ -38,11 +38,11 @@ def our_results(
     profile = Profile()
     options = RunOptions(scope=Scope.UNIVERSAL, method=method)
     result = run_engine(events, profile, None, options)
-    years = sorted({d.disposed_at.year for d in result.disposals})
     terms: dict[tuple[str, str], bool] = {}
     totals: dict[str, tuple[Decimal, Decimal]] = {}
-    for year in years:
-        for row in build_report(result, year, profile, options).rows:
+    last_year = max(d.disposed_at.year for d in result.disposals)
+    for report in build_reports(result, last_year, profile, options).values():
+        for row in report.rows:
             for lot in row.lots:
                 terms[(row.disposal_id, lot.acquisition_id)] = row.term.value == "long"
             proceeds, basis = totals.get(row.disposal_id, (Decimal(0), Decimal(0)))
