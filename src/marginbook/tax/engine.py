@@ -107,6 +107,7 @@ class Fold:
         self.switched = options.scope is not Scope.TRANSITION
         self._identification: dict[tuple[int, Method], list[str]] = {}
         self._universal_2025 = 0
+        self._methods: dict[int, Method] = {}
 
     # --- time --------------------------------------------------------------------------
 
@@ -132,7 +133,11 @@ class Fold:
         """The lot method of a disposal at ``moment``: ``--method``, else the year's, else FIFO."""
         if self.options.method is not None:
             return self.options.method
-        return self.profile.year(self.tax_year(moment)).method or Method.FIFO
+        year = self.tax_year(moment)
+        method = self._methods.get(year)
+        if method is None:
+            method = self._methods[year] = self.profile.year(year).method or Method.FIFO
+        return method
 
     def _identification_warning(self, event: LedgerEvent, method: Method) -> str | None:
         if method is Method.FIFO or event.timestamp < WALLET_RULES_START:
