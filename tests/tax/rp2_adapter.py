@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from importlib import import_module
 from pathlib import Path
+from typing import NamedTuple
 
 from prezzemolo.avl_tree import AVLTree
 from rp2.accounting_engine import AccountingEngine
@@ -77,8 +77,7 @@ _HEADERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Rp2Match:
+class Rp2Match(NamedTuple):
     """One RP2 gain/loss entry: a disposal matched with one lot."""
 
     disposal_id: str
@@ -202,3 +201,80 @@ def run_rp2(events: Sequence[LedgerEvent], method: str) -> list[Rp2Match]:
                 )
             )
     return results
+
+
+def our_slices(
+    events: Sequence[LedgerEvent], method: str
+) -> tuple[list[tuple[str, str, Decimal, Decimal, Decimal, bool]], dict[str, tuple[Decimal, Decimal]]]:
+    """marginbook's lot slices (exact USD shares) with their Form 8949 term, and per disposal
+    the rounded proceeds and basis of its Form 8949 rows (universal scope, like RP2)."""
+    from marginbook.tax.book import Scope
+    from marginbook.tax.engine import RunOptions, run_engine
+    from marginbook.tax.methods import Method
+    from marginbook.tax.profile import Profile
+    from marginbook.tax.report import build_reports
+
+    profile = Profile()
+    options = RunOptions(scope=Scope.UNIVERSAL, method=Method(method))
+    result = run_engine(events, profile, None, options)
+    terms: dict[tuple[str, str], bool] = {}
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    last_year = max(d.disposed_at.year for d in result.disposals)
+    for report in build_reports(result, last_year, profile, options).values():
+        for row in report.rows:
+            for lot in row.lots:
+                terms[(row.disposal_id, lot.acquisition_id)] = row.term.value == "long"
+            proceeds, basis = totals.get(row.disposal_id, (Decimal(0), Decimal(0)))
+            totals[row.disposal_id] = (proceeds + row.proceeds, basis + row.cost_basis)
+    slices = []
+    for disposal in result.disposals:
+        for part in disposal.slices:
+            share = disposal.proceeds * part.quantity / disposal.quantity
+            slices.append(
+                (
+                    disposal.disposal_id,
+                    part.acquisition_id,
+                    part.quantity,
+                    share,
+                    part.basis,
+                    terms[(disposal.disposal_id, part.acquisition_id)],
+                )
+            )
+    return slices, totals
+
+
+def differences(
+    events: Sequence[LedgerEvent], method: str, theirs: list[Rp2Match] | None = None
+) -> list[str]:
+    """Every difference between marginbook and RP2 on ``events`` (empty when the rows agree):
+    same disposal and lot per slice, quantity within 1e-8, USD within a cent, same term, and
+    each disposal's Form 8949 rows within a cent of RP2's total."""
+    usd, units = Decimal("0.01"), Decimal("0.00000001")
+    slices, totals = our_slices(events, method)
+    ours = sorted(slices, key=lambda s: (s[0], s[1]))
+    rp2 = sorted(
+        theirs if theirs is not None else run_rp2(events, method),
+        key=lambda m: (m.disposal_id, m.acquisition_id),
+    )
+    problems = []
+    if len(ours) != len(rp2):
+        problems.append(f"{len(ours)} slices against RP2's {len(rp2)}")
+    for mine, other in zip(ours, rp2, strict=False):
+        disposal, acquisition, quantity, proceeds, basis, long_term = mine
+        if (
+            (disposal, acquisition) != (other.disposal_id, other.acquisition_id)
+            or abs(quantity - other.quantity) > units
+            or abs(proceeds - other.proceeds) > usd
+            or abs(basis - other.cost_basis) > usd
+            or long_term != other.long_term
+        ):
+            problems.append(f"{mine} != {other}")
+    by_disposal: dict[str, tuple[Decimal, Decimal]] = {}
+    for m in rp2:
+        p, b = by_disposal.get(m.disposal_id, (Decimal(0), Decimal(0)))
+        by_disposal[m.disposal_id] = (p + m.proceeds, b + m.cost_basis)
+    for disposal_id, (proceeds, basis) in totals.items():
+        p, b = by_disposal.get(disposal_id, (Decimal(0), Decimal(0)))
+        if abs(proceeds - p) > usd or abs(basis - b) > usd:
+            problems.append(f"8949 rows of {disposal_id}: {proceeds}/{basis} != RP2 {p}/{b}")
+    return problems

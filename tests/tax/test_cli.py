@@ -154,3 +154,53 @@ def test_tax_from_the_ledger_database(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert sorted((row["box"], row["gain"]) for row in doc["form_8949"]) == [("H", "200.00"), ("K", "0.00")]
+
+
+def test_the_fast_store_reader_gives_the_same_events_as_the_store(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from marginbook.app.stored_events import stored_events
+    from marginbook.importers.ledger_csv import read
+    from marginbook.ledger import open_store
+
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(
+        "id,timestamp,type,wallet,asset,amount,counter_asset,counter_amount,fee_asset,fee_amount,usd_value,"
+        "to_wallet,cost_basis_usd,acquired_at,lots,position,opened_at,note\n"
+        "a,2025-01-02T00:00:00Z,buy,kraken,BTC,1.5,USD,30000.10,USD,15,,,,,,p1,,first\n"
+        "t,2025-01-03T00:00:00.25Z,transfer,kraken,BTC,0.5,,,BTC,0.0001,31000,nano,,,a:0.5,,,\n"
+        "d,2025-01-04T00:00:00Z,deposit,nano,ETH,2,,,,,,,1000,2020-05-01T00:00:00Z,,,,\n"
+        "s,2025-02-01T00:00:00Z,sell,kraken,BTC,0.25,USD,20000,,,,,,,a:0.25,,,\n"
+        "p,2025-03-01T00:00:00Z,realized_pnl,kraken,USD,-12.5,,,,,,,,,,p1,2024-01-01T00:00:00Z,\n"
+        "z,2026-03-01T00:00:00Z,buy,kraken,BTC,1,USD,1,,,,,,,,,,\n"
+    )
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with open_store(url) as store:
+        store.add_events(read(ledger))
+        end = datetime(2026, 1, 1, tzinfo=UTC)
+        full = list(store.events(end=end))
+        fast = list(stored_events(store, end))
+    assert len(full) == len(fast) == 5
+    fields = (
+        "id",
+        "timestamp",
+        "kind",
+        "wallet",
+        "asset",
+        "amount",
+        "counter_asset",
+        "counter_amount",
+        "fee_asset",
+        "fee_amount",
+        "usd_value",
+        "to_wallet",
+        "cost_basis_usd",
+        "acquired_at",
+        "lots",
+        "position",
+        "opened_at",
+        "note",
+        "origin",
+    )
+    for a, b in zip(full, fast, strict=True):
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]

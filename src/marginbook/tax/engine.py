@@ -18,10 +18,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from marginbook.domain.errors import MarginbookError
-from marginbook.domain.events import LedgerEvent
 from marginbook.domain.numbers import ZERO, decimal_context, plain
 from marginbook.domain.prices import PriceSource
 from marginbook.tax.book import WALLET_RULES_START, AllocationRequest, AllocationRow, LotBook, Scope
+from marginbook.tax.events import TaxEvent
 from marginbook.tax.lots import Lot, Taken
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Profile
@@ -139,7 +139,7 @@ class Fold:
             method = self._methods[year] = self.profile.year(year).method or Method.FIFO
         return method
 
-    def _identification_warning(self, event: LedgerEvent, method: Method) -> str | None:
+    def _identification_warning(self, event: TaxEvent, method: Method) -> str | None:
         if method is Method.FIFO or event.timestamp < WALLET_RULES_START:
             return None
         year = self.tax_year(event.timestamp)
@@ -155,7 +155,7 @@ class Fold:
     # --- recording ---------------------------------------------------------------------
 
     def slices(
-        self, event: LedgerEvent, taken: Iterable[Taken], uncovered: Decimal, asset: str
+        self, event: TaxEvent, taken: Iterable[Taken], uncovered: Decimal, asset: str
     ) -> tuple[list[LotSlice], list[str]]:
         """Turn taken lots (and any uncovered units) into slices, applying the missing-basis rule.
 
@@ -192,7 +192,7 @@ class Fold:
 
     def dispose(
         self,
-        event: LedgerEvent,
+        event: TaxEvent,
         asset: str,
         quantity: Decimal,
         proceeds: Decimal,
@@ -260,7 +260,7 @@ class Fold:
         """Append a disposal to the result."""
         self.result.disposals.append(disposal)
 
-    def expense(self, event: LedgerEvent, category: str, usd_amount: Decimal) -> None:
+    def expense(self, event: TaxEvent, category: str, usd_amount: Decimal) -> None:
         """Record interest or a fee paid."""
         if usd_amount > 0:
             self.result.expenses.append(
@@ -289,7 +289,7 @@ class Fold:
 
 
 def run_engine(
-    events: Iterable[LedgerEvent],
+    events: Iterable[TaxEvent],
     profile: Profile,
     prices: PriceSource | None = None,
     options: RunOptions | None = None,
@@ -322,7 +322,7 @@ def run_engine(
             gc.enable()
 
 
-def _fold(events: Iterable[LedgerEvent], fold: Fold, end: datetime | None) -> EngineResult:
+def _fold(events: Iterable[TaxEvent], fold: Fold, end: datetime | None) -> EngineResult:
     from marginbook.tax.handlers import HANDLERS
 
     with decimal_context():

@@ -16,23 +16,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from marginbook.domain.events import EventKind, LedgerEvent
+from marginbook.domain.events import EventKind
 from marginbook.domain.numbers import ZERO, plain
 from marginbook.domain.prices import MissingPriceError
 from marginbook.tax.engine import Fold, ShortSale
+from marginbook.tax.events import TaxEvent
 from marginbook.tax.holding import Term
 from marginbook.tax.lots import Taken
 from marginbook.tax.profile import Character, LiquidationFeeTreatment, ShortSaleTerm, TransferFeeTreatment
 from marginbook.tax.records import Disposal, GiftItem, IncomeItem, LotSlice
 from marginbook.tax.valuation import describe
 
-Handler = Callable[[Fold, LedgerEvent], None]
+Handler = Callable[[Fold, TaxEvent], None]
 
 
 # --- values ------------------------------------------------------------------------------
 
 
-def trade_value(fold: Fold, event: LedgerEvent) -> Decimal:
+def trade_value(fold: Fold, event: TaxEvent) -> Decimal:
     """The USD value ``V`` of a trade: both sides are worth it.
 
     ``usd_value`` when given; else the USD side; else a stablecoin side; else the price of
@@ -59,14 +60,14 @@ def trade_value(fold: Fold, event: LedgerEvent) -> Decimal:
         raise
 
 
-def event_value(fold: Fold, event: LedgerEvent) -> Decimal:
+def event_value(fold: Fold, event: TaxEvent) -> Decimal:
     """Fair market value of ``|amount|`` of ``asset`` (``usd_value`` or the price data)."""
     if event.usd_value is not None:
         return event.usd_value
     return abs(event.amount) * fold.valuer.price(event.asset, event.timestamp, event)
 
 
-def fee_value(fold: Fold, event: LedgerEvent, trade_usd: Decimal | None) -> Decimal:
+def fee_value(fold: Fold, event: TaxEvent, trade_usd: Decimal | None) -> Decimal:
     """USD value of the event's fee: USD as is; the trade's own price when the fee is in one
     of the traded assets; else ``usd_value`` per unit for the event's asset; else the price data."""
     asset, amount = event.fee_asset, event.fee_amount
@@ -84,7 +85,7 @@ def fee_value(fold: Fold, event: LedgerEvent, trade_usd: Decimal | None) -> Deci
     return amount * fold.valuer.price(asset, event.timestamp, event)
 
 
-def dispose_fee_units(fold: Fold, event: LedgerEvent, value: Decimal) -> None:
+def dispose_fee_units(fold: Fold, event: TaxEvent, value: Decimal) -> None:
     """A fee paid in crypto: the fee units are disposed of at their fair market value."""
     if event.fee_asset is None or event.fee_amount is None or event.fee_amount == 0:
         return
@@ -93,7 +94,7 @@ def dispose_fee_units(fold: Fold, event: LedgerEvent, value: Decimal) -> None:
     fold.dispose(event, event.fee_asset, event.fee_amount, value, "fee", suffix=":fee")
 
 
-def side_fee(fold: Fold, event: LedgerEvent) -> None:
+def side_fee(fold: Fold, event: TaxEvent) -> None:
     """The fee of a non-trade event: a fee expense, and a disposal when paid in crypto."""
     value = fee_value(fold, event, None)
     if value == 0 and not event.fee_amount:
@@ -107,7 +108,7 @@ def side_fee(fold: Fold, event: LedgerEvent) -> None:
 
 def _exchange(
     fold: Fold,
-    event: LedgerEvent,
+    event: TaxEvent,
     given: str,
     given_qty: Decimal,
     received: str,
@@ -137,9 +138,7 @@ def _exchange(
     dispose_fee_units(fold, event, fee)
 
 
-def _sell(
-    fold: Fold, event: LedgerEvent, asset: str, quantity: Decimal, proceeds: Decimal, kind: str
-) -> None:
+def _sell(fold: Fold, event: TaxEvent, asset: str, quantity: Decimal, proceeds: Decimal, kind: str) -> None:
     """A sale of ``asset``: own lots first, or borrowed units (a short sale) per the spec."""
     key = (event.wallet, asset)
     borrowed = fold.borrowed[key]
@@ -172,7 +171,7 @@ def _sell(
         fold.dispose(event, asset, quantity, proceeds, kind, use_picks=True)
 
 
-def on_buy(fold: Fold, event: LedgerEvent) -> None:
+def on_buy(fold: Fold, event: TaxEvent) -> None:
     """Received ``amount`` ``asset`` for ``counter_amount`` ``counter_asset``."""
     assert event.counter_asset is not None and event.counter_amount is not None
     _exchange(
@@ -187,7 +186,7 @@ def on_buy(fold: Fold, event: LedgerEvent) -> None:
     )
 
 
-def on_sell(fold: Fold, event: LedgerEvent) -> None:
+def on_sell(fold: Fold, event: TaxEvent) -> None:
     """Gave ``amount`` ``asset`` for ``counter_amount`` ``counter_asset``."""
     assert event.counter_asset is not None and event.counter_amount is not None
     _exchange(
@@ -202,7 +201,7 @@ def on_sell(fold: Fold, event: LedgerEvent) -> None:
     )
 
 
-def on_spend(fold: Fold, event: LedgerEvent) -> None:
+def on_spend(fold: Fold, event: TaxEvent) -> None:
     """Paid for goods or services: a disposal at FMV, less the fee."""
     value = event_value(fold, event)
     fee = fee_value(fold, event, value)
@@ -213,7 +212,7 @@ def on_spend(fold: Fold, event: LedgerEvent) -> None:
 # --- flows -------------------------------------------------------------------------------
 
 
-def on_deposit(fold: Fold, event: LedgerEvent) -> None:
+def on_deposit(fold: Fold, event: TaxEvent) -> None:
     """Units from outside the ledger: a lot with the given basis, or with missing basis."""
     if not fold.valuer.is_usd(event.asset):
         missing = event.cost_basis_usd is None
@@ -229,7 +228,7 @@ def on_deposit(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_withdrawal(fold: Fold, event: LedgerEvent) -> None:
+def on_withdrawal(fold: Fold, event: TaxEvent) -> None:
     """Units left for outside the ledger: not a sale; their lots leave the pool."""
     if not fold.valuer.is_usd(event.asset):
         _, uncovered = fold.book.remove(
@@ -243,7 +242,7 @@ def on_withdrawal(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_transfer(fold: Fold, event: LedgerEvent) -> None:
+def on_transfer(fold: Fold, event: TaxEvent) -> None:
     """Units moved between own wallets keep their basis and acquisition date."""
     assert event.to_wallet is not None
     asset = event.asset
@@ -272,7 +271,7 @@ def on_transfer(fold: Fold, event: LedgerEvent) -> None:
         fold.book.remove(event.wallet, event.fee_asset, event.fee_amount, fold.method_for(event.timestamp))
 
 
-def on_income(fold: Fold, event: LedgerEvent) -> None:
+def on_income(fold: Fold, event: TaxEvent) -> None:
     """Ordinary income at FMV; the units' basis is that FMV."""
     value = event_value(fold, event)
     fold.result.income.append(
@@ -292,7 +291,7 @@ def on_income(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_gift(fold: Fold, event: LedgerEvent) -> None:
+def on_gift(fold: Fold, event: TaxEvent) -> None:
     """A gift or donation: not a sale; reported apart with basis, dates and FMV."""
     value = event_value(fold, event)
     slices: list[LotSlice] = []
@@ -330,7 +329,7 @@ def on_gift(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_fee(fold: Fold, event: LedgerEvent) -> None:
+def on_fee(fold: Fold, event: TaxEvent) -> None:
     """A standalone fee: an expense, and a disposal of the units when paid in crypto."""
     value = event_value(fold, event)
     fold.expense(event, "fee", value)
@@ -339,7 +338,7 @@ def on_fee(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_interest(fold: Fold, event: LedgerEvent) -> None:
+def on_interest(fold: Fold, event: TaxEvent) -> None:
     """Margin interest: investment interest (or Schedule C); paid in crypto, also a disposal."""
     value = event_value(fold, event)
     fold.expense(event, "interest", value)
@@ -348,7 +347,7 @@ def on_interest(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_borrow(fold: Fold, event: LedgerEvent) -> None:
+def on_borrow(fold: Fold, event: TaxEvent) -> None:
     """A loan received: not income, and the units are not lots."""
     if not fold.valuer.is_usd(event.asset):
         fold.borrowed[(event.wallet, event.asset)] += event.amount
@@ -357,7 +356,7 @@ def on_borrow(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_repay(fold: Fold, event: LedgerEvent) -> None:
+def on_repay(fold: Fold, event: TaxEvent) -> None:
     """Coins returned to the lender: close open short sales oldest first, delivering lots."""
     asset = event.asset
     if fold.valuer.is_usd(asset):
@@ -410,7 +409,7 @@ def on_repay(fold: Fold, event: LedgerEvent) -> None:
 
 def _close_short(
     fold: Fold,
-    event: LedgerEvent,
+    event: TaxEvent,
     short: ShortSale,
     taken: list[Taken],
     quantity: Decimal,
@@ -441,7 +440,7 @@ def _close_short(
     )
 
 
-def _pnl(fold: Fold, event: LedgerEvent, character: Character, kind: str) -> None:
+def _pnl(fold: Fold, event: TaxEvent, character: Character, kind: str) -> None:
     """Realized PnL or funding: a capital row (gain: proceeds; loss: basis) or ordinary."""
     value = event.amount if fold.valuer.is_usd(event.asset) else event_value(fold, event)
     signed = value if event.amount >= 0 else -abs(value)
@@ -490,12 +489,12 @@ def _pnl(fold: Fold, event: LedgerEvent, character: Character, kind: str) -> Non
     side_fee(fold, event)
 
 
-def on_realized_pnl(fold: Fold, event: LedgerEvent) -> None:
+def on_realized_pnl(fold: Fold, event: TaxEvent) -> None:
     """A margin or derivatives position settled a profit or loss."""
     _pnl(fold, event, fold.profile.realized_pnl, "realized_pnl")
 
 
-def on_funding(fold: Fold, event: LedgerEvent) -> None:
+def on_funding(fold: Fold, event: TaxEvent) -> None:
     """A perpetual funding payment, per the profile's ``funding`` treatment."""
     _pnl(fold, event, fold.profile.funding, "funding")
 

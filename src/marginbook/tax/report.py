@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from marginbook.domain.events import LedgerEvent
 from marginbook.domain.numbers import ZERO, cents, decimal_context
 from marginbook.domain.prices import PriceSource
 from marginbook.tax.book import WALLET_RULES_START, AllocationRow
 from marginbook.tax.engine import EngineResult, RunOptions, ShortSale, run_engine
+from marginbook.tax.events import TaxEvent
 from marginbook.tax.form4952 import Form4952, form_4952
 from marginbook.tax.form8949 import Form8949Row, rows_for_disposal
 from marginbook.tax.holding import Term, local_date
@@ -95,7 +95,7 @@ def year_end(year: int, profile: Profile) -> datetime:
 
 
 def compute_tax_report(
-    events: Iterable[LedgerEvent],
+    events: Iterable[TaxEvent],
     year: int,
     profile: Profile,
     prices: PriceSource | None = None,
