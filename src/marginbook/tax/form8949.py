@@ -7,7 +7,7 @@ split across its lot slices pro rata by units to the cent, the remainder on the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -105,8 +105,9 @@ def rows_for_disposal(
     disposal: Disposal, tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule
 ) -> list[Form8949Row]:
     """The rows (one per term present) of one disposal."""
+    day_of = _day_function(zone)
     slices = disposal.slices
-    sold = local_date(disposal.disposed_at, zone)
+    sold = day_of(disposal.disposed_at)
     if len(slices) == 1:
         proceeds = [cents(disposal.proceeds)]
         bases = [cents(slices[0].basis)]
@@ -123,7 +124,7 @@ def rows_for_disposal(
         elif acquired is None:
             term = Term.SHORT
         else:
-            term = Term.LONG if sold >= first_long_term_day(local_date(acquired, zone), rule) else Term.SHORT
+            term = Term.LONG if sold >= first_long_term_day(day_of(acquired), rule) else Term.SHORT
         lot = RowLot(
             slice_.acquisition_id, slice_.quantity, part_proceeds, part_basis, acquired, slice_.basis_missing
         )
@@ -133,40 +134,48 @@ def rows_for_disposal(
         else:
             group.append(lot)
     rows = []
-    for term, lots in by_term.items():
+    for term in (Term.SHORT, Term.LONG):
+        lots = by_term.get(term)
+        if lots is None:
+            continue
         if len(lots) == 1:
             only = lots[0]
             quantity, row_proceeds, row_basis = only.quantity, only.proceeds, only.cost_basis
-            acquired_day = local_date(only.acquired_at, zone) if only.acquired_at is not None else None
+            acquired_day = day_of(only.acquired_at) if only.acquired_at is not None else None
         else:
-            quantity = sum((lot.quantity for lot in lots), ZERO)
-            row_proceeds = sum((lot.proceeds for lot in lots), ZERO)
-            row_basis = sum((lot.cost_basis for lot in lots), ZERO)
+            quantity = sum([lot.quantity for lot in lots], ZERO)
+            row_proceeds = sum([lot.proceeds for lot in lots], ZERO)
+            row_basis = sum([lot.cost_basis for lot in lots], ZERO)
             acquired_day = None
         rows.append(
             Form8949Row(
-                box=box_for(term, tax_year, disposal, profile),
-                term=term,
-                description=_description(disposal, quantity),
-                asset=disposal.asset,
-                wallet=disposal.wallet,
-                quantity=quantity,
-                date_acquired=acquired_day,
-                date_sold=sold,
-                proceeds=row_proceeds,
-                cost_basis=row_basis,
-                adjustment_code="",
-                adjustment=_ZERO_CENTS,
-                gain=row_proceeds - row_basis,
-                disposal_id=disposal.disposal_id,
-                kind=disposal.kind,
-                lots=tuple(lots),
-                warnings=disposal.warnings,
+                box_for(term, tax_year, disposal, profile),
+                term,
+                _description(disposal, quantity),
+                disposal.asset,
+                disposal.wallet,
+                quantity,
+                acquired_day,
+                sold,
+                row_proceeds,
+                row_basis,
+                "",
+                _ZERO_CENTS,
+                row_proceeds - row_basis,
+                disposal.disposal_id,
+                disposal.kind,
+                tuple(lots),
+                disposal.warnings,
             )
         )
-    if len(rows) == 2 and rows[0].term is Term.LONG:
-        rows.reverse()
     return rows
+
+
+def _day_function(zone: ZoneInfo) -> Callable[[datetime], date]:
+    """The calendar date of an engine time (always UTC) in ``zone``; ``datetime.date`` for UTC."""
+    if zone.key == "UTC":
+        return datetime.date
+    return lambda moment: moment.astimezone(zone).date()
 
 
 def _description(disposal: Disposal, quantity: Decimal) -> str:
