@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,13 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from tests.tax.rp2_adapter import differences, run_rp2  # noqa: E402
+from tests.tax.synthetic import synthetic_ledger  # noqa: E402
+
 from marginbook.tax.book import Scope  # noqa: E402
 from marginbook.tax.engine import RunOptions, run_engine  # noqa: E402
 from marginbook.tax.methods import Method  # noqa: E402
 from marginbook.tax.profile import Profile  # noqa: E402
 from marginbook.tax.report import build_reports  # noqa: E402
-from tests.tax.rp2_adapter import differences, run_rp2  # noqa: E402
-from tests.tax.synthetic import synthetic_ledger  # noqa: E402
 
 
 def ours(events: list, method: str) -> int:
@@ -72,15 +72,24 @@ def versus_rp2(size: int, method: str) -> dict[str, object]:
     }
 
 
+_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "start = time.perf_counter()\n"
+    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+    "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
 def child(command: list[str]) -> tuple[float, float]:
-    """Run ``command``; return its wall time (s) and its peak resident memory (MiB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
+    """Run ``command`` in a fresh process; return its wall time (s) and peak memory (MiB).
+
+    A small parent process runs it, so the peak is that command's alone.
+    """
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], check=True, env=env, capture_output=True, text=True
+    ).stdout.split()
+    return float(out[0]), int(out[1]) / 1024
 
 
 def million(count: int, work: Path) -> dict[str, object]:
@@ -126,6 +135,16 @@ def million(count: int, work: Path) -> dict[str, object]:
             (
                 "import sys; from marginbook.ledger import open_store\n"
                 f"s = open_store({url!r}); n = sum(1 for _ in s.events()); print(n)"
+            ),
+        ]
+    )
+    fast_wall, fast_peak = child(
+        [
+            python,
+            "-c",
+            (
+                "from marginbook.ledger import open_store; from marginbook.app.stored_events import stored_events\n"
+                f"s = open_store({url!r}); print(sum(1 for _ in stored_events(s)))"
             ),
         ]
     )
