@@ -170,9 +170,12 @@ def million(count: int, work: Path) -> dict[str, object]:
         "tax_peak_mib": round(tax_peak),
         "read_store_s": round(read_wall, 2),
         "read_store_peak_mib": round(read_peak),
+        "read_store_tax_reader_s": round(fast_wall, 2),
+        "read_store_tax_reader_peak_mib": round(fast_peak),
         "parse_csv_s": round(parse_wall, 2),
         "parse_csv_peak_mib": round(parse_peak),
         "ratio_tax_to_store_read": round(tax_wall / read_wall, 2),
+        "ratio_tax_to_tax_reader": round(tax_wall / fast_wall, 2),
         "ratio_tax_to_csv_parse": round(tax_wall / parse_wall, 2),
     }
 
