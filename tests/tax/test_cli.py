@@ -204,3 +204,13 @@ def test_the_fast_store_reader_gives_the_same_events_as_the_store(tmp_path: Path
     )
     for a, b in zip(full, fast, strict=True):
         assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+
+
+def test_tax_table_shows_the_rows_and_schedule_d(tmp_path: Path) -> None:
+    ledger, profile = _files(tmp_path)
+    result = CliRunner().invoke(
+        app, ["tax", "--year", "2025", "--ledger", str(ledger), "--profile", str(profile)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Form 8949, tax year 2025 (hifo, transition)" in result.stdout
+    assert "3000.00" in result.stdout and "200.00" in result.stdout

@@ -490,3 +490,17 @@ def test_universal_before_2025_then_per_wallet() -> None:
     # takes the oldest remaining lot, which is b.
     (row,) = doc["form_8949"]
     assert (row["lots"][0]["acquisition_id"], row["cost_basis"]) == ("b", "30000.00")
+
+
+def test_transfer_with_named_lots_moves_those_lots() -> None:
+    ledger = """
+    id,timestamp,type,wallet,asset,amount,counter_asset,counter_amount,to_wallet,lots
+    a,2025-01-02T00:00:00Z,buy,kraken,BTC,1,USD,10000,,
+    b,2025-01-03T00:00:00Z,buy,kraken,BTC,1,USD,20000,,
+    t,2025-01-04T00:00:00Z,transfer,kraken,BTC,1,,,nano,b:1
+    s,2025-02-01T00:00:00Z,sell,nano,BTC,1,USD,25000,,
+    """
+    (row,) = document(ledger, 2025)["form_8949"]
+    assert (row["wallet"], row["lots"][0]["acquisition_id"], row["gain"]) == ("nano", "b", "5000.00")
+    with pytest.raises(MissingBasisError, match="are transferred"):
+        report(ledger.replace("nano,b:1", "nano,b:0.5"), 2025)

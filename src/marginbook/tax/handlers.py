@@ -19,7 +19,7 @@ from decimal import Decimal
 from marginbook.domain.events import EventKind
 from marginbook.domain.numbers import ZERO, plain
 from marginbook.domain.prices import MissingPriceError
-from marginbook.tax.engine import Fold, ShortSale
+from marginbook.tax.engine import Fold, MissingBasisError, ShortSale
 from marginbook.tax.events import TaxEvent
 from marginbook.tax.holding import Term
 from marginbook.tax.lots import Taken
@@ -251,6 +251,12 @@ def on_transfer(fold: Fold, event: TaxEvent) -> None:
         if book.per_wallet:
             method = fold.method_for(event.timestamp)
             if event.lots:
+                picked = sum((p.quantity for p in event.lots), ZERO)
+                if abs(picked - event.amount) > fold.dust:
+                    raise MissingBasisError(
+                        f"event {describe(event)}: lots names {plain(picked)} {asset} but "
+                        f"{plain(event.amount)} are transferred"
+                    )
                 taken, missing = book.remove_specific(
                     event.wallet, asset, [(p.acquisition_id, p.quantity) for p in event.lots]
                 )
