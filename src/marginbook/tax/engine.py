@@ -108,6 +108,7 @@ class Fold:
         self._identification: dict[tuple[int, Method], list[str]] = {}
         self._universal_2025 = 0
         self._methods: dict[int, Method] = {}
+        self._universal = options.scope is Scope.UNIVERSAL
 
     # --- time --------------------------------------------------------------------------
 
@@ -234,25 +235,38 @@ class Fold:
         else:
             method = self.method_for(event.timestamp)
             taken, uncovered = self.book.remove(wallet, asset, quantity, method)
-            note = self._identification_warning(event, method)
-            if note:
-                warnings.append(note)
-        if self.options.scope is Scope.UNIVERSAL and event.timestamp >= WALLET_RULES_START:
+            if method is not Method.FIFO:
+                note = self._identification_warning(event, method)
+                if note:
+                    warnings.append(note)
+        if self._universal and event.timestamp >= WALLET_RULES_START:
             self._universal_2025 += 1
-        slices, more = self.slices(event, taken, uncovered, asset)
-        warnings.extend(more)
-        self.record(
+        if uncovered == 0 and not any(part.lot.basis_missing for part in taken):
+            # The common case, without the missing-basis checks of :meth:`slices`.
+            slices = tuple(
+                [
+                    LotSlice(part.lot.acquisition_id, part.quantity, part.basis, part.lot.acquired_at, False)
+                    for part in taken
+                ]
+            )
+        else:
+            found, more = self.slices(event, taken, uncovered, asset)
+            slices = tuple(found)
+            warnings.extend(more)
+        self.result.disposals.append(
             Disposal(
-                disposal_id=event.id + suffix,
-                event_id=event.id,
-                kind=kind,
-                disposed_at=event.timestamp,
-                wallet=wallet,
-                asset=asset,
-                quantity=quantity,
-                proceeds=proceeds,
-                slices=tuple(slices),
-                warnings=tuple(warnings),
+                event.id + suffix,
+                event.id,
+                kind,
+                event.timestamp,
+                wallet,
+                asset,
+                quantity,
+                proceeds,
+                slices,
+                None,
+                True,
+                tuple(warnings),
             )
         )
 

@@ -119,8 +119,7 @@ def _exchange(
 ) -> None:
     value = trade_value(fold, event)
     fee = fee_value(fold, event, value)
-    usd_paid = fold.valuer.is_usd(given)
-    if usd_paid:
+    if given == "USD":
         basis = value + fee
         proceeds = ZERO
     else:
@@ -133,15 +132,16 @@ def _exchange(
             _sell(fold, event, given, given_qty, proceeds, kind)
         else:
             fold.dispose(event, given, given_qty, proceeds, kind, suffix=":counter", use_picks=True)
-    if not fold.valuer.is_usd(received) and received_qty > 0:
+    if received != "USD" and received_qty > 0:
         fold.book.acquire(event.wallet, received, received_qty, basis, event.timestamp, event.id)
-    dispose_fee_units(fold, event, fee)
+    if event.fee_amount:
+        dispose_fee_units(fold, event, fee)
 
 
 def _sell(fold: Fold, event: TaxEvent, asset: str, quantity: Decimal, proceeds: Decimal, kind: str) -> None:
     """A sale of ``asset``: own lots first, or borrowed units (a short sale) per the spec."""
     key = (event.wallet, asset)
-    borrowed = fold.borrowed[key]
+    borrowed = fold.borrowed.get(key, ZERO)
     short_qty = ZERO
     if borrowed > 0:
         if event.position is not None and (event.position, asset) in fold.short_positions:
