@@ -125,7 +125,6 @@ class LotBook:
             uid=next(self._uid),
             quantity=quantity,
             basis=basis,
-            unit_cost=basis / quantity,
             basis_missing=basis_missing,
         )
         self.pool(wallet, asset).add(lot)

@@ -37,7 +37,8 @@ class Lot:
         uid: unique per lot object, the last tie-breaker of every ordering.
         quantity: units still open.
         basis: their remaining basis in USD (exact).
-        unit_cost: basis per unit at acquisition (constant under splits), for HIFO/LOFO.
+        unit_cost: basis per unit (constant under splits), for HIFO/LOFO; computed the first
+            time one of them needs it (:func:`marginbook.tax.methods.unit_cost`).
         basis_missing: the units came without a known basis (a deposit without
             ``cost_basis_usd``, or a transfer of more than the sender held).
     """
@@ -50,7 +51,7 @@ class Lot:
     uid: int
     quantity: Decimal
     basis: Decimal
-    unit_cost: Decimal
+    unit_cost: Decimal | None = None
     basis_missing: bool = False
 
 

@@ -42,14 +42,22 @@ def lifo_key(lot: Lot) -> SortKey:
     return (-lot.acquired_key, -lot.seq)
 
 
+def unit_cost(lot: Lot) -> Decimal:
+    """The lot's basis per unit, computed once (FIFO and LIFO never need it)."""
+    cost = lot.unit_cost
+    if cost is None:
+        cost = lot.unit_cost = lot.basis / lot.quantity
+    return cost
+
+
 def hifo_key(lot: Lot) -> SortKey:
     """Highest cost per unit first; ties oldest first."""
-    return (-lot.unit_cost, lot.acquired_key, lot.seq)
+    return (-unit_cost(lot), lot.acquired_key, lot.seq)
 
 
 def lofo_key(lot: Lot) -> SortKey:
     """Lowest cost per unit first; ties oldest first."""
-    return (lot.unit_cost, lot.acquired_key, lot.seq)
+    return (unit_cost(lot), lot.acquired_key, lot.seq)
 
 
 ORDERINGS: dict[Method, Callable[[Lot], SortKey]] = {
