@@ -128,7 +128,7 @@ def acquisitions(events: list[LedgerEvent]) -> dict[str, tuple[str, Decimal, Dec
     return result
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(operation, min_size=1, max_size=60), st.sampled_from(list(Scope)), st.sampled_from(list(Method))
 )
@@ -169,7 +169,7 @@ def check_accounting(events: list[LedgerEvent], result: EngineResult) -> None:
         assert all(s.basis >= 0 for s in d.slices)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(operation, min_size=1, max_size=60), st.sampled_from(list(Scope)))
 def test_wallet_pools_hold_what_each_wallet_holds_and_8949_adds_up(ops: list, scope: Scope) -> None:
     events = build_ledger(ops)

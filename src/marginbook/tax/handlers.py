@@ -22,7 +22,7 @@ from marginbook.domain.prices import MissingPriceError
 from marginbook.tax.engine import Fold, MissingBasisError, ShortSale
 from marginbook.tax.events import TaxEvent
 from marginbook.tax.holding import Term
-from marginbook.tax.lots import Taken
+from marginbook.tax.lots import BASIS_QUANTUM, Taken
 from marginbook.tax.profile import Character, LiquidationFeeTreatment, ShortSaleTerm, TransferFeeTreatment
 from marginbook.tax.records import Disposal, GiftItem, IncomeItem, LotSlice
 from marginbook.tax.valuation import describe
@@ -152,7 +152,7 @@ def _sell(fold: Fold, event: TaxEvent, asset: str, quantity: Decimal, proceeds: 
             if beyond > fold.dust:
                 short_qty = min(beyond, borrowed)
     if short_qty > 0:
-        short_proceeds = proceeds * short_qty / quantity
+        short_proceeds = (proceeds * short_qty / quantity).quantize(BASIS_QUANTUM)
         fold.borrowed[key] -= short_qty
         fold.shorts[key].append(
             ShortSale(
@@ -421,7 +421,11 @@ def _close_short(
     quantity: Decimal,
     uncovered: Decimal,
 ) -> None:
-    proceeds = short.proceeds if quantity >= short.quantity else short.proceeds * quantity / short.quantity
+    proceeds = (
+        short.proceeds
+        if quantity >= short.quantity
+        else (short.proceeds * quantity / short.quantity).quantize(BASIS_QUANTUM)
+    )
     short.quantity -= quantity
     short.proceeds -= proceeds
     slices, warnings = fold.slices(event, taken, uncovered, short.asset)

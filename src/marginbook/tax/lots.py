@@ -1,8 +1,8 @@
 """Lots and pools: the open acquisitions a disposal can draw on.
 
 A :class:`Lot` is the remaining part of one acquisition in one pool. Its remaining basis is
-kept exactly: taking ``q`` of ``Q`` units takes ``basis * q / Q`` and leaves the rest by
-subtraction, and the last unit takes whatever basis is left, so acquired = disposed + held
+kept exactly: taking ``q`` of ``Q`` units takes ``basis * q / Q`` (to 1e-20 USD) and leaves
+the rest by subtraction, and the last unit takes whatever basis is left, so acquired = disposed + held
 to the smallest unit and no basis is created or lost by splitting.
 
 A :class:`Pool` holds the open lots of one ``(wallet, asset)`` (or one asset, in universal
@@ -22,6 +22,11 @@ from typing import Any, NamedTuple
 
 from marginbook.domain.numbers import ZERO
 from marginbook.tax.methods import ORDERINGS, Method
+
+#: Basis shares are rounded to 1e-20 USD: far below a cent, and it keeps every share and its
+#: remainder within the 60 digits of the decimal context, so that they add up exactly to the
+#: basis split (an unrounded quotient carries 60 digits, and the remainder would need 61).
+BASIS_QUANTUM = Decimal("1e-20")
 
 
 @dataclass(slots=True, eq=False)
@@ -70,7 +75,7 @@ def consume(lot: Lot, quantity: Decimal) -> Taken:
         lot.quantity = ZERO
         lot.basis = ZERO
         return taken
-    basis = lot.basis * quantity / lot.quantity
+    basis = (lot.basis * quantity / lot.quantity).quantize(BASIS_QUANTUM)
     lot.quantity -= quantity
     lot.basis -= basis
     return Taken(lot, quantity, basis)
