@@ -40,9 +40,8 @@ class Form8949Row(NamedTuple):
     """One Form 8949 row (one disposal, one term).
 
     Attributes:
-        box: the checkbox of its page (A-L).
+        box: the checkbox of its page (A-L). (Column (a) is the ``description`` property.)
         term: short or long (Part I or Part II).
-        description: column (a), e.g. ``0.5 BTC``.
         asset, wallet, quantity: what was disposed of, where.
         date_acquired: column (b); ``None`` means ``VARIOUS``.
         date_sold: column (c), in the taxpayer's zone.
@@ -55,7 +54,6 @@ class Form8949Row(NamedTuple):
 
     box: str
     term: Term
-    description: str
     asset: str
     wallet: str
     quantity: Decimal
@@ -70,6 +68,13 @@ class Form8949Row(NamedTuple):
     kind: str
     lots: tuple[RowLot, ...]
     warnings: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        """Column (a), e.g. ``0.5 BTC`` (made on demand: earlier years' rows never print it)."""
+        if self.kind in ("realized_pnl", "funding"):
+            return f"{self.asset} {'realized PnL' if self.kind == 'realized_pnl' else 'funding'}"
+        return f"{plain(self.quantity)} {self.asset}"
 
 
 def box_for(term: Term, tax_year: int, disposal: Disposal, profile: Profile) -> str:
@@ -151,7 +156,6 @@ def rows_for_disposal(
             Form8949Row(
                 box_for(term, tax_year, disposal, profile),
                 term,
-                _description(disposal, quantity),
                 disposal.asset,
                 disposal.wallet,
                 quantity,
@@ -176,13 +180,6 @@ def _day_function(zone: ZoneInfo) -> Callable[[datetime], date]:
     if zone.key == "UTC":
         return datetime.date
     return lambda moment: moment.astimezone(zone).date()
-
-
-def _description(disposal: Disposal, quantity: Decimal) -> str:
-    if disposal.kind in ("realized_pnl", "funding"):
-        label = "realized PnL" if disposal.kind == "realized_pnl" else "funding"
-        return f"{disposal.asset} {label}"
-    return f"{plain(quantity)} {disposal.asset}"
 
 
 def build_rows(disposals: Iterable[Disposal], tax_year: int, profile: Profile) -> list[Form8949Row]:
