@@ -22,7 +22,8 @@ from marginbook.tax.book import Scope
 from marginbook.tax.document import to_document
 from marginbook.tax.engine import RunOptions
 from marginbook.tax.methods import Method
-from marginbook.tax.profile import Profile, parse_profile
+from marginbook.tax.profile import Profile
+from marginbook.tax.profile_file import parse_profile
 from marginbook.tax.report import TaxReport, compute_tax_report
 
 

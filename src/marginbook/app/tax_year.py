@@ -20,7 +20,8 @@ from marginbook.tax.book import Scope
 from marginbook.tax.engine import RunOptions
 from marginbook.tax.events import TaxEvent
 from marginbook.tax.methods import Method
-from marginbook.tax.profile import Profile, load_profile
+from marginbook.tax.profile import Profile
+from marginbook.tax.profile_file import load_profile
 from marginbook.tax.report import TaxReport, compute_tax_report, year_end
 
 

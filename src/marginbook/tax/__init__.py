@@ -10,7 +10,8 @@ spec/cli.md). See ``docs/tax.md`` for the rules and every setting.
 from marginbook.tax.book import Scope
 from marginbook.tax.engine import MissingBasisError, RunOptions, run_engine
 from marginbook.tax.methods import Method
-from marginbook.tax.profile import Profile, load_profile, parse_profile
+from marginbook.tax.profile import Profile
+from marginbook.tax.profile_file import load_profile, parse_profile
 from marginbook.tax.report import TaxReport, compute_tax_report
 
 __all__ = [
