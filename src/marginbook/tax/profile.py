@@ -1,7 +1,8 @@
 """The taxpayer profile: what the ledger cannot know (filing status, methods, carryovers ...).
 
-The file is TOML (spec/cli.md), read by :mod:`marginbook.tax.profile_file`. Unknown keys are an error naming the key, because a typo in
-``metod = "hifo"`` must not silently compute a FIFO return. Amounts are strings so that they
+The file is TOML (spec/cli.md), read by :mod:`marginbook.tax.profile_file`. Unknown keys
+are an error naming the key, because a typo in ``metod = "hifo"`` must not silently compute
+a FIFO return. Amounts are strings so that they
 stay exact decimals. Every open question of the rules spec (section 9) that the engine can
 answer two ways is a setting here with a documented default (docs/tax.md).
 """
