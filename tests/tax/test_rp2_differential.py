@@ -42,3 +42,30 @@ def test_the_comparison_catches_a_wrong_basis() -> None:
         m._replace(cost_basis=m.cost_basis + Decimal("0.02")) if i == 3 else m for i, m in enumerate(theirs)
     ]
     assert differences(events, "fifo", wrong) != []
+
+
+def test_why_the_ledgers_avoid_the_one_year_boundary() -> None:
+    """RP2 counts 365 days as long-term; held exactly one year is short-term by the rules."""
+    from datetime import UTC, datetime
+
+    from marginbook.domain.events import EventKind, LedgerEvent
+
+    def event(id_: str, day: datetime, kind: EventKind) -> LedgerEvent:
+        return LedgerEvent(
+            id=id_,
+            timestamp=day,
+            kind=kind,
+            wallet="nano",
+            asset="BTC",
+            amount=Decimal(1),
+            counter_asset="USD",
+            counter_amount=Decimal(100 if kind is EventKind.BUY else 150),
+        )
+
+    events = [
+        event("b", datetime(2024, 3, 1, 12, tzinfo=UTC), EventKind.BUY),
+        event("s", datetime(2025, 3, 1, 12, tzinfo=UTC), EventKind.SELL),
+    ]
+    (match,) = run_rp2(events, "fifo")
+    assert match.long_term is True  # RP2: 365 days >= 365
+    assert differences(events, "fifo", [match]) != []  # ours: short-term (not more than one year)
