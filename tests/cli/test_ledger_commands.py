@@ -98,8 +98,15 @@ def test_bad_dates_exit_2(cli: Cli, tmp_path: Path, options: list[str], message:
     assert (result.code, result.err.strip()) == (2, message)
 
 
-def test_unknown_format_and_missing_file_exit_2(cli: Cli, tmp_path: Path) -> None:
+def test_unknown_format_and_missing_file_exit_2(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from marginbook.importers import registry
+
     assert cli("--db", db(tmp_path), "import", "--format", "quicken", str(demo_ledger_path())).code == 2
+    monkeypatch.setitem(registry.FORMATS, "notyet", "marginbook.importers.not_written_yet")
+    pending = cli("--db", db(tmp_path), "import", "--format", "notyet", str(demo_ledger_path()))
+    assert (pending.code, pending.err.strip()) == (2, "error: --format: the 'notyet' importer is not installed")
     missing = cli("--db", db(tmp_path), "import", str(tmp_path / "nope.csv"))
     assert (missing.code, missing.err.strip()) == (2, f"error: {tmp_path / 'nope.csv'}: no such file")
 

@@ -196,3 +196,22 @@ def test_more_digits_than_any_decimal_context_are_still_exact(store: LedgerStore
     store.add_events([event("long", kind="income", asset="ETH", amount=long)])
     (read,) = store.events()
     assert read.amount == long and str(read.amount) == str(long)
+
+
+def test_bulk_mode_leaves_the_ordered_index_in_place(store: LedgerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import inspect
+
+    monkeypatch.setattr(store_module, "BULK_ROWS", 4)
+    monkeypatch.setattr(store_module, "CHUNK_SIZE", 3)
+    batch = [event(f"b{i:02d}", f"2025-01-01T00:00:{59 - i:02d}Z") for i in range(20)]
+    assert store.add_events(batch) == AddResult(added=20, unchanged=0)
+    with pytest.raises(InputError):  # a conflict after bulk mode began: all rolled back
+        store.add_events([event(f"c{i}") for i in range(10)] + [event("b00", asset="ETH")])
+
+    def index_names() -> set[str]:
+        with store.engine.connect() as connection:
+            return {index["name"] or "" for index in inspect(connection).get_indexes("events")}
+
+    assert "ix_events_ts_seq" in index_names()
+    assert store.count() == 20
+    assert [e.id for e in store.events()] == [f"b{i:02d}" for i in reversed(range(20))]
