@@ -110,15 +110,40 @@ def test_lifo_and_lofo_pick_the_newest_and_the_cheapest() -> None:
     assert lofo["form_8949"][0]["lots"][0]["acquisition_id"] == "b"
 
 
-def test_pdf_and_txf_need_the_forms_part(tmp_path: Path) -> None:
+def test_pdf_txf_and_turbotax_go_to_the_forms_part(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.csv"
     ledger.write_text(
-        "timestamp,type,wallet,asset,amount,counter_asset,counter_amount\n"
-        "2025-01-02T00:00:00Z,buy,nano,ETH,1,USD,3000\n"
+        "id,timestamp,type,wallet,asset,amount,counter_asset,counter_amount\n"
+        "b,2024-01-02T00:00:00Z,buy,nano,ETH,1,USD,3000\n"
+        "s,2025-03-02T00:00:00Z,sell,nano,ETH,1,USD,3500\n"
     )
-    result = CliRunner().invoke(app, ["tax", "--year", "2025", "--ledger", str(ledger), "--format", "txf"])
+    profile = tmp_path / "profile.toml"
+    profile.write_text('[taxpayer]\nname = "Ada Lovelace"\n[year.2025]\ntaxable_income = "50000"\n')
     try:
         import marginbook.reports.exports  # noqa: F401
     except ImportError:
-        assert result.exit_code != 0
+        result = CliRunner().invoke(
+            app, ["tax", "--year", "2025", "--ledger", str(ledger), "--format", "txf"]
+        )
         assert "format txf is not available yet" in str(result.exception)
+        return
+    for fmt, name in (("txf", "form-8949-2025.txf"), ("turbotax", "turbotax-crypto-2025.csv")):
+        out = tmp_path / fmt
+        result = CliRunner().invoke(
+            app,
+            [
+                "tax",
+                "--year",
+                "2025",
+                "--ledger",
+                str(ledger),
+                "--profile",
+                str(profile),
+                "--format",
+                fmt,
+                "--out",
+                str(out),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert "500.00" in (out / name).read_text() or "500" in (out / name).read_text()

@@ -225,6 +225,9 @@ def to_document(report: TaxReport) -> dict[str, Any]:
         "allocation": allocation_rows(report.allocation),
         "warnings": list(report.warnings),
     }
+    taxable_income = report.profile.year(report.year).taxable_income
+    if taxable_income is not None:
+        document["taxable_income"] = f"{taxable_income:f}"
     if report.schedule_c is not None:
         document["schedule_c"] = {
             "interest": usd(report.schedule_c.interest),

@@ -135,7 +135,9 @@ def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None) -> N
         except ImportError:
             raise MarginbookError(f"format {output_format.value} is not available yet") from None
         target = out if out is not None else Path.cwd()
-        for path in write_export(output_format.value, to_document(report), target, report.profile):
+        profile = report.profile
+        forms_profile = {"taxpayer": {"name": profile.name, "tin": profile.tin}, "years": profile.years}
+        for path in write_export(output_format.value, to_document(report), target, forms_profile):
             print(f"wrote {path}", file=sys.stderr)
 
 
