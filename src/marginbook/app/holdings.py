@@ -18,17 +18,10 @@ from marginbook.domain.numbers import ZERO, decimal_context
 #: Kinds that bring ``amount`` into the wallet.
 _CREDITS = frozenset({EventKind.DEPOSIT, EventKind.INCOME, EventKind.BORROW})
 #: Kinds that take ``amount`` out of the wallet.
-_DEBITS = frozenset(
-    {
-        EventKind.WITHDRAWAL,
-        EventKind.SPEND,
-        EventKind.GIFT,
-        EventKind.DONATION,
-        EventKind.FEE,
-        EventKind.REPAY,
-        EventKind.INTEREST,
-    }
-)
+_DEBITS = frozenset({
+    EventKind.WITHDRAWAL, EventKind.SPEND, EventKind.GIFT, EventKind.DONATION, EventKind.FEE,
+    EventKind.REPAY, EventKind.INTEREST,
+})
 #: Kinds whose signed ``amount`` is the money received (+) or paid (−).
 _SIGNED = frozenset({EventKind.REALIZED_PNL, EventKind.FUNDING})
 
@@ -103,12 +96,8 @@ class Balances:
         """Every (wallet, asset) with a non-zero balance or loan, sorted by wallet then asset."""
         keys = sorted(set(self._balance) | set(self._borrowed))
         found = [
-            Holding(
-                wallet,
-                asset,
-                self._balance.get((wallet, asset), ZERO),
-                self._borrowed.get((wallet, asset), ZERO),
-            )
+            Holding(wallet, asset, self._balance.get((wallet, asset), ZERO),
+                    self._borrowed.get((wallet, asset), ZERO))
             for wallet, asset in keys
         ]
         return [h for h in found if h.balance != 0 or h.borrowed != 0]

@@ -107,9 +107,8 @@ def import_files(
                     results.append(FileImport(path, name, read, 0, 0))
                     continue
                 added = writer.add(counted)
-                results.append(
-                    FileImport(path, name, added.added + added.unchanged, added.added, added.unchanged)
-                )
+                results.append(FileImport(path, name, added.added + added.unchanged, added.added,
+                                          added.unchanged))
             except InputError as error:
                 problems.extend(error.problems)
         problems.extend(writer.conflicts)
