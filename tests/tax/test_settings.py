@@ -147,3 +147,7 @@ def test_pdf_txf_and_turbotax_go_to_the_forms_part(tmp_path: Path) -> None:
         )
         assert result.exit_code == 0, result.output
         assert "500.00" in (out / name).read_text() or "500" in (out / name).read_text()
+    # Without --out the one file is printed.
+    result = CliRunner().invoke(app, ["tax", "--year", "2025", "--ledger", str(ledger), "--format", "txf"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("V042")

@@ -134,11 +134,18 @@ def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None) -> N
             from marginbook.reports.exports import write_export
         except ImportError:
             raise MarginbookError(f"format {output_format.value} is not available yet") from None
-        target = out if out is not None else Path.cwd()
         profile = report.profile
         forms_profile = {"taxpayer": {"name": profile.name, "tin": profile.tin}, "years": profile.years}
-        for path in write_export(output_format.value, to_document(report), target, forms_profile):
-            print(f"wrote {path}", file=sys.stderr)
+        if out is not None:
+            for path in write_export(output_format.value, to_document(report), out, forms_profile):
+                print(f"wrote {path}", file=sys.stderr)
+            return
+        # txf and turbotax without --out print their one file (pdf always needs --out).
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as scratch:
+            for path in write_export(output_format.value, to_document(report), Path(scratch), forms_profile):
+                sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
 def _write_or_print(text: str, out: Path | None, name: str) -> None:
