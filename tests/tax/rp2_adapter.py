@@ -9,6 +9,8 @@ and by ``benchmarks/tax_vs_rp2.py``.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -16,19 +18,40 @@ from importlib import import_module
 from pathlib import Path
 from typing import NamedTuple
 
-from prezzemolo.avl_tree import AVLTree
-from rp2.accounting_engine import AccountingEngine
-from rp2.configuration import MAX_DATE, MIN_DATE, Configuration
-from rp2.in_transaction import InTransaction
-from rp2.input_data import InputData
-from rp2.intra_transaction import IntraTransaction
-from rp2.out_transaction import OutTransaction
-from rp2.plugin.country.us import US
-from rp2.rp2_decimal import RP2Decimal
-from rp2.tax_engine import compute_tax
-from rp2.transaction_set import TransactionSet
-
 from marginbook.domain.events import EventKind, LedgerEvent
+
+
+def _import_rp2_quietly() -> None:
+    """Import RP2 from a scratch directory: on import it creates ``./log`` and opens a log
+    file there, which would litter the repository; the file handler is then closed."""
+    here = os.getcwd()
+    scratch = tempfile.mkdtemp(prefix="rp2-")
+    try:
+        os.chdir(scratch)
+        import_module("rp2.logger")
+    finally:
+        os.chdir(here)
+    logger = logging.getLogger("rp2")
+    for handler in list(logger.handlers):
+        if isinstance(handler, logging.FileHandler):
+            logger.removeHandler(handler)
+            handler.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+_import_rp2_quietly()
+
+from prezzemolo.avl_tree import AVLTree  # noqa: E402
+from rp2.accounting_engine import AccountingEngine  # noqa: E402
+from rp2.configuration import MAX_DATE, MIN_DATE, Configuration  # noqa: E402
+from rp2.in_transaction import InTransaction  # noqa: E402
+from rp2.input_data import InputData  # noqa: E402
+from rp2.intra_transaction import IntraTransaction  # noqa: E402
+from rp2.out_transaction import OutTransaction  # noqa: E402
+from rp2.plugin.country.us import US  # noqa: E402
+from rp2.rp2_decimal import RP2Decimal  # noqa: E402
+from rp2.tax_engine import compute_tax  # noqa: E402
+from rp2.transaction_set import TransactionSet  # noqa: E402
 
 _HEADERS = {
     "in_header": [
