@@ -1,0 +1,153 @@
+"""Adapters to parts that may not be installed yet, so a page can say "not available yet".
+
+marginbook is built in parallel parts. The dashboard and the portfolio reach the ledger store,
+the tax engine, the margin rules, the market prices and the backtest results only through the
+functions here: each either returns the part's answer or raises :class:`FeatureUnavailable`
+naming what is missing. Nothing here invents a number.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from marginbook.domain.errors import MarginbookError
+from marginbook.domain.events import LedgerEvent
+
+
+class FeatureUnavailable(MarginbookError):
+    """A part of marginbook this feature needs is not installed (yet)."""
+
+    def __init__(self, feature: str, detail: str) -> None:
+        self.feature = feature
+        self.detail = detail
+        super().__init__(f"{feature} is not available yet: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class AddOutcome:
+    """How many events an import added, and how many were already in the ledger."""
+
+    added: int
+    unchanged: int
+
+
+class EventStore(Protocol):
+    """The part of ``marginbook.ledger.store.LedgerStore`` the dashboard uses."""
+
+    def add_events(self, events: list[LedgerEvent]) -> Any:
+        """Add events in one transaction; returns an object with ``added`` and ``unchanged``."""
+        ...
+
+    def events(
+        self,
+        *,
+        wallet: str | None = None,
+        asset: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Iterator[LedgerEvent]:
+        """The events in ledger order, filtered."""
+        ...
+
+    def count(self) -> int:
+        """How many events the ledger holds."""
+        ...
+
+
+def _optional_module(name: str, feature: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and name.startswith(error.name):
+            raise FeatureUnavailable(feature, f"module {name} is not installed") from None
+        raise
+
+
+def open_ledger(db_url: str | None) -> EventStore:
+    """Open the ledger store at ``db_url`` (``None``: the default SQLite file).
+
+    Raises:
+        FeatureUnavailable: when ``marginbook.ledger.store`` is not installed.
+    """
+    module = _optional_module("marginbook.ledger.store", "the ledger store")
+    store: EventStore = module.open_store(db_url)
+    return store
+
+
+def add_events(store: EventStore, events: list[LedgerEvent]) -> AddOutcome:
+    """Add ``events`` in one transaction (a conflict raises ``InputError``; nothing is written)."""
+    result = store.add_events(events)
+    return AddOutcome(added=int(result.added), unchanged=int(result.unchanged))
+
+
+def market_price_lookup() -> Any:
+    """``(asset, at) -> Decimal | None`` over the market's default price source, or ``None``.
+
+    A price the source does not have is ``None`` (the portfolio then uses the ledger's last
+    price); a missing market package means no look-up at all.
+    """
+    try:
+        module = _optional_module("marginbook.market.prices", "market prices")
+    except FeatureUnavailable:
+        return None
+    source = module.default_price_source()
+    from marginbook.domain.prices import MissingPriceError
+
+    def lookup(asset: str, at: datetime) -> Decimal | None:
+        try:
+            price: Decimal = source.usd_price(asset, at)
+        except MissingPriceError:
+            return None
+        return price
+
+    return lookup
+
+
+def tax_document(store: EventStore, year: int) -> dict[str, Any]:
+    """The tax JSON document of ../shared/spec/cli.md for ``year``, from the tax engine.
+
+    Raises:
+        FeatureUnavailable: when ``marginbook.app.tax_year`` is not installed.
+    """
+    module = _optional_module("marginbook.app.tax_year", "the tax engine")
+    build = getattr(module, "tax_year_document", None)
+    if build is None:
+        raise FeatureUnavailable("the tax engine", "marginbook.app.tax_year has no tax_year_document()")
+    document: dict[str, Any] = build(store, year)
+    return document
+
+
+def risk_figures(params: dict[str, str]) -> dict[str, Any]:
+    """The ``marginbook risk`` figures for ``params`` (flag names without dashes, as strings).
+
+    Raises:
+        FeatureUnavailable: when the margin engine's risk calculation is not installed.
+    """
+    module = _optional_module("marginbook.app.risk", "the risk calculator")
+    calculate = getattr(module, "risk_document", None)
+    if calculate is None:
+        raise FeatureUnavailable("the risk calculator", "marginbook.app.risk has no risk_document()")
+    figures: dict[str, Any] = calculate(**params)
+    return figures
+
+
+def bundled_price_file() -> Path | None:
+    """The first OHLCV CSV bundled under ``marginbook/data`` (the demo's BTC-USDT daily bars)."""
+    from importlib import resources
+
+    try:
+        root = resources.files("marginbook") / "data"
+    except ModuleNotFoundError:  # pragma: no cover - marginbook itself is importable
+        return None
+    candidates = (
+        sorted(Path(str(entry)) for entry in root.iterdir() if entry.name.endswith(".csv"))
+        if root.is_dir()
+        else []
+    )
+    return candidates[0] if candidates else None
