@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -197,6 +197,16 @@ def _row_fields(row: list[str], header: _Header, default_wallet: str | None) -> 
 
 def read_text(handle: TextIO, source: str, *, wallet: str | None = None) -> list[LedgerEvent]:
     """Read ledger events from an open text stream; see :func:`read`."""
+    return list(iter_text(handle, source, wallet=wallet))
+
+
+def iter_text(handle: TextIO, source: str, *, wallet: str | None = None) -> Iterator[LedgerEvent]:
+    """Yield the events of an open text stream as they are read; see :func:`iter_events`.
+
+    The checks are exactly those of :func:`read_text` (which is ``list(iter_text(...))``).
+    Events stop being yielded at the first bad row, and :class:`InputError` listing every
+    problem is raised when the stream ends.
+    """
     reader = csv.reader(handle, strict=True)
     try:
         first = next(reader)
@@ -206,7 +216,6 @@ def read_text(handle: TextIO, source: str, *, wallet: str | None = None) -> list
     except csv.Error as error:
         raise InputError(InputProblem(source, 1, "", f"malformed CSV: {error}")) from None
     header = _read_header(first, source)
-    events: list[LedgerEvent] = []
     problems: list[InputProblem] = []
     occurrences: Counter[str] = Counter()
     explicit_ids: dict[str, tuple[int, str]] = {}
@@ -244,14 +253,14 @@ def read_text(handle: TextIO, source: str, *, wallet: str | None = None) -> list
             except EventFieldError as error:
                 problems.append(InputProblem(source, number, error.field, error.problem))
                 continue
-            events.append(event)
+            if not problems:
+                yield event
     except csv.Error as error:
         problems.append(InputProblem(source, number + 1, "", f"malformed CSV: {error}"))
     except UnicodeDecodeError as error:
         problems.append(InputProblem(source, None, "", f"not UTF-8 text: {error.reason}"))
     if problems:
         raise InputError(problems)
-    return events
 
 
 def _with_id(event: LedgerEvent, event_id: str) -> LedgerEvent:
@@ -263,6 +272,24 @@ def _with_id(event: LedgerEvent, event_id: str) -> LedgerEvent:
     """
     object.__setattr__(event, "id", event_id)
     return event
+
+
+def iter_events(path: Path, *, wallet: str | None = None) -> Iterator[LedgerEvent]:
+    """Yield the events of a ledger CSV file as they are read, for imports too big to hold.
+
+    The same checks and results as :func:`read`, but streamed: a caller that writes events
+    as they come must do so inside one transaction and roll it back when
+    :class:`InputError` arrives (raised once the whole file has been checked), so that a
+    bad row still means nothing written.
+    """
+    source = str(path)
+    try:
+        with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+            yield from iter_text(handle, source, wallet=wallet)
+    except FileNotFoundError:
+        raise InputError(InputProblem(source, None, "", "no such file")) from None
+    except UnicodeDecodeError as error:
+        raise InputError(InputProblem(source, None, "", f"not UTF-8 text: {error.reason}")) from None
 
 
 def read(path: Path, *, wallet: str | None = None) -> list[LedgerEvent]:

@@ -1,0 +1,282 @@
+"""The event store: add events in one transaction, stream them back in ledger order.
+
+Writes go through SQLAlchemy Core ``executemany`` in chunks (no ORM object per row), so a
+million-row import stays fast and flat in memory. Each chunk is first inserted optimistically
+inside a SAVEPOINT; only when the unique index on ``id`` objects (a re-import, or a repeated
+id) does the chunk fall back to looking up the known ids and sorting its events into new,
+unchanged and conflicting ones. A fresh import therefore costs one INSERT per chunk and no
+look-ups, and a re-import costs one look-up per chunk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, func, insert, or_, select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
+
+from marginbook.domain.errors import InputError, InputProblem
+from marginbook.domain.events import LedgerEvent
+from marginbook.ledger.engine import describe
+from marginbook.ledger.rows import event_to_row, row_to_event, to_micros
+from marginbook.ledger.schema import events as events_table
+
+#: Events per INSERT. Large enough to amortise the statement, small enough to keep memory flat.
+CHUNK_SIZE = 2000
+#: Ids per ``IN (...)`` look-up; stays under SQLite's bound-parameter limit.
+LOOKUP_SIZE = 500
+#: Rows fetched from the database at a time when streaming events out.
+FETCH_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """What adding a batch of events did.
+
+    Attributes:
+        added: events written (ids the ledger did not have).
+        unchanged: events whose id the ledger already had with the same content (also
+            repeats of an id within the batch), so nothing was written for them.
+    """
+
+    added: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: AddResult) -> AddResult:
+        return AddResult(self.added + other.added, self.unchanged + other.unchanged)
+
+
+class EventWriter:
+    """Adds events inside one open transaction of a :class:`LedgerStore`.
+
+    Obtained from :meth:`LedgerStore.writer`; every :meth:`add` joins the same transaction,
+    which commits when the ``with`` block ends without an error and when no conflict was
+    found, and otherwise rolls back, leaving the ledger as it was.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.result = AddResult()
+        self.conflicts: list[InputProblem] = []
+
+    def add(self, events: Iterable[LedgerEvent]) -> AddResult:
+        """Add ``events`` (any iterable; consumed in chunks) and return what this call did.
+
+        Conflicts (an id the ledger or this transaction already has, with other content) are
+        collected in :attr:`conflicts` rather than raised, so that one import reports all of
+        them; the transaction then refuses to commit.
+        """
+        iterator = iter(events)
+        total = AddResult()
+        while chunk := list(islice(iterator, CHUNK_SIZE)):
+            total += self._add_chunk(chunk)
+        self.result += total
+        return total
+
+    def _add_chunk(self, chunk: list[LedgerEvent]) -> AddResult:
+        rows: list[dict[str, Any]] = []
+        first_by_id: dict[str, tuple[LedgerEvent, str]] = {}
+        unchanged = 0
+        for event in chunk:
+            row = event_to_row(event)
+            earlier = first_by_id.get(event.id)
+            if earlier is None:
+                first_by_id[event.id] = (event, row["fingerprint"])
+                rows.append(row)
+            elif earlier[1] == row["fingerprint"]:
+                unchanged += 1
+            else:
+                self.conflicts.append(_conflict(event, earlier[0]))
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(insert(events_table), rows)
+        except IntegrityError:
+            return self._add_chunk_slowly(rows, first_by_id, unchanged)
+        return AddResult(len(rows), unchanged)
+
+    def _add_chunk_slowly(
+        self, rows: list[dict[str, Any]], first_by_id: dict[str, tuple[LedgerEvent, str]], unchanged: int
+    ) -> AddResult:
+        known = self._known_fingerprints([row["id"] for row in rows])
+        new_rows = []
+        for row in rows:
+            stored = known.get(row["id"])
+            if stored is None:
+                new_rows.append(row)
+            elif stored == row["fingerprint"]:
+                unchanged += 1
+            else:
+                event = first_by_id[row["id"]][0]
+                self.conflicts.append(_conflict(event, self._stored_event(event.id)))
+        if new_rows:
+            self._connection.execute(insert(events_table), new_rows)
+        return AddResult(len(new_rows), unchanged)
+
+    def _known_fingerprints(self, ids: list[str]) -> dict[str, str]:
+        known: dict[str, str] = {}
+        columns = (events_table.c.id, events_table.c.fingerprint)
+        for start in range(0, len(ids), LOOKUP_SIZE):
+            part = ids[start : start + LOOKUP_SIZE]
+            for event_id, fingerprint in self._connection.execute(
+                select(*columns).where(events_table.c.id.in_(part))
+            ):
+                known[event_id] = fingerprint
+        return known
+
+    def _stored_event(self, event_id: str) -> LedgerEvent:
+        row = self._connection.execute(
+            select(events_table).where(events_table.c.id == event_id)
+        ).mappings().one()
+        return row_to_event(row)
+
+
+def _differences(new: LedgerEvent, old: LedgerEvent) -> str:
+    changed = []
+    for field in dataclasses.fields(LedgerEvent):
+        if field.name in {"id", "origin"}:
+            continue
+        if getattr(new, field.name) != getattr(old, field.name):
+            changed.append(field.name)
+    return ", ".join(changed) or "content"
+
+
+def _where(event: LedgerEvent) -> str:
+    origin = event.origin
+    if not origin.source:
+        return "an earlier import"
+    return origin.source if origin.row is None else f"{origin.source}:{origin.row}"
+
+
+def _conflict(new: LedgerEvent, old: LedgerEvent) -> InputProblem:
+    return InputProblem(
+        new.origin.source or "<events>",
+        new.origin.row,
+        "id",
+        f"id {new.id!r} is already in the ledger (from {_where(old)}) with a different "
+        f"{_differences(new, old)}; give this event another id or fix the row",
+    )
+
+
+class LedgerStore:
+    """The ledger database: events in, events out, nothing else.
+
+    Open it with :func:`marginbook.ledger.open_store`; use it as a context manager (or call
+    :meth:`close`) so the connection pool is released.
+    """
+
+    def __init__(self, engine: Engine, url: URL) -> None:
+        self._engine = engine
+        self.url = url
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tests and maintenance; use the methods for events)."""
+        return self._engine
+
+    def describe(self) -> str:
+        """The database URL as shown to a person (password hidden)."""
+        return describe(self.url)
+
+    @contextmanager
+    def writer(self) -> Iterator[EventWriter]:
+        """A transaction for adding events from several sources at once.
+
+        Everything added within the ``with`` block is committed together at its end, or
+        nothing is: an exception in the block, or a conflict found by any
+        :meth:`EventWriter.add`, rolls the whole transaction back.
+
+        Raises:
+            InputError: at the end of the block, listing every conflicting id.
+        """
+        with self._engine.begin() as connection:
+            writer = EventWriter(connection)
+            yield writer
+            if writer.conflicts:
+                raise InputError(writer.conflicts)
+
+    def add_events(self, events: Sequence[LedgerEvent]) -> AddResult:
+        """Add ``events`` in one transaction.
+
+        An event whose id the ledger has with the same content is counted unchanged; an id
+        the ledger (or this batch) has with other content is a conflict, and then nothing of
+        the batch is written.
+
+        Raises:
+            InputError: naming ``source:row`` and field ``id`` of every conflicting event.
+        """
+        with self.writer() as writer:
+            return writer.add(events)
+
+    def events(
+        self,
+        *,
+        wallet: str | None = None,
+        asset: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Iterator[LedgerEvent]:
+        """Stream events in ledger order: by timestamp, then by import order.
+
+        Args:
+            wallet: only events in this wallet, or transfers into it (``to_wallet``).
+            asset: only events that move this asset: as ``asset``, ``counter_asset`` or
+                ``fee_asset``.
+            start: only events at or after this time (timezone-aware).
+            end: only events before this time (timezone-aware; exclusive).
+
+        Rows are fetched :data:`FETCH_SIZE` at a time, so a large ledger is never loaded at
+        once; the connection is held until the iterator is exhausted or closed.
+
+        Raises:
+            ValueError: for a ``start`` or ``end`` without a time zone.
+        """
+        table = events_table
+        statement = select(table).order_by(table.c.ts_us, table.c.seq)
+        if wallet is not None:
+            statement = statement.where(or_(table.c.wallet == wallet, table.c.to_wallet == wallet))
+        if asset is not None:
+            statement = statement.where(
+                or_(table.c.asset == asset, table.c.counter_asset == asset, table.c.fee_asset == asset)
+            )
+        if start is not None:
+            statement = statement.where(table.c.ts_us >= to_micros(_aware(start, "start")))
+        if end is not None:
+            statement = statement.where(table.c.ts_us < to_micros(_aware(end, "end")))
+        return self._stream(statement)
+
+    def _stream(self, statement: Select[Any]) -> Iterator[LedgerEvent]:
+        with self._engine.connect() as connection:
+            result = connection.execution_options(yield_per=FETCH_SIZE).execute(statement)
+            for row in result.mappings():
+                yield row_to_event(row)
+
+    def count(self) -> int:
+        """The number of events in the ledger."""
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(events_table)).scalar_one())
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> LedgerStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} needs a time zone (use datetime(..., tzinfo=UTC))")
+    return value
