@@ -1,0 +1,192 @@
+"""``marginbook tax``: Form 8949, Schedule D and Form 4952 figures for one tax year."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from marginbook.cli.context import state
+
+if TYPE_CHECKING:
+    from marginbook.tax.report import TaxReport
+
+
+class OutputFormat(StrEnum):
+    """``--format`` choices."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    PDF = "pdf"
+    TXF = "txf"
+    TURBOTAX = "turbotax"
+
+
+class MethodChoice(StrEnum):
+    """``--method`` choices."""
+
+    FIFO = "fifo"
+    LIFO = "lifo"
+    HIFO = "hifo"
+    LOFO = "lofo"
+
+
+class ScopeChoice(StrEnum):
+    """``--scope`` choices."""
+
+    UNIVERSAL = "universal"
+    WALLET = "wallet"
+    TRANSITION = "transition"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``tax`` command."""
+    app.command("tax")(tax)
+
+
+def tax(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="Tax year.")],
+    method: Annotated[
+        MethodChoice | None,
+        typer.Option(
+            "--method", help="Lot method for every year of this run (default: the profile's, else FIFO)."
+        ),
+    ] = None,
+    scope: Annotated[
+        ScopeChoice,
+        typer.Option(
+            "--scope", help="universal, wallet, or transition (universal before 2025, per wallet after)."
+        ),
+    ] = ScopeChoice.TRANSITION,
+    profile: Annotated[Path | None, typer.Option("--profile", help="Taxpayer profile (TOML).")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.TABLE,
+    out: Annotated[Path | None, typer.Option("--out", help="Write files to this directory.")] = None,
+    allocation: Annotated[
+        Path | None,
+        typer.Option(
+            "--allocation", help="Rev. Proc. 2024-28 allocation CSV (asset,wallet,acquisition_id,quantity)."
+        ),
+    ] = None,
+    allow_missing_basis: Annotated[
+        bool,
+        typer.Option("--allow-missing-basis", help="Use zero basis (with a warning) where no lots are left."),
+    ] = False,
+    ledger: Annotated[
+        list[Path] | None,
+        typer.Option("--ledger", help="Tax these ledger CSV files instead of the database."),
+    ] = None,
+) -> None:
+    """Compute Form 8949, Schedule D and Form 4952 for one tax year."""
+    from marginbook.app.tax_year import TaxRequest, tax_ledger_files
+    from marginbook.app.tax_year import tax_year as tax_from_db
+    from marginbook.domain.errors import MarginbookError
+    from marginbook.tax.book import Scope
+    from marginbook.tax.methods import Method
+
+    request = TaxRequest(
+        year=year,
+        method=Method(method.value) if method else None,
+        scope=Scope(scope.value),
+        profile_path=profile,
+        allocation_path=allocation,
+        allow_missing_basis=allow_missing_basis,
+    )
+    if output_format is OutputFormat.PDF and out is None:
+        raise MarginbookError("--format pdf needs --out DIR")
+    report = tax_ledger_files(ledger, request) if ledger else tax_from_db(state(ctx).db_url, request)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    _emit(report, output_format, out)
+
+
+def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None) -> None:
+    from marginbook.domain.errors import MarginbookError
+    from marginbook.tax.document import allocation_csv, to_csv, to_document
+
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if report.allocation:
+            (out / "allocation-2025-01-01.csv").write_text(
+                allocation_csv(report.allocation), encoding="utf-8"
+            )
+    if output_format is OutputFormat.JSON:
+        text = json.dumps(to_document(report), indent=2) + "\n"
+        _write_or_print(text, out, f"tax-{report.year}.json")
+    elif output_format is OutputFormat.CSV:
+        _write_or_print(to_csv(report), out, f"form8949-{report.year}.csv")
+    elif output_format is OutputFormat.TABLE:
+        _table(report)
+    else:
+        try:
+            from marginbook.reports.exports import write_export
+        except ImportError:
+            raise MarginbookError(f"format {output_format.value} is not available yet") from None
+        target = out if out is not None else Path.cwd()
+        for path in write_export(output_format.value, to_document(report), target, report.profile):
+            print(f"wrote {path}", file=sys.stderr)
+
+
+def _write_or_print(text: str, out: Path | None, name: str) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    path = out / name
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _table(report: TaxReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from marginbook.domain.numbers import plain
+    from marginbook.tax.document import usd
+
+    console = Console()
+    rows = Table(title=f"Form 8949, tax year {report.year} ({report.method.value}, {report.scope})")
+    for column in ("box", "description", "acquired", "sold", "proceeds", "basis", "gain", "wallet"):
+        rows.add_column(column, justify="right" if column in ("proceeds", "basis", "gain") else "left")
+    for row in report.rows:
+        rows.add_row(
+            row.box,
+            row.description,
+            row.date_acquired.isoformat() if row.date_acquired else "VARIOUS",
+            row.date_sold.isoformat(),
+            usd(row.proceeds),
+            usd(row.cost_basis),
+            usd(row.gain),
+            row.wallet,
+        )
+    console.print(rows)
+    sched = report.schedule_d
+    summary = Table(title="Schedule D and Form 4952")
+    summary.add_column("line")
+    summary.add_column("amount", justify="right")
+    for name, value in (
+        ("Sch. D line 7 (net short-term)", sched.line_7),
+        ("Sch. D line 15 (net long-term)", sched.line_15),
+        ("Sch. D line 16", sched.line_16),
+        ("Sch. D line 21", sched.line_21),
+        ("carryover short-term", sched.carryover.short_term),
+        ("carryover long-term", sched.carryover.long_term),
+        ("Form 4952 line 8 (deduction)", report.form_4952.line_8),
+        ("Form 4952 line 7 (carried forward)", report.form_4952.line_7),
+    ):
+        summary.add_row(name, usd(value))
+    console.print(summary)
+    if report.income:
+        total = sum((i.usd_value for i in report.income), start=type(sched.line_7)(0))
+        console.print(f"income: {len(report.income)} item(s), {usd(total)} USD")
+    if report.gifts:
+        console.print(
+            f"gifts and donations: {len(report.gifts)} item(s); units: "
+            + ", ".join(f"{plain(g.quantity)} {g.asset}" for g in report.gifts)
+        )

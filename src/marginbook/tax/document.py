@@ -1,0 +1,285 @@
+"""The report as the JSON document and CSV rows of spec/cli.md (field names are a contract).
+
+Decimals are strings; USD in form-facing fields to the cent; quantities never rounded;
+dates ``YYYY-MM-DD``; losses negative, carryovers positive.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from marginbook.domain.events import format_timestamp
+from marginbook.domain.numbers import cents, plain
+from marginbook.tax.book import AllocationRow
+from marginbook.tax.form8949 import Form8949Row
+from marginbook.tax.holding import local_date
+from marginbook.tax.report import TaxReport
+from marginbook.tax.schedule_d import BoxTotals
+
+
+def usd(value: Decimal) -> str:
+    """A form-facing USD amount: cents, half-up, no exponent (``-8000.00``)."""
+    return f"{cents(value):f}"
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value is not None else "VARIOUS"
+
+
+def _ts(value: datetime | None) -> str | None:
+    return format_timestamp(value) if value is not None else None
+
+
+def row_document(row: Form8949Row) -> dict[str, Any]:
+    """One Form 8949 row as JSON."""
+    return {
+        "box": row.box,
+        "term": row.term.value,
+        "description": row.description,
+        "asset": row.asset,
+        "wallet": row.wallet,
+        "quantity": plain(row.quantity),
+        "date_acquired": _day(row.date_acquired),
+        "date_sold": row.date_sold.isoformat(),
+        "proceeds": usd(row.proceeds),
+        "cost_basis": usd(row.cost_basis),
+        "adjustment_code": row.adjustment_code,
+        "adjustment": usd(row.adjustment),
+        "gain": usd(row.gain),
+        "disposal_id": row.disposal_id,
+        "kind": row.kind,
+        "lots": [
+            {
+                "acquisition_id": lot.acquisition_id,
+                "quantity": plain(lot.quantity),
+                "cost_basis": usd(lot.cost_basis),
+                "proceeds": usd(lot.proceeds),
+                "acquired_at": _ts(lot.acquired_at),
+                "basis_missing": lot.basis_missing,
+            }
+            for lot in row.lots
+        ],
+        "warnings": list(row.warnings),
+    }
+
+
+def _totals(totals: BoxTotals) -> dict[str, str]:
+    return {
+        "proceeds": usd(totals.proceeds),
+        "cost_basis": usd(totals.cost_basis),
+        "adjustment": usd(totals.adjustment),
+        "gain": usd(totals.gain),
+    }
+
+
+def allocation_rows(rows: Iterable[AllocationRow]) -> list[dict[str, str]]:
+    """The allocation used at 2025-01-01, as it is written beside the report."""
+    return [
+        {
+            "asset": row.asset,
+            "wallet": row.wallet,
+            "acquisition_id": row.acquisition_id,
+            "quantity": plain(row.quantity),
+            "cost_basis": usd(row.cost_basis),
+            "acquired_at": format_timestamp(row.acquired_at),
+            "rule": row.rule,
+        }
+        for row in rows
+    ]
+
+
+def to_document(report: TaxReport) -> dict[str, Any]:
+    """The whole report as the JSON document of ``marginbook tax --format json``."""
+    sched = report.schedule_d
+    f = report.form_4952
+    zone = report.profile.zone()
+    document: dict[str, Any] = {
+        "year": report.year,
+        "method": report.method.value,
+        "scope": report.scope,
+        "form_8949": [row_document(row) for row in report.rows],
+        "schedule_d": {
+            **{line: _totals(totals) for line, totals in sched.box_lines.items()},
+            "line_4": usd(sched.line_4),
+            "line_5": usd(sched.line_5),
+            "line_6": usd(sched.line_6),
+            "line_7": usd(sched.line_7),
+            "line_11": usd(sched.line_11),
+            "line_12": usd(sched.line_12),
+            "line_13": usd(sched.line_13),
+            "line_14": usd(sched.line_14),
+            "line_15": usd(sched.line_15),
+            "line_16": usd(sched.line_16),
+            "line_21": usd(sched.line_21),
+            "carryover_to_next_year": {
+                "short_term": usd(sched.carryover.short_term),
+                "long_term": usd(sched.carryover.long_term),
+            },
+        },
+        "form_4952": {
+            name: usd(getattr(f, name))
+            for name in (
+                "line_1",
+                "line_2",
+                "line_3",
+                "line_4a",
+                "line_4b",
+                "line_4c",
+                "line_4d",
+                "line_4e",
+                "line_4f",
+                "line_4g",
+                "line_4h",
+                "line_5",
+                "line_6",
+                "line_7",
+                "line_8",
+            )
+        },
+        "carryover_in": {
+            "short_term": usd(report.carryover_in.short_term),
+            "long_term": usd(report.carryover_in.long_term),
+            "investment_interest": usd(report.carryover_in.investment_interest),
+        },
+        "income": [
+            {
+                "date": local_date(i.received_at, zone).isoformat(),
+                "received_at": format_timestamp(i.received_at),
+                "kind": i.kind,
+                "wallet": i.wallet,
+                "asset": i.asset,
+                "quantity": plain(i.quantity),
+                "usd_value": usd(i.usd_value),
+                "event_id": i.event_id,
+                "note": i.note,
+            }
+            for i in report.income
+        ],
+        "gifts_and_donations": [
+            {
+                "date": local_date(g.given_at, zone).isoformat(),
+                "kind": g.kind,
+                "wallet": g.wallet,
+                "asset": g.asset,
+                "quantity": plain(g.quantity),
+                "fair_market_value": usd(g.fair_market_value),
+                "cost_basis": usd(sum((s.basis for s in g.slices), Decimal(0))),
+                "event_id": g.event_id,
+                "lots": [
+                    {
+                        "acquisition_id": s.acquisition_id,
+                        "quantity": plain(s.quantity),
+                        "cost_basis": usd(s.basis),
+                        "acquired_at": _ts(s.acquired_at),
+                    }
+                    for s in g.slices
+                ],
+            }
+            for g in report.gifts
+        ],
+        "expenses": {
+            "interest": usd(
+                sum((e.usd_amount for e in report.expenses if e.category == "interest"), Decimal(0))
+            ),
+            "fees": usd(sum((e.usd_amount for e in report.expenses if e.category == "fee"), Decimal(0))),
+            "ordinary_losses": usd(
+                sum((e.usd_amount for e in report.expenses if e.category == "ordinary_loss"), Decimal(0))
+            ),
+        },
+        "holdings": [
+            {
+                "wallet": wallet,
+                "asset": lot.asset,
+                "acquisition_id": lot.acquisition_id,
+                "quantity": plain(lot.quantity),
+                "cost_basis": usd(lot.basis),
+                "acquired_at": format_timestamp(lot.acquired_at),
+            }
+            for wallet, lot in report.open_lots
+        ],
+        "open_short_sales": [
+            {
+                "event_id": s.event_id,
+                "wallet": s.wallet,
+                "asset": s.asset,
+                "quantity": plain(s.quantity),
+                "proceeds": usd(s.proceeds),
+                "sold_at": format_timestamp(s.sold_at),
+            }
+            for s in report.open_shorts
+        ],
+        "allocation": allocation_rows(report.allocation),
+        "warnings": list(report.warnings),
+    }
+    if report.schedule_c is not None:
+        document["schedule_c"] = {
+            "interest": usd(report.schedule_c.interest),
+            "fees": usd(report.schedule_c.fees),
+        }
+    return document
+
+
+CSV_COLUMNS = (
+    "box",
+    "term",
+    "description",
+    "asset",
+    "wallet",
+    "quantity",
+    "date_acquired",
+    "date_sold",
+    "proceeds",
+    "cost_basis",
+    "adjustment_code",
+    "adjustment",
+    "gain",
+    "disposal_id",
+    "kind",
+    "lot_ids",
+    "warnings",
+)
+
+
+def to_csv(report: TaxReport) -> str:
+    """One CSV row per Form 8949 row, every column, lot ids as ``ID:QTY;ID:QTY``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report.rows:
+        writer.writerow(
+            [
+                row.box,
+                row.term.value,
+                row.description,
+                row.asset,
+                row.wallet,
+                plain(row.quantity),
+                _day(row.date_acquired),
+                row.date_sold.isoformat(),
+                usd(row.proceeds),
+                usd(row.cost_basis),
+                row.adjustment_code,
+                usd(row.adjustment),
+                usd(row.gain),
+                row.disposal_id,
+                row.kind,
+                ";".join(f"{lot.acquisition_id}:{plain(lot.quantity)}" for lot in row.lots),
+                " | ".join(row.warnings),
+            ]
+        )
+    return out.getvalue()
+
+
+def allocation_csv(rows: Iterable[AllocationRow]) -> str:
+    """The allocation used, as CSV ``asset,wallet,acquisition_id,quantity,cost_basis,acquired_at,rule``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("asset", "wallet", "acquisition_id", "quantity", "cost_basis", "acquired_at", "rule"))
+    for row in allocation_rows(rows):
+        writer.writerow(row.values())
+    return out.getvalue()

@@ -1,0 +1,181 @@
+"""Form 8949 rows: one per disposal and term, with the box its wallet's 1099-DA status gives.
+
+Amounts are rounded here, where they become form-facing: a disposal's proceeds and basis are
+split across its lot slices pro rata by units to the cent, the remainder on the last slice
+(spec/cli.md), so each row's cents add up exactly to the disposal's rounded total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from marginbook.domain.numbers import ZERO, cents, plain
+from marginbook.tax.holding import Term, local_date, term_of
+from marginbook.tax.profile import Form1099DA, MonthEndRule, Profile
+from marginbook.tax.records import Disposal, LotSlice
+
+#: Box by (tax year is 2025+, reporting status) and term. Before 2025 the form had A-F only,
+#: and digital assets without a 1099-B went to C/F.
+_BOXES_2025 = {"basis_reported": ("G", "J"), "gross_only": ("H", "K"), "none": ("I", "L")}
+_BOXES_2024 = ("C", "F")
+
+
+@dataclass(frozen=True, slots=True)
+class RowLot:
+    """One lot slice on a row: what it contributed (cents) and its acquisition facts."""
+
+    acquisition_id: str
+    quantity: Decimal
+    proceeds: Decimal
+    cost_basis: Decimal
+    acquired_at: datetime | None
+    basis_missing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Form8949Row:
+    """One Form 8949 row (one disposal, one term).
+
+    Attributes:
+        box: the checkbox of its page (A-L).
+        term: short or long (Part I or Part II).
+        description: column (a), e.g. ``0.5 BTC``.
+        asset, wallet, quantity: what was disposed of, where.
+        date_acquired: column (b); ``None`` means ``VARIOUS``.
+        date_sold: column (c), in the taxpayer's zone.
+        proceeds, cost_basis, adjustment, gain: columns (d), (e), (g), (h), in cents.
+        adjustment_code: column (f).
+        disposal_id, kind: the disposal it reports.
+        lots: every lot slice.
+        warnings: problems of this row (missing basis, identification ...).
+    """
+
+    box: str
+    term: Term
+    description: str
+    asset: str
+    wallet: str
+    quantity: Decimal
+    date_acquired: date | None
+    date_sold: date
+    proceeds: Decimal
+    cost_basis: Decimal
+    adjustment_code: str
+    adjustment: Decimal
+    gain: Decimal
+    disposal_id: str
+    kind: str
+    lots: tuple[RowLot, ...]
+    warnings: tuple[str, ...]
+
+
+def box_for(term: Term, tax_year: int, disposal: Disposal, profile: Profile) -> str:
+    """The Form 8949 box of a disposal (rules spec 3; spec/cli.md "Box choice")."""
+    long = term is Term.LONG
+    if tax_year <= 2024:
+        return _BOXES_2024[long]
+    status = "none"
+    wallet = profile.wallet(disposal.wallet)
+    if disposal.reported_on_1099da and wallet.custodial and wallet.form_1099da is not Form1099DA.NONE:
+        status = wallet.form_1099da.value
+    return _BOXES_2025[status][long]
+
+
+def split_cents(total: Decimal, weights: Sequence[Decimal], whole: Decimal) -> list[Decimal]:
+    """Split ``total`` (rounded to the cent) pro rata by ``weights``; the last part takes the rest."""
+    rounded_total = cents(total)
+    if not weights:
+        return []
+    parts = [cents(total * weight / whole) if whole else ZERO for weight in weights[:-1]]
+    parts.append(rounded_total - sum(parts, ZERO))
+    return parts
+
+
+def _basis_cents(slices: Sequence[LotSlice]) -> list[Decimal]:
+    exact_total = sum((s.basis for s in slices), ZERO)
+    parts = [cents(s.basis) for s in slices[:-1]]
+    parts.append(cents(exact_total) - sum(parts, ZERO))
+    return parts
+
+
+def rows_for_disposal(
+    disposal: Disposal, tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule
+) -> list[Form8949Row]:
+    """The rows (one per term present) of one disposal."""
+    slices = disposal.slices
+    sold = local_date(disposal.disposed_at, zone)
+    quantities = [s.quantity for s in slices]
+    whole = sum(quantities, ZERO)
+    proceeds = split_cents(disposal.proceeds, quantities, whole)
+    bases = _basis_cents(slices)
+    by_term: dict[Term, list[RowLot]] = {}
+    for slice_, part_proceeds, part_basis in zip(slices, proceeds, bases, strict=True):
+        if disposal.term is not None:
+            term = disposal.term
+        elif slice_.acquired_at is None:
+            term = Term.SHORT
+        else:
+            term = term_of(local_date(slice_.acquired_at, zone), sold, rule)
+        by_term.setdefault(term, []).append(
+            RowLot(
+                slice_.acquisition_id,
+                slice_.quantity,
+                part_proceeds,
+                part_basis,
+                slice_.acquired_at,
+                slice_.basis_missing,
+            )
+        )
+    rows = []
+    for term in (Term.SHORT, Term.LONG):
+        lots = by_term.get(term)
+        if not lots:
+            continue
+        quantity = sum((lot.quantity for lot in lots), ZERO)
+        row_proceeds = sum((lot.proceeds for lot in lots), ZERO)
+        row_basis = sum((lot.cost_basis for lot in lots), ZERO)
+        acquired = lots[0].acquired_at if len(lots) == 1 else None
+        rows.append(
+            Form8949Row(
+                box=box_for(term, tax_year, disposal, profile),
+                term=term,
+                description=_description(disposal, quantity),
+                asset=disposal.asset,
+                wallet=disposal.wallet,
+                quantity=quantity,
+                date_acquired=local_date(acquired, zone) if acquired is not None else None,
+                date_sold=sold,
+                proceeds=row_proceeds,
+                cost_basis=row_basis,
+                adjustment_code="",
+                adjustment=cents(ZERO),
+                gain=row_proceeds - row_basis,
+                disposal_id=disposal.disposal_id,
+                kind=disposal.kind,
+                lots=tuple(lots),
+                warnings=disposal.warnings,
+            )
+        )
+    return rows
+
+
+def _description(disposal: Disposal, quantity: Decimal) -> str:
+    if disposal.kind in ("realized_pnl", "funding"):
+        label = "realized PnL" if disposal.kind == "realized_pnl" else "funding"
+        return f"{disposal.asset} {label}"
+    return f"{plain(quantity)} {disposal.asset}"
+
+
+def build_rows(disposals: Iterable[Disposal], tax_year: int, profile: Profile) -> list[Form8949Row]:
+    """Every Form 8949 row of ``tax_year`` (disposals in other years are skipped)."""
+    zone = profile.zone()
+    rows: list[Form8949Row] = []
+    for disposal in disposals:
+        if local_date(disposal.disposed_at, zone).year != tax_year:
+            continue
+        rows.extend(rows_for_disposal(disposal, tax_year, profile, zone, profile.month_end))
+    return rows
