@@ -29,7 +29,7 @@ from marginbook.app.portfolio import Portfolio, PriceLookup, value_portfolio
 from marginbook.domain.errors import InputError, InputProblem
 from marginbook.domain.events import LedgerEvent
 
-TaxSource = Callable[[EventStore, int], dict[str, Any]]
+TaxSource = Callable[[EventStore, int, Path | None], dict[str, Any]]
 RiskSource = Callable[[dict[str, str]], dict[str, Any]]
 
 
@@ -54,6 +54,7 @@ class Dashboard:
         price_file: OHLCV CSV for the charts (default: the bundled data).
         backtest_dir: folder of stored backtest JSON documents.
         export_dir: folder of tax exports to offer for download.
+        tax_profile: the tax profile TOML (``marginbook tax --profile``); ``None``: defaults.
     """
 
     store: EventStore | None
@@ -64,6 +65,7 @@ class Dashboard:
     price_file: Path | None = None
     backtest_dir: Path | None = None
     export_dir: Path | None = None
+    tax_profile: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _fold: tuple[int, FoldResult] | None = field(default=None, repr=False)
     _tax: dict[int, tuple[int, dict[str, Any]]] = field(default_factory=dict, repr=False)
@@ -144,7 +146,7 @@ class Dashboard:
             cached = self._tax.get(year)
             if cached is not None and cached[0] == count:
                 return cached[1]
-        document = self.tax_source(store, year)
+        document = self.tax_source(store, year, self.tax_profile)
         with self._lock:
             self._tax[year] = (count, document)
         return document

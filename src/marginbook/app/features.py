@@ -75,7 +75,7 @@ def open_ledger(db_url: str | None) -> EventStore:
     Raises:
         FeatureUnavailable: when ``marginbook.ledger.store`` is not installed.
     """
-    module = _optional_module("marginbook.ledger.store", "the ledger store")
+    module = _optional_module("marginbook.ledger", "the ledger store")
     store: EventStore = module.open_store(db_url)
     return store
 
@@ -109,17 +109,26 @@ def market_price_lookup() -> Any:
     return lookup
 
 
-def tax_document(store: EventStore, year: int) -> dict[str, Any]:
+def tax_document(store: EventStore, year: int, profile_path: Path | None = None) -> dict[str, Any]:
     """The tax JSON document of ../shared/spec/cli.md for ``year``, from the tax engine.
 
+    Uses the profile at ``profile_path`` (the defaults when ``None``), every event up to the
+    end of the year, and the market's prices.
+
     Raises:
-        FeatureUnavailable: when ``marginbook.app.tax_year`` is not installed.
+        FeatureUnavailable: when the tax engine is not installed.
+        InputError, MarginbookError: what the tax engine raises (missing basis, a missing price).
     """
     module = _optional_module("marginbook.app.tax_year", "the tax engine")
-    build = getattr(module, "tax_year_document", None)
-    if build is None:
-        raise FeatureUnavailable("the tax engine", "marginbook.app.tax_year has no tax_year_document()")
-    document: dict[str, Any] = build(store, year)
+    document_module = _optional_module("marginbook.tax.document", "the tax engine")
+    report_module = _optional_module("marginbook.tax.report", "the tax engine")
+    profile_module = _optional_module("marginbook.tax.profile", "the tax engine")
+    profile = profile_module.load_profile(profile_path)
+    events = store.events(end=report_module.year_end(year, profile))
+    report = module.tax_events(
+        events, module.TaxRequest(year=year, profile_path=profile_path), profile=profile
+    )
+    document: dict[str, Any] = document_module.to_document(report)
     return document
 
 

@@ -48,6 +48,7 @@ def default_dashboard(settings: WebSettings) -> Dashboard:
         price_file=settings.price_file,
         backtest_dir=settings.backtest_dir,
         export_dir=settings.export_dir,
+        tax_profile=settings.tax_profile,
     )
 
 
@@ -159,6 +160,19 @@ def create_app(settings: WebSettings, *, dashboard: Dashboard | None = None) -> 
 
         return render(
             request, "unavailable.html", {"message": str(error), "title": "Bad input"}, status_code=400
+        )
+
+    @app.exception_handler(MarginbookError)
+    async def failed(request: Request, error: MarginbookError) -> Response:
+        if request.url.path.startswith("/api"):
+            return JSONResponse({"detail": str(error)}, status_code=422)
+        from marginbook.web.deps import render
+
+        return render(
+            request,
+            "unavailable.html",
+            {"message": str(error), "title": "Cannot compute this"},
+            status_code=422,
         )
 
     return app

@@ -35,6 +35,7 @@ class WebSettings:
         backtest_dir: a folder of stored backtest results (JSON documents of ``marginbook
             backtest --format json``); ``None`` means none are shown.
         export_dir: a folder of tax exports (PDF, TXF, CSV ...) offered for download.
+        tax_profile: the tax profile TOML used by the Taxes page (``None``: the defaults).
     """
 
     host: str = "127.0.0.1"
@@ -45,6 +46,7 @@ class WebSettings:
     price_file: Path | None = None
     backtest_dir: Path | None = None
     export_dir: Path | None = None
+    tax_profile: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:

@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="Folder of stored backtest JSON results to show.")
         ] = None,
         exports: Annotated[Path | None, typer.Option(help="Folder of tax exports to offer.")] = None,
+        profile: Annotated[Path | None, typer.Option(help="Tax profile TOML for the Taxes page.")] = None,
         new_token: Annotated[
             bool, typer.Option("--new-token", help="Replace the access token (shown once).")
         ] = False,
@@ -67,6 +68,7 @@ def register(app: typer.Typer) -> None:
             price_file=prices,
             backtest_dir=backtests,
             export_dir=exports,
+            tax_profile=profile,
         )
         application = create_app(settings)
         shown = f"[{host}]" if ":" in host else host
