@@ -14,7 +14,7 @@ from marginbook.domain.errors import MarginbookError
 from marginbook.web import security
 from marginbook.web.main import create_app
 from marginbook.web.settings import WebSettings, is_loopback
-from tests.web.conftest import BASE_URL, make_store
+from tests.web.conftest import make_store
 
 TOKEN = "s3cret-token-for-tests-only-0123456789abcdef"
 

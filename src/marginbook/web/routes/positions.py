@@ -5,13 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from marginbook.app import charts
+from marginbook.app.candles import Candles
+from marginbook.app.dashboard import Dashboard
 from marginbook.app.features import FeatureUnavailable
 from marginbook.app.position_views import position_views
+from marginbook.domain.errors import InputError
 from marginbook.web.deps import DashboardDep, render
 from marginbook.web.routes.overview import UNAVAILABLE
 
@@ -55,6 +58,12 @@ def _risk_params(
     maintenance_amount: str,
     taker_fee: str,
 ) -> dict[str, str]:
+    """The calculator's parameters; 422 for a size, price or leverage that cannot be traded."""
+    for name, value in (("entry", entry), ("quantity", quantity), ("leverage", leverage)):
+        if Decimal(value) <= 0:
+            raise HTTPException(status_code=422, detail=f"{name} must be positive")
+    if Decimal(leverage) < 1:
+        raise HTTPException(status_code=422, detail="leverage must be at least 1")
     params = {
         "venue": venue,
         "side": side,
@@ -184,18 +193,50 @@ def positions_page(
         )
         context["views"].append({"view": view, "chart": chart})
     if entry and quantity and leverage:
-        params = _risk_params(
-            venue, side, entry, quantity, leverage, mode, wallet_balance, mmr, maintenance_amount, taker_fee
+        _draw_planned_trade(
+            context,
+            dashboard,
+            candles,
+            side,
+            entry,
+            (
+                venue,
+                side,
+                entry,
+                quantity,
+                leverage,
+                mode,
+                wallet_balance,
+                mmr,
+                maintenance_amount,
+                taker_fee,
+            ),
         )
-        lines = {"entry": float(Decimal(entry))}
-        try:
-            figures = dashboard.risk(params)
-            context["figures"] = figures
-            lines = _lines(figures, entry)
-        except FeatureUnavailable as error:
-            context["risk_problem"] = str(error)
-        if candles is not None:
-            context["risk_chart"] = charts.candlestick(
-                candles, lines, element_id="chart-risk", title=f"Planned {side} at {entry}"
-            )
     return render(request, "positions.html", context)
+
+
+def _draw_planned_trade(
+    context: dict[str, Any],
+    dashboard: Dashboard,
+    candles: Candles | None,
+    side: str,
+    entry: str,
+    form: tuple[str, ...],
+) -> None:
+    """Fill the risk figures and chart of the form into ``context``; a problem is shown, not raised."""
+    try:
+        params = _risk_params(*form)
+    except HTTPException as error:
+        context["risk_problem"] = str(error.detail)
+        return
+    lines = {"entry": float(Decimal(entry))}
+    try:
+        figures = dashboard.risk(params)
+        context["figures"] = figures
+        lines = _lines(figures, entry)
+    except (FeatureUnavailable, InputError) as error:
+        context["risk_problem"] = str(error)
+    if candles is not None:
+        context["risk_chart"] = charts.candlestick(
+            candles, lines, element_id="chart-risk", title=f"Planned {side} at {entry}"
+        )
