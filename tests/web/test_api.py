@@ -204,3 +204,8 @@ def test_plotly_is_served_locally_and_no_page_loads_a_remote_script(client: Test
 def test_static_route_does_not_leave_its_folder(client: TestClient) -> None:
     assert client.get("/static/..%2Fmain.py").status_code == 404
     assert client.get("/static/style.css").status_code == 200
+
+
+def test_8949_rows_come_in_pages(client: TestClient) -> None:
+    second = client.get("/api/tax/2025/form-8949", params={"limit": 1, "offset": 1}).json()
+    assert [r["disposal_id"] for r in second] == ["sell-btc"]

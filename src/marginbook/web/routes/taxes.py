@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
@@ -15,6 +16,8 @@ from marginbook.web.deps import DashboardDep, render
 from marginbook.web.routes.overview import UNAVAILABLE
 
 router = APIRouter()
+#: Rows of the 8949 table per page (a year of active trading has tens of thousands).
+PAGE_ROWS = 500
 YearPath = Annotated[int, Path(ge=2009, le=2100, description="tax year")]
 FilterQuery = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:\-/ ]*$")]
 TermQuery = Annotated[str, Query(pattern=r"^(short|long)?$")]
@@ -41,9 +44,11 @@ def form_8949_api(
     wallet: FilterQuery = "",
     asset: FilterQuery = "",
     term: TermQuery = "",
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    """The year's Form 8949 rows, filtered by wallet, asset and term."""
-    return tax_views.filter_rows(dashboard.tax(year), RowFilter(wallet, asset, term))
+    """The year's Form 8949 rows, filtered by wallet, asset and term, ``limit`` at a time."""
+    return tax_views.filter_rows(dashboard.tax(year), RowFilter(wallet, asset, term))[offset : offset + limit]
 
 
 @router.get(
@@ -104,17 +109,24 @@ def taxes_page(
     wallet: FilterQuery = "",
     asset: FilterQuery = "",
     term: TermQuery = "",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    """The Taxes page: filters, the 8949 table, Schedule D, Form 4952, downloads."""
+    """The Taxes page: filters, the 8949 table (:data:`PAGE_ROWS` at a time), Schedule D, Form 4952,
+    downloads."""
     document = dashboard.tax(year)
     selection = RowFilter(wallet, asset, term)
+    selected = tax_views.filter_rows(document, selection)
     return render(
         request,
         "taxes.html",
         {
             "year": year,
             "document": document,
-            "rows": tax_views.filter_rows(document, selection),
+            "rows": selected[offset : offset + PAGE_ROWS],
+            "row_count": len(selected),
+            "offset": offset,
+            "page_rows": PAGE_ROWS,
+            "filter_query": urlencode({"wallet": wallet, "asset": asset, "term": term}),
             "choices": tax_views.choices(document),
             "selection": selection,
             "schedule_d_parts": tax_views.SCHEDULE_D_PARTS,
