@@ -3,69 +3,125 @@
 Each function returns a ``<div>`` with its inline figure script and never the plotly.js library
 itself: the page includes it once (served locally by the dashboard, inlined in the static
 report), so no chart ever fetches anything from the network.
+
+Figures are written as plain dicts and rendered with ``validate=False``: plotly's figure
+validation costs tens of milliseconds per chart, which would eat the pages' latency budget, and
+the dicts here are fixed in shape (every key is one plotly.js knows).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from marginbook.app.candles import Candles, FloatArray
+from marginbook.app.candles import Candles
 from marginbook.app.portfolio import Portfolio
 
 _CONFIG = {"displaylogo": False, "responsive": True}
-_LAYOUT = {"margin": {"l": 50, "r": 20, "t": 40, "b": 40}, "template": "plotly_white"}
+_AXIS = {"gridcolor": "#eceff3", "zerolinecolor": "#d0d5dd", "automargin": True}
+_PALETTE = {"entry": "#1d3557", "margin call": "#f4a261", "liquidation": "#e63946", "bankruptcy": "#6a040f"}
 
 
-def _html(figure: Any, element_id: str) -> str:
-    html: str = figure.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG, div_id=element_id)
+def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": title},
+        "height": height,
+        "margin": {"l": 55, "r": 20, "t": 45, "b": 40},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"family": "system-ui, sans-serif"},
+        "xaxis": dict(_AXIS),
+        "yaxis": dict(_AXIS),
+        **extra,
+    }
+
+
+def _html(figure: dict[str, Any], element_id: str) -> str:
+    import plotly.io as pio
+
+    html: str = pio.to_html(
+        figure, full_html=False, include_plotlyjs=False, config=_CONFIG, div_id=element_id, validate=False
+    )
     return html
+
+
+def _floats(values: Iterable[float]) -> list[float | None]:
+    return [None if math.isnan(value) else value for value in values]
+
+
+def _times(values: Iterable[datetime]) -> list[str]:
+    return [value.strftime("%Y-%m-%dT%H:%M:%S") for value in values]
 
 
 def value_over_time(portfolio: Portfolio) -> str:
     """Net portfolio value at the end of each day with events (ledger prices of that day)."""
-    import plotly.graph_objects as go
-
-    days = [point.day for point in portfolio.value_history]
-    values = [float(point.value) for point in portfolio.value_history]
-    figure = go.Figure(go.Scatter(x=days, y=values, mode="lines", line={"shape": "hv"}, name="net value"))
-    figure.update_layout(title="Portfolio value (USD)", height=320, **_LAYOUT)
-    return _html(figure, "chart-value")
+    trace = {
+        "type": "scatter",
+        "mode": "lines",
+        "line": {"shape": "hv", "color": "#1d3557"},
+        "name": "net value",
+        "x": [point.day for point in portfolio.value_history],
+        "y": [float(point.value) for point in portfolio.value_history],
+    }
+    return _html({"data": [trace], "layout": _layout("Portfolio value (USD)", 320)}, "chart-value")
 
 
 def allocation(portfolio: Portfolio) -> str:
     """Market value by asset, all wallets together (holdings without a price are left out)."""
-    import plotly.graph_objects as go
-
     by_asset: dict[str, Decimal] = {}
     for holding in portfolio.holdings:
         if holding.market_value is not None and holding.market_value > 0:
             by_asset[holding.asset] = by_asset.get(holding.asset, Decimal(0)) + holding.market_value
-    figure = go.Figure(go.Pie(labels=list(by_asset), values=[float(v) for v in by_asset.values()], hole=0.4))
-    figure.update_layout(title="Allocation", height=320, **_LAYOUT)
-    return _html(figure, "chart-allocation")
+    trace = {
+        "type": "pie",
+        "hole": 0.4,
+        "labels": list(by_asset),
+        "values": [float(v) for v in by_asset.values()],
+    }
+    return _html({"data": [trace], "layout": _layout("Allocation", 320)}, "chart-allocation")
 
 
 def pnl(portfolio: Portfolio) -> str:
-    """Realized P&L of the year and unrealized P&L now, side by side."""
-    import plotly.graph_objects as go
-
-    labels = [f"realized {portfolio.at.year}", "unrealized", f"interest paid {portfolio.at.year}"]
+    """Realized P&L of the year, unrealized P&L now, and the year's interest, side by side."""
+    year = portfolio.at.year
+    labels = [f"realized {year}", "unrealized", f"interest paid {year}"]
     values = [
         float(portfolio.realized_pnl_year),
         float(portfolio.unrealized_pnl),
         -float(portfolio.interest_paid_year),
     ]
     colors = ["#2a9d8f" if value >= 0 else "#e76f51" for value in values]
-    figure = go.Figure(go.Bar(x=labels, y=values, marker_color=colors))
-    figure.update_layout(title="Profit and loss (USD)", height=320, **_LAYOUT)
-    return _html(figure, "chart-pnl")
+    trace = {"type": "bar", "x": labels, "y": values, "marker": {"color": colors}}
+    return _html({"data": [trace], "layout": _layout("Profit and loss (USD)", 320)}, "chart-pnl")
 
 
-def _clean(values: Sequence[float] | FloatArray) -> list[float | None]:
-    return [None if math.isnan(value) else value for value in values]
+def _level(price: float, label: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    color = _PALETTE.get(label, "#264653")
+    shape = {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "yref": "y",
+        "y0": price,
+        "y1": price,
+        "line": {"color": color, "width": 2},
+    }
+    note = {
+        "xref": "paper",
+        "x": 0,
+        "yref": "y",
+        "y": price,
+        "text": f"{label} {price:,.2f}",
+        "showarrow": False,
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "font": {"color": color, "size": 11},
+    }
+    return shape, note
 
 
 def candlestick(
@@ -79,66 +135,67 @@ def candlestick(
         element_id: the ``id`` of the chart's div (one page may hold several charts).
         title: the chart title.
     """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.03)
-    figure.add_trace(
-        go.Candlestick(
-            x=candles.time,
-            open=candles.open,
-            high=candles.high,
-            low=candles.low,
-            close=candles.close,
-            name="price",
-        ),
-        row=1,
-        col=1,
-    )
+    x = _times(candles.time)
+    data: list[dict[str, Any]] = [
+        {
+            "type": "candlestick",
+            "name": "price",
+            "x": x,
+            "open": candles.open.tolist(),
+            "high": candles.high.tolist(),
+            "low": candles.low.tolist(),
+            "close": candles.close.tolist(),
+        }
+    ]
     for name, series, dash in (
         ("BB upper", candles.bb_upper, "dot"),
         ("BB middle", candles.bb_middle, "dash"),
         ("BB lower", candles.bb_lower, "dot"),
     ):
-        figure.add_trace(
-            go.Scatter(
-                x=candles.time,
-                y=_clean(series),
-                name=name,
-                mode="lines",
-                line={"width": 1, "dash": dash, "color": "#6c757d"},
-            ),
-            row=1,
-            col=1,
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": x,
+                "y": _floats(series.tolist()),
+                "line": {"width": 1, "dash": dash, "color": "#6c757d"},
+            }
         )
-    figure.add_trace(
-        go.Scatter(
-            x=candles.time, y=_clean(candles.rsi), name="RSI 14", mode="lines", line={"color": "#7b2cbf"}
-        ),
-        row=2,
-        col=1,
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "RSI 14",
+            "x": x,
+            "y": _floats(candles.rsi.tolist()),
+            "yaxis": "y2",
+            "line": {"color": "#7b2cbf"},
+        }
     )
-    for level in (30, 70):
-        figure.add_hline(y=level, line={"dash": "dot", "width": 1, "color": "#999"}, row=2, col=1)
-    palette = {
-        "entry": "#1d3557",
-        "margin call": "#f4a261",
-        "liquidation": "#e63946",
-        "bankruptcy": "#6a040f",
-    }
+    shapes: list[dict[str, Any]] = [
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "yref": "y2",
+            "y0": level,
+            "y1": level,
+            "line": {"dash": "dot", "width": 1, "color": "#999"},
+        }
+        for level in (30, 70)
+    ]
+    notes = []
     for label, price in lines.items():
-        figure.add_hline(
-            y=price,
-            row=1,
-            col=1,
-            line={"color": palette.get(label, "#264653"), "width": 2},
-            annotation_text=f"{label} {price:,.2f}",
-            annotation_position="top left",
-        )
-    figure.update_layout(title=title, height=560, xaxis_rangeslider_visible=False, showlegend=True, **_LAYOUT)
-    figure.update_yaxes(title_text="USD", row=1, col=1)
-    figure.update_yaxes(title_text="RSI", range=[0, 100], row=2, col=1)
-    return _html(figure, element_id)
+        shape, note = _level(price, label)
+        shapes.append(shape)
+        notes.append(note)
+    layout = _layout(title, 560, shapes=shapes, annotations=notes, showlegend=True)
+    layout["xaxis"] = {**_AXIS, "anchor": "y2", "rangeslider": {"visible": False}}
+    layout["yaxis"] = {**_AXIS, "domain": [0.3, 1.0], "title": {"text": "USD"}}
+    layout["yaxis2"] = {**_AXIS, "domain": [0.0, 0.24], "range": [0, 100], "title": {"text": "RSI"}}
+    return _html({"data": data, "layout": layout}, element_id)
 
 
 def backtest_equity(document: dict[str, Any], *, element_id: str) -> str | None:
@@ -146,9 +203,6 @@ def backtest_equity(document: dict[str, Any], *, element_id: str) -> str | None:
 
     Needs an ``equity_curve`` list of ``{"time", "equity"}`` in the document; ``None`` otherwise.
     """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
     curve = document.get("equity_curve")
     if not isinstance(curve, list) or not curve:
         return None
@@ -159,31 +213,44 @@ def backtest_equity(document: dict[str, Any], *, element_id: str) -> str | None:
     for value in equity:
         peak = max(peak, value)
         drawdown.append((value / peak - 1) * 100 if peak > 0 else 0.0)
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04)
-    figure.add_trace(go.Scatter(x=times, y=equity, name="equity", mode="lines"), row=1, col=1)
-    figure.add_trace(
-        go.Scatter(
-            x=times, y=drawdown, name="drawdown %", fill="tozeroy", mode="lines", line={"color": "#e76f51"}
-        ),
-        row=2,
-        col=1,
-    )
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "equity",
+            "x": times,
+            "y": equity,
+            "line": {"color": "#1d3557"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "drawdown %",
+            "x": times,
+            "y": drawdown,
+            "yaxis": "y2",
+            "fill": "tozeroy",
+            "line": {"color": "#e76f51"},
+        },
+    ]
     equity_at = dict(zip(times, equity, strict=True))
     for key, symbol, color in (("trades", "triangle-up", "#2a9d8f"), ("liquidations", "x", "#e63946")):
         marks = [
             item for item in document.get(key, []) if isinstance(item, dict) and item.get("time") in equity_at
         ]
         if marks:
-            figure.add_trace(
-                go.Scatter(
-                    x=[m["time"] for m in marks],
-                    y=[equity_at[m["time"]] for m in marks],
-                    mode="markers",
-                    name=key,
-                    marker={"symbol": symbol, "size": 10, "color": color},
-                ),
-                row=1,
-                col=1,
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": key,
+                    "x": [m["time"] for m in marks],
+                    "y": [equity_at[m["time"]] for m in marks],
+                    "marker": {"symbol": symbol, "size": 10, "color": color},
+                }
             )
-    figure.update_layout(height=480, **_LAYOUT)
-    return _html(figure, element_id)
+    layout = _layout("Equity and drawdown", 480)
+    layout["xaxis"] = {**_AXIS, "anchor": "y2"}
+    layout["yaxis"] = {**_AXIS, "domain": [0.32, 1.0], "title": {"text": "equity"}}
+    layout["yaxis2"] = {**_AXIS, "domain": [0.0, 0.26], "title": {"text": "drawdown %"}}
+    return _html({"data": data, "layout": layout}, element_id)

@@ -21,7 +21,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from marginbook.app import features
+from marginbook.app import features, tax_views
 from marginbook.app.candles import Candles, load_candles
 from marginbook.app.features import AddOutcome, EventStore, FeatureUnavailable
 from marginbook.app.holdings_fold import FoldResult, fold_events
@@ -39,6 +39,16 @@ class BacktestRun:
 
     name: str
     document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _TaxEntry:
+    """A year's tax document and what the Taxes page derives from it, for one ledger size."""
+
+    count: int
+    document: dict[str, Any]
+    rows: list[dict[str, Any]]
+    choices: dict[str, list[str]]
 
 
 @dataclass
@@ -68,7 +78,7 @@ class Dashboard:
     tax_profile: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _fold: tuple[int, FoldResult] | None = field(default=None, repr=False)
-    _tax: dict[int, tuple[int, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _tax: dict[int, _TaxEntry] = field(default_factory=dict, repr=False)
 
     # -- ledger ---------------------------------------------------------------------------
     def require_store(self) -> EventStore:
@@ -140,16 +150,28 @@ class Dashboard:
     # -- tax ------------------------------------------------------------------------------
     def tax(self, year: int) -> dict[str, Any]:
         """The tax JSON document of ``year`` (cached per ledger size)."""
+        return self._tax_entry(year).document
+
+    def tax_rows(self, year: int) -> list[dict[str, Any]]:
+        """The document's Form 8949 rows, each with its ``row_key`` (cached with the document)."""
+        return self._tax_entry(year).rows
+
+    def tax_choices(self, year: int) -> dict[str, list[str]]:
+        """The wallets, assets and terms of the year's rows (cached with the document)."""
+        return self._tax_entry(year).choices
+
+    def _tax_entry(self, year: int) -> _TaxEntry:
         store = self.require_store()
         count = store.count()
         with self._lock:
             cached = self._tax.get(year)
-            if cached is not None and cached[0] == count:
-                return cached[1]
+            if cached is not None and cached.count == count:
+                return cached
         document = self.tax_source(store, year, self.tax_profile)
+        entry = _TaxEntry(count, document, tax_views.rows(document), tax_views.choices(document))
         with self._lock:
-            self._tax[year] = (count, document)
-        return document
+            self._tax[year] = entry
+        return entry
 
     def exports(self, year: int) -> list[Path]:
         """Tax export files of ``year`` in the export folder (names containing the year)."""

@@ -81,14 +81,14 @@ def row_key(row: dict[str, Any]) -> str:
     return f"{row.get('disposal_id', '')}~{row.get('term', '')}"
 
 
-def filter_rows(document: dict[str, Any], selection: RowFilter) -> list[dict[str, Any]]:
-    """The rows that pass ``selection``, in the document's order."""
-    return [row for row in rows(document) if selection.matches(row)]
+def filter_rows(keyed_rows: list[dict[str, Any]], selection: RowFilter) -> list[dict[str, Any]]:
+    """The rows (from :func:`rows`) that pass ``selection``, in the document's order."""
+    return [row for row in keyed_rows if selection.matches(row)]
 
 
-def find_row(document: dict[str, Any], key: str) -> dict[str, Any] | None:
-    """The row with ``row_key`` ``key``, or ``None``."""
-    for row in rows(document):
+def find_row(keyed_rows: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    """The row (from :func:`rows`) with ``row_key`` ``key``, or ``None``."""
+    for row in keyed_rows:
         if row["row_key"] == key:
             return row
     return None

@@ -24,8 +24,8 @@ TermQuery = Annotated[str, Query(pattern=r"^(short|long)?$")]
 RowKeyPath = Annotated[str, Path(max_length=300, description="DISPOSAL_ID~TERM")]
 
 
-def _row_or_404(document: dict[str, Any], key: str) -> dict[str, Any]:
-    row = tax_views.find_row(document, key)
+def _row_or_404(keyed_rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    row = tax_views.find_row(keyed_rows, key)
     if row is None:
         raise HTTPException(status_code=404, detail=f"no Form 8949 row {key!r} in this year")
     return row
@@ -48,7 +48,9 @@ def form_8949_api(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """The year's Form 8949 rows, filtered by wallet, asset and term, ``limit`` at a time."""
-    return tax_views.filter_rows(dashboard.tax(year), RowFilter(wallet, asset, term))[offset : offset + limit]
+    return tax_views.filter_rows(dashboard.tax_rows(year), RowFilter(wallet, asset, term))[
+        offset : offset + limit
+    ]
 
 
 @router.get(
@@ -62,7 +64,7 @@ def form_8949_csv(
     term: TermQuery = "",
 ) -> Response:
     """The (filtered) rows as CSV, with every column and the lot ids."""
-    text = tax_views.rows_csv(tax_views.filter_rows(dashboard.tax(year), RowFilter(wallet, asset, term)))
+    text = tax_views.rows_csv(tax_views.filter_rows(dashboard.tax_rows(year), RowFilter(wallet, asset, term)))
     return Response(
         text,
         media_type="text/csv",
@@ -77,7 +79,7 @@ def form_8949_csv(
 )
 def tax_row_api(dashboard: DashboardDep, year: YearPath, row_key: RowKeyPath) -> dict[str, Any]:
     """One 8949 row with the lots it used."""
-    return _row_or_404(dashboard.tax(year), row_key)
+    return _row_or_404(dashboard.tax_rows(year), row_key)
 
 
 @router.get(
@@ -115,7 +117,7 @@ def taxes_page(
     downloads."""
     document = dashboard.tax(year)
     selection = RowFilter(wallet, asset, term)
-    selected = tax_views.filter_rows(document, selection)
+    selected = tax_views.filter_rows(dashboard.tax_rows(year), selection)
     return render(
         request,
         "taxes.html",
@@ -127,7 +129,7 @@ def taxes_page(
             "offset": offset,
             "page_rows": PAGE_ROWS,
             "filter_query": urlencode({"wallet": wallet, "asset": asset, "term": term}),
-            "choices": tax_views.choices(document),
+            "choices": dashboard.tax_choices(year),
             "selection": selection,
             "schedule_d_parts": tax_views.SCHEDULE_D_PARTS,
             "schedule_d_totals": tax_views.SCHEDULE_D_TOTALS,
@@ -141,7 +143,7 @@ def taxes_page(
 @router.get("/taxes/{year}/rows/{row_key}", include_in_schema=False)
 def tax_row_page(request: Request, dashboard: DashboardDep, year: YearPath, row_key: RowKeyPath) -> Response:
     """One 8949 row and the lots it used."""
-    row = _row_or_404(dashboard.tax(year), row_key)
+    row = _row_or_404(dashboard.tax_rows(year), row_key)
     return render(
         request,
         "tax_row.html",
