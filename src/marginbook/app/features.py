@@ -133,16 +133,34 @@ def tax_document(store: EventStore, year: int, profile_path: Path | None = None)
 
 
 def risk_figures(params: dict[str, str]) -> dict[str, Any]:
-    """The ``marginbook risk`` figures for ``params`` (flag names without dashes, as strings).
+    """The ``marginbook risk --format json`` figures for ``params`` (flag names, ``_`` for ``-``).
+
+    ``params`` holds ``venue``, ``side``, ``entry``, ``quantity``, ``leverage``, ``mode`` and
+    optionally ``wallet_balance``, ``mmr``, ``maintenance_amount``, ``taker_fee``. The margin
+    engine computes in floats (its calculator is a numeric kernel) and returns decimal strings.
 
     Raises:
-        FeatureUnavailable: when the margin engine's risk calculation is not installed.
+        FeatureUnavailable: when the margin engine's calculator is not installed.
+        InputError: for parameters the venue refuses (e.g. leverage above its cap).
     """
-    module = _optional_module("marginbook.app.risk", "the risk calculator")
-    calculate = getattr(module, "risk_document", None)
-    if calculate is None:
-        raise FeatureUnavailable("the risk calculator", "marginbook.app.risk has no risk_document()")
-    figures: dict[str, Any] = calculate(**params)
+    venues = _optional_module("marginbook.margin.venues", "the risk calculator")
+    risk = _optional_module("marginbook.margin.risk", "the risk calculator")
+
+    def optional(name: str) -> float | None:
+        return float(params[name]) if params.get(name) else None
+
+    overrides = (optional("mmr"), optional("maintenance_amount"), optional("taker_fee"))
+    profile = risk.with_flag_overrides(venues.profile(params["venue"]), *overrides)
+    question = risk.RiskQuestion(
+        venue=profile,
+        side=1 if params["side"] == "long" else -1,
+        entry=float(params["entry"]),
+        quantity=float(params["quantity"]),
+        leverage=float(params["leverage"]),
+        mode=params.get("mode") or profile.default_mode,
+        wallet_balance=optional("wallet_balance"),
+    )
+    figures: dict[str, Any] = risk.risk_json(risk.assess(question))
     return figures
 
 
