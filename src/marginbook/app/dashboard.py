@@ -12,6 +12,7 @@ ledger well inside its latency budget after the first view.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from marginbook.app.candles import Candles, load_candles
 from marginbook.app.features import AddOutcome, EventStore, FeatureUnavailable
 from marginbook.app.holdings_fold import FoldResult, fold_events
 from marginbook.app.portfolio import Portfolio, PriceLookup, value_portfolio
-from marginbook.domain.errors import InputError, InputProblem
+from marginbook.domain.errors import InputError, InputProblem, MarginbookError
 from marginbook.domain.events import LedgerEvent
 
 TaxSource = Callable[[EventStore, int, Path | None], dict[str, Any]]
@@ -100,6 +101,12 @@ class Dashboard:
             result = fold_events(store.events())
             self._fold = (count, result)
             return result
+
+    def warm(self) -> None:
+        """Fold the ledger now (in a background thread at start-up and after an import), so that
+        the next page view finds the cache filled. Failures are left for that view to show."""
+        with contextlib.suppress(MarginbookError):
+            self.folded()
 
     def portfolio(self, at: datetime | None = None) -> Portfolio:
         """The valued portfolio now (cached fold), or at ``at`` (folded afresh up to then)."""

@@ -110,6 +110,25 @@ class FoldResult:
         return loans
 
 
+def _merge_lots(state: WalletAsset, arriving: list[Lot]) -> None:
+    """Add lots that keep their acquisition dates, keeping ``state.lots`` oldest first.
+
+    Both sides are already in date order: when every arriving lot is newer than the wallet's
+    newest they are appended; otherwise a sort of the two runs (linear for timsort) merges them.
+    """
+    if not arriving:
+        return
+    if not state.lots or state.lots[-1].acquired_at <= arriving[0].acquired_at:
+        state.lots.extend(arriving)
+        return
+    state.lots.extend(arriving)
+    state.lots = deque(sorted(state.lots, key=_acquired))
+
+
+def _acquired(lot: Lot) -> datetime:
+    return lot.acquired_at
+
+
 class _Folder:
     """Applies events one by one to a :class:`FoldResult` (internal)."""
 
@@ -289,10 +308,9 @@ class _Folder:
         destination.quantity += event.amount
         self.totals[event.asset] = self.totals.get(event.asset, ZERO) + event.amount
         if event.asset != "USD":
-            destination.lots.extend(lots)
             if moved < event.amount:
-                destination.lots.append(Lot(event.amount - moved, None, event.timestamp))
-            destination.lots = deque(sorted(destination.lots, key=lambda lot: lot.acquired_at))
+                lots.append(Lot(event.amount - moved, None, event.timestamp))
+            _merge_lots(destination, lots)
 
     def _on_income(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
         unit = usd / event.amount if usd is not None else None

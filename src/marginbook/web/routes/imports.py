@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from marginbook.app.dashboard import Dashboard
 from marginbook.app.features import AddOutcome
@@ -56,7 +58,9 @@ async def _import(
             path = await _save(upload, limit, Path(folder))
         except UploadTooLarge:
             raise HTTPException(status_code=413, detail=f"the file is larger than {limit} bytes") from None
-        return dashboard.import_upload(
+        # Parsing and the transaction block: keep them off the event loop.
+        return await run_in_threadpool(
+            dashboard.import_upload,
             path,
             source_name=_safe_name(upload.filename),
             format_name=format_name,
@@ -92,9 +96,10 @@ async def import_api(
     try:
         outcome = await _import(dashboard, file, format, wallet, settings.max_upload_bytes)
     except InputError as error:
-        body = ImportRejected(detail=str(error), problems=_problems(error))
-        return JSONResponse(body.model_dump(), status_code=400)
-    return JSONResponse(ImportResult(added=outcome.added, unchanged=outcome.unchanged).model_dump())
+        rejected = ImportRejected(detail=str(error), problems=_problems(error))
+        return JSONResponse(rejected.model_dump(), status_code=400)
+    result = ImportResult(added=outcome.added, unchanged=outcome.unchanged)
+    return JSONResponse(result.model_dump(), background=_refold_after(dashboard, outcome))
 
 
 @router.get("/import", include_in_schema=False)
@@ -131,4 +136,11 @@ async def import_form(
         context["problems"] = _problems(error)
         context["problem_count"] = len(error.problems)
         return render(request, "import.html", context, status_code=400)
-    return render(request, "import.html", context)
+    response = render(request, "import.html", context)
+    response.background = _refold_after(dashboard, context["outcome"])
+    return response
+
+
+def _refold_after(dashboard: Dashboard, outcome: AddOutcome) -> BackgroundTask | None:
+    """After an import that added events, refold the ledger once the response is sent."""
+    return BackgroundTask(dashboard.warm) if outcome.added else None
