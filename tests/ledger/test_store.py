@@ -187,3 +187,12 @@ def test_events_stream_past_one_fetch(store: LedgerStore, monkeypatch: pytest.Mo
     rest = list(stream)
     assert len(rest) == 49
     assert [e.timestamp for e in [first, *rest]] == sorted(e.timestamp for e in [first, *rest])
+
+
+def test_more_digits_than_any_decimal_context_are_still_exact(store: LedgerStore) -> None:
+    # 80 significant digits: beyond the 60-digit context that arithmetic uses, so the
+    # stored text must not pass through a rounding normalisation.
+    long = Decimal("12345678901234567890123456789012345678901234567890123456789012.345678901234567891")
+    store.add_events([event("long", kind="income", asset="ETH", amount=long)])
+    (read,) = store.events()
+    assert read.amount == long and str(read.amount) == str(long)

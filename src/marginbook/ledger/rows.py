@@ -1,8 +1,9 @@
 """Conversion between :class:`LedgerEvent` values and rows of the ``events`` table.
 
-Decimals travel as their exact ``plain()`` text and times as integer microseconds since the
-epoch (UTC), so nothing is rounded on the way in or out. These functions run once per event
-on bulk imports, so they avoid per-call overhead (no reflection, no generic dispatch).
+Decimals travel as exact decimal text (no exponent, no trailing zeros) and times as integer
+microseconds since the epoch (UTC), so nothing is rounded on the way in or out. A stored row
+is a plain tuple in :data:`STORED_COLUMNS` order: bulk imports build a million of them, and a
+tuple is what the database driver's ``executemany`` takes without further work.
 """
 
 from __future__ import annotations
@@ -15,10 +16,20 @@ from decimal import Decimal
 from typing import Any
 
 from marginbook.domain.events import EventKind, LedgerEvent, LotPick, Origin
-from marginbook.domain.numbers import plain
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MICROSECOND = timedelta(microseconds=1)
+
+#: The columns of a stored row, in tuple order (``seq`` is assigned by the database).
+STORED_COLUMNS: tuple[str, ...] = (
+    "id", "ts_us", "kind", "wallet", "asset", "amount", "counter_asset", "counter_amount",
+    "fee_asset", "fee_amount", "usd_value", "to_wallet", "cost_basis_usd", "acquired_at_us", "lots",
+    "position", "opened_at_us", "note", "source", "source_row", "source_ref", "fingerprint",
+)
+ID_INDEX = STORED_COLUMNS.index("id")
+FINGERPRINT_INDEX = STORED_COLUMNS.index("fingerprint")
+
+StoredRow = tuple[Any, ...]
 
 
 def to_micros(value: datetime) -> int:
@@ -31,53 +42,68 @@ def from_micros(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
 
 
-def fingerprint_digest(event: LedgerEvent) -> str:
-    """A 64-hex-digit SHA-256 of the event's canonical content (not its id or origin)."""
-    return hashlib.sha256(event.fingerprint().encode()).hexdigest()
+def fingerprint_digest(fingerprint: str) -> str:
+    """The stored form of :meth:`LedgerEvent.fingerprint`: its SHA-256 in 64 hex digits."""
+    return hashlib.sha256(fingerprint.encode()).hexdigest()
 
 
-def _decimal_text(value: Decimal | None) -> str | None:
-    return None if value is None else plain(value)
+def decimal_text(value: Decimal) -> str:
+    """Exact text of a finite decimal: no exponent, no trailing zeros, ``0`` for zero.
+
+    Unlike :func:`marginbook.domain.numbers.plain` this never rounds, whatever the number
+    of digits: what is stored is what is read back.
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
+def _decimal_or_none_text(value: Decimal | None) -> str | None:
+    return None if value is None else decimal_text(value)
 
 
 def _micros_or_none(value: datetime | None) -> int | None:
-    return None if value is None else to_micros(value)
+    return None if value is None else (value - EPOCH) // _ONE_MICROSECOND
 
 
-def _lots_text(lots: tuple[LotPick, ...]) -> str | None:
-    # JSON rather than the CSV's ``ID:QTY;ID:QTY`` so that any character in an id survives.
+def lots_text(lots: tuple[LotPick, ...]) -> str | None:
+    """Specific-identification picks as JSON ``[[id, quantity], ...]`` (``None`` when none).
+
+    JSON rather than the CSV's ``ID:QTY;ID:QTY`` so that any character in an id survives.
+    """
     if not lots:
         return None
-    return json.dumps([[pick.acquisition_id, plain(pick.quantity)] for pick in lots])
+    return json.dumps([[pick.acquisition_id, decimal_text(pick.quantity)] for pick in lots])
 
 
-def event_to_row(event: LedgerEvent) -> dict[str, Any]:
-    """The ``events`` row of ``event`` (without ``seq``, which the database assigns)."""
+def event_to_row(event: LedgerEvent) -> StoredRow:
+    """The stored row of ``event`` (a tuple in :data:`STORED_COLUMNS` order)."""
     origin = event.origin
-    return {
-        "id": event.id,
-        "ts_us": to_micros(event.timestamp),
-        "kind": event.kind.value,
-        "wallet": event.wallet,
-        "asset": event.asset,
-        "amount": plain(event.amount),
-        "counter_asset": event.counter_asset,
-        "counter_amount": _decimal_text(event.counter_amount),
-        "fee_asset": event.fee_asset,
-        "fee_amount": _decimal_text(event.fee_amount),
-        "usd_value": _decimal_text(event.usd_value),
-        "to_wallet": event.to_wallet,
-        "cost_basis_usd": _decimal_text(event.cost_basis_usd),
-        "acquired_at_us": _micros_or_none(event.acquired_at),
-        "lots": _lots_text(event.lots),
-        "position": event.position,
-        "opened_at_us": _micros_or_none(event.opened_at),
-        "note": event.note,
-        "source": origin.source,
-        "source_row": origin.row,
-        "source_ref": origin.ref,
-        "fingerprint": fingerprint_digest(event),
-    }
+    return (
+        event.id,
+        (event.timestamp - EPOCH) // _ONE_MICROSECOND,
+        event.kind.value,
+        event.wallet,
+        event.asset,
+        decimal_text(event.amount),
+        event.counter_asset,
+        _decimal_or_none_text(event.counter_amount),
+        event.fee_asset,
+        _decimal_or_none_text(event.fee_amount),
+        _decimal_or_none_text(event.usd_value),
+        event.to_wallet,
+        _decimal_or_none_text(event.cost_basis_usd),
+        _micros_or_none(event.acquired_at),
+        lots_text(event.lots),
+        event.position,
+        _micros_or_none(event.opened_at),
+        event.note,
+        origin.source,
+        origin.row,
+        origin.ref,
+        fingerprint_digest(event.fingerprint()),
+    )
 
 
 def _decimal_or_none(text: str | None) -> Decimal | None:
@@ -117,3 +143,8 @@ def row_to_event(row: Mapping[Any, Any]) -> LedgerEvent:
         note=row["note"],
         origin=Origin(source=row["source"], row=row["source_row"], ref=row["source_ref"]),
     )
+
+
+def stored_row_to_event(row: StoredRow) -> LedgerEvent:
+    """The event of a stored-row tuple (for messages about rows not yet written)."""
+    return row_to_event(dict(zip(STORED_COLUMNS, row, strict=True)))

@@ -1,7 +1,8 @@
 """The event store: add events in one transaction, stream them back in ledger order.
 
-Writes go through SQLAlchemy Core ``executemany`` in chunks (no ORM object per row), so a
-million-row import stays fast and flat in memory. Each chunk is first inserted optimistically
+Writes go through the driver's ``executemany`` with plain tuples in chunks (no ORM object,
+not even a parameter dictionary, per row), so a million-row import stays fast and flat in
+memory; reads are SQLAlchemy Core selects streamed in batches. Each chunk is first inserted optimistically
 inside a SAVEPOINT; only when the unique index on ``id`` objects (a re-import, or a repeated
 id) does the chunk fall back to looking up the known ids and sorting its events into new,
 unchanged and conflicting ones. A fresh import therefore costs one INSERT per chunk and no
@@ -19,14 +20,23 @@ from itertools import islice
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, insert, or_, select
+from sqlalchemy import Connection, Engine, Select, func, or_, select
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
 from marginbook.domain.errors import InputError, InputProblem
 from marginbook.domain.events import LedgerEvent
 from marginbook.ledger.engine import describe
-from marginbook.ledger.rows import event_to_row, row_to_event, to_micros
+from marginbook.ledger.rows import (
+    FINGERPRINT_INDEX,
+    ID_INDEX,
+    STORED_COLUMNS,
+    StoredRow,
+    event_to_row,
+    row_to_event,
+    stored_row_to_event,
+    to_micros,
+)
 from marginbook.ledger.schema import events as events_table
 
 #: Events per INSERT. Large enough to amortise the statement, small enough to keep memory flat.
@@ -66,6 +76,13 @@ class EventWriter:
         self._connection = connection
         self.result = AddResult()
         self.conflicts: list[InputProblem] = []
+        preparer = connection.dialect.identifier_preparer
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        self._insert_sql = (
+            f"INSERT INTO {preparer.quote(events_table.name)} "
+            f"({', '.join(preparer.quote(name) for name in STORED_COLUMNS)}) "
+            f"VALUES ({', '.join([marker] * len(STORED_COLUMNS))})"
+        )
 
     def add(self, events: Iterable[LedgerEvent]) -> AddResult:
         """Add ``events`` (any iterable; consumed in chunks) and return what this call did.
@@ -74,50 +91,71 @@ class EventWriter:
         collected in :attr:`conflicts` rather than raised, so that one import reports all of
         them; the transaction then refuses to commit.
         """
-        iterator = iter(events)
+        return self.add_rows(event_to_row(event) for event in events)
+
+    def add_rows(self, rows: Iterable[StoredRow]) -> AddResult:
+        """Add events already in stored form (tuples in :data:`~marginbook.ledger.rows.STORED_COLUMNS`
+        order), as a bulk reader that never builds :class:`LedgerEvent` objects produces them.
+
+        The rows must be exactly what :func:`~marginbook.ledger.rows.event_to_row` gives for
+        the same event; otherwise as :meth:`add`.
+        """
+        iterator = iter(rows)
         total = AddResult()
         while chunk := list(islice(iterator, CHUNK_SIZE)):
             total += self._add_chunk(chunk)
         self.result += total
         return total
 
-    def _add_chunk(self, chunk: list[LedgerEvent]) -> AddResult:
-        rows: list[dict[str, Any]] = []
-        first_by_id: dict[str, tuple[LedgerEvent, str]] = {}
-        unchanged = 0
-        for event in chunk:
-            row = event_to_row(event)
-            earlier = first_by_id.get(event.id)
-            if earlier is None:
-                first_by_id[event.id] = (event, row["fingerprint"])
-                rows.append(row)
-            elif earlier[1] == row["fingerprint"]:
-                unchanged += 1
-            else:
-                self.conflicts.append(_conflict(event, earlier[0]))
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo what the block added (rows, counts and conflicts) if it raises."""
+        result, conflicts = self.result, len(self.conflicts)
         try:
             with self._connection.begin_nested():
-                self._connection.execute(insert(events_table), rows)
-        except IntegrityError:
-            return self._add_chunk_slowly(rows, first_by_id, unchanged)
-        return AddResult(len(rows), unchanged)
+                yield
+        except BaseException:
+            self.result = result
+            del self.conflicts[conflicts:]
+            raise
 
-    def _add_chunk_slowly(
-        self, rows: list[dict[str, Any]], first_by_id: dict[str, tuple[LedgerEvent, str]], unchanged: int
-    ) -> AddResult:
-        known = self._known_fingerprints([row["id"] for row in rows])
-        new_rows = []
-        for row in rows:
-            stored = known.get(row["id"])
-            if stored is None:
-                new_rows.append(row)
-            elif stored == row["fingerprint"]:
+    def _insert(self, rows: list[StoredRow]) -> None:
+        self._connection.exec_driver_sql(self._insert_sql, rows)
+
+    def _add_chunk(self, chunk: list[StoredRow]) -> AddResult:
+        rows: list[StoredRow] = []
+        first_by_id: dict[str, StoredRow] = {}
+        unchanged = 0
+        for row in chunk:
+            event_id = row[ID_INDEX]
+            earlier = first_by_id.get(event_id)
+            if earlier is None:
+                first_by_id[event_id] = row
+                rows.append(row)
+            elif earlier[FINGERPRINT_INDEX] == row[FINGERPRINT_INDEX]:
                 unchanged += 1
             else:
-                event = first_by_id[row["id"]][0]
-                self.conflicts.append(_conflict(event, self._stored_event(event.id)))
+                self.conflicts.append(_conflict(stored_row_to_event(row), stored_row_to_event(earlier)))
+        try:
+            with self._connection.begin_nested():
+                self._insert(rows)
+        except IntegrityError:
+            return self._add_chunk_slowly(rows, unchanged)
+        return AddResult(len(rows), unchanged)
+
+    def _add_chunk_slowly(self, rows: list[StoredRow], unchanged: int) -> AddResult:
+        known = self._known_fingerprints([row[ID_INDEX] for row in rows])
+        new_rows = []
+        for row in rows:
+            stored = known.get(row[ID_INDEX])
+            if stored is None:
+                new_rows.append(row)
+            elif stored == row[FINGERPRINT_INDEX]:
+                unchanged += 1
+            else:
+                self.conflicts.append(_conflict(stored_row_to_event(row), self._stored_event(row[ID_INDEX])))
         if new_rows:
-            self._connection.execute(insert(events_table), new_rows)
+            self._insert(new_rows)
         return AddResult(len(new_rows), unchanged)
 
     def _known_fingerprints(self, ids: list[str]) -> dict[str, str]:

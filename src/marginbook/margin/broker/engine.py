@@ -1,0 +1,464 @@
+"""The bar loop: what fills when, under the one intrabar rule (:mod:`marginbook.margin.rules.fills`).
+
+Each bar, in this order (the conservative reading of a bar, stated once in docs/margin.md):
+
+1. a funding time at the bar's open settles for the positions open before it;
+2. orders whose time has come go live, in file order; market orders fill at the open;
+3. live limit and stop entries fill where the bar reaches them;
+4. every position's protective exits and its liquidation (isolated) or the account's
+   liquidation (cross) are decided by :func:`~marginbook.margin.rules.exit_fill`, oldest
+   position first;
+5. funding times inside the bar settle, at the bar's open price, for the positions still
+   open (the price at that moment is unknown; the open is the last price known);
+6. a margin call is raised when the adverse extreme crosses the call price, and answered
+   by the configured response (``none`` or a top-up, booked as a ``deposit``);
+7. interest charges falling before the next bar are booked;
+8. trailing stops move with the bar's favourable extreme, so they act from the next bar;
+9. a negative cash balance is covered by selling collateral coins at the close.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from marginbook.domain.events import EventKind
+from marginbook.domain.numbers import plain
+from marginbook.margin import rules
+from marginbook.margin.account import Account, MarginMode, Position, RiskLevels
+from marginbook.margin.broker.execution import EPSILON, Executor
+from marginbook.margin.ledger import EventSink, to_decimal
+from marginbook.margin.orders import PROTECTIVE_TYPES, Order
+from marginbook.margin.venues import VenueProfile, tier_max_leverage
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """How a run trades.
+
+    Attributes:
+        venue: the venue profile (with any overrides applied).
+        mode: ``isolated`` or ``cross``.
+        base: traded asset; quote: cash asset.
+        deposit: the opening deposit, in quote.
+        leverage: default leverage of an entry without its own.
+        topup: the answer to a margin call: ``None`` (do nothing) or an amount to deposit.
+        funding_rate: funding rate per funding interval (perpetuals; 0 = none).
+        base_deposit: units of the base asset deposited too, as collateral (cross accounts
+            count them at the price; isolated positions are backed by quote only).
+        run_id: the run's id (event origins ``sim:<run_id>``).
+        wallet: the wallet of every event.
+    """
+
+    venue: VenueProfile
+    mode: MarginMode
+    base: str
+    quote: str
+    deposit: Decimal
+    leverage: float
+    run_id: str
+    wallet: str
+    topup: Decimal | None = None
+    funding_rate: float = 0.0
+    base_deposit: Decimal = Decimal(0)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """The account after one bar, for the invariant checks."""
+
+    time: datetime
+    price: float
+    cash: float
+    collateral: float
+    value: float
+    debt: float
+    accrued: float
+    equity: float
+
+
+@dataclass(slots=True)
+class _Protection:
+    orders: list[Order] = field(default_factory=list)
+
+
+class Engine:
+    """Drives one account through bars; see the module docstring for the order of things.
+
+    Args:
+        config: the run's configuration.
+        orders: the orders, in time order.
+        record: keep a :class:`Snapshot` per bar (tests; costs memory on long runs).
+    """
+
+    def __init__(self, config: RunConfig, orders: list[Order], *, record: bool = False) -> None:
+        self.config = config
+        self.account = Account(config.venue, config.mode, config.base, config.quote)
+        self.sink = EventSink(config.run_id, config.wallet)
+        self.executor = Executor(self.account, self.sink, config.run_id)
+        self.pending = list(orders)
+        self._next_order = 0
+        self.entries: list[Order] = []
+        self.protection: dict[str, list[Order]] = {}
+        self.margin_calls: list[dict[str, Any]] = []
+        self.rejected: list[dict[str, Any]] = []
+        self._called: set[str] = set()
+        self.snapshots: list[Snapshot] = []
+        self.record = record
+        self.last_price = math.nan
+        self.last_time: datetime | None = None
+        self._started = False
+        venue = config.venue
+        self._charges_interest = venue.settlement == "spot" or venue.liquidation_rule == "kraken"
+        self._levels_key: tuple[int, float] = (-1, math.nan)
+        self._levels = RiskLevels(1, math.nan, math.nan)
+
+    # ----- public --------------------------------------------------------------------
+    def start(self, at: datetime) -> None:
+        """Book the opening deposit (and any base-asset collateral)."""
+        if self.config.deposit > 0:
+            self.executor.deposit(at, self.config.deposit, "paper run deposit")
+        if self.config.base_deposit > 0:
+            self.executor.deposit_collateral(at, self.config.base_deposit, "paper run deposit (collateral)")
+        self._started = True
+
+    def on_bar(
+        self, at: datetime, epoch: int, open_: float, high: float, low: float, close: float, next_epoch: int
+    ) -> None:
+        """Process one bar that opens at ``epoch`` and lasts until ``next_epoch``."""
+        if not self._started:
+            self.start(at)
+        self._funding(epoch, epoch + 1, open_)
+        self._activate(at, epoch, open_)
+        self._fill_entries(at, epoch, open_, high, low)
+        self._exits(at, epoch, open_, high, low)
+        self._funding(epoch + 1, next_epoch, open_)
+        self._margin_calls(at, open_, high, low)
+        if self._charges_interest:
+            for position in list(self.account.positions.values()):
+                self.executor.accrue_interest(position, next_epoch)
+        self._trail(high, low)
+        self.executor.cover_negative_cash(at, close)
+        self.last_price, self.last_time = close, at
+        if self.record:
+            self.snapshots.append(self.snapshot(at, close))
+
+    def snapshot(self, at: datetime, price: float) -> Snapshot:
+        """The account's valuation at ``price``."""
+        account = self.account
+        positions = account.positions.values()
+        return Snapshot(
+            time=at,
+            price=price,
+            cash=account.cash,
+            collateral=account.base_collateral * price,
+            value=sum(account.position_value(p, price) for p in positions),
+            debt=sum(account.position_debt(p, price) for p in positions),
+            accrued=sum(account.position_accrued(p, price) for p in positions),
+            equity=account.equity(price),
+        )
+
+    def _account_levels(self, price: float) -> RiskLevels:
+        """The cross account's levels at ``price``, recomputed only when the account changed."""
+        key = (self.account.version, price)
+        if key != self._levels_key:
+            self._levels = self.account.account_levels(price)
+            self._levels_key = key
+        return self._levels
+
+    # ----- steps ---------------------------------------------------------------------
+    def _funding(self, epoch: int, next_epoch: int, open_: float) -> None:
+        """Settle the funding times in ``[epoch, next_epoch)`` for the positions open now."""
+        rate = self.config.funding_rate
+        if not self.config.venue.perpetual or rate == 0.0 or not self.account.positions:
+            return
+        interval = int(self.config.venue.funding_interval_hours * 3600)
+        instant = -(-epoch // interval) * interval
+        while instant < next_epoch:
+            when = datetime.fromtimestamp(instant, UTC)
+            for position in list(self.account.positions.values()):
+                self.executor.pay_funding(position, open_, rate, when)
+            instant += interval
+
+    def _exposure(self, name: str) -> int:
+        position = self.account.positions.get(name)
+        if position is not None:
+            return position.side
+        for order in self.entries:
+            if order.position == name and order.status == "live":
+                return order.side
+        return 0
+
+    def _activate(self, at: datetime, epoch: int, open_: float) -> None:
+        while self._next_order < len(self.pending) and self.pending[self._next_order].epoch <= epoch:
+            order = self.pending[self._next_order]
+            self._next_order += 1
+            order.status = "live"
+            if order.type == "market":
+                self._execute(order, open_, at, epoch, taker=True)
+            elif order.type in PROTECTIVE_TYPES and self._exposure(order.position) == -order.side:
+                order.protective = True
+                self.protection.setdefault(order.position, []).append(order)
+                position = self.account.positions.get(order.position)
+                if order.type == "trailing_stop" and position is not None:
+                    order.trail_level = rules.trailing_stop_level(position.side, math.nan, open_, order.trail)
+            elif order.type in ("limit", "stop"):
+                self.entries.append(order)
+            else:
+                order.status = "cancelled"
+                order.note = f"a {order.type} needs an open position on the other side"
+
+    def _fill_entries(self, at: datetime, epoch: int, open_: float, high: float, low: float) -> None:
+        if not self.entries:
+            return
+        for order in self.entries:
+            if order.status != "live":
+                continue
+            kind = rules.LIMIT if order.type == "limit" else rules.STOP_MARKET
+            level = order.price if order.type == "limit" else order.stop_price
+            price = rules.order_fill_price(order.side > 0, kind, open_, high, low, level)
+            if not math.isnan(price):
+                self._execute(order, price, at, epoch, taker=order.type != "limit")
+        self.entries = [o for o in self.entries if o.status == "live"]
+
+    def _protective_levels(self, position: Position) -> tuple[float, float, Order | None, Order | None]:
+        stop = take = math.nan
+        stop_order = take_order = None
+        for order in self.protection.get(position.name, []):
+            if order.status != "live" or order.side != -position.side:
+                continue  # done, or waiting for an entry on the other side
+            if order.type == "take_profit":
+                level = order.price
+                if math.isnan(take) or (level < take if position.side > 0 else level > take):
+                    take, take_order = level, order
+            else:
+                level = order.stop_price if order.type == "stop" else order.trail_level
+                if math.isnan(level):
+                    continue
+                if math.isnan(stop) or (level > stop if position.side > 0 else level < stop):
+                    stop, stop_order = level, order
+        return stop, take, stop_order, take_order
+
+    def _exits(self, at: datetime, epoch: int, open_: float, high: float, low: float) -> None:
+        account = self.account
+        cross = account.mode == "cross"
+        levels = self._account_levels(open_) if cross and account.positions else None
+        for position in list(account.positions.values()):
+            if position.name not in account.positions:
+                continue
+            stop, take, stop_order, take_order = self._protective_levels(position)
+            if levels is not None:
+                liquidation = levels.liquidation_price if levels.direction == position.side else math.nan
+            else:
+                liquidation = account.position_levels(position).liquidation_price
+            code, price = rules.exit_fill(position.side, open_, high, low, stop, take, liquidation)
+            if code == rules.STOP and stop_order is not None:
+                self._close_by(stop_order, position, price, at, epoch, taker=True)
+            elif code == rules.TAKE_PROFIT and take_order is not None:
+                self._close_by(take_order, position, price, at, epoch, taker=False)
+            elif code == rules.LIQUIDATION and not cross:
+                self._liquidate([position], price, at, epoch)
+        if cross and account.positions:
+            levels = self._account_levels(open_)
+            code, price = rules.exit_fill(
+                levels.direction, open_, high, low, math.nan, math.nan, levels.liquidation_price
+            )
+            if code == rules.LIQUIDATION:
+                self._liquidate(list(account.positions.values()), price, at, epoch)
+
+    def _margin_calls(self, at: datetime, open_: float, high: float, low: float) -> None:
+        account = self.account
+        if not account.positions:
+            self._called.clear()
+            return
+        checks: list[tuple[str, RiskLevels, Position | None]]
+        if account.mode == "cross":
+            checks = [("account", self._account_levels(open_), None)]
+        else:
+            checks = [(p.ledger_id, account.position_levels(p), p) for p in account.positions.values()]
+        for key, levels, position in checks:
+            call = levels.call_price
+            adverse = low if levels.direction > 0 else high
+            touched = not math.isnan(call) and (adverse <= call if levels.direction > 0 else adverse >= call)
+            if not touched:
+                self._called.discard(key)
+                continue
+            if key in self._called:
+                continue
+            self._called.add(key)
+            price = min(open_, call) if levels.direction > 0 else max(open_, call)
+            deadline_hours = account.venue.margin_call_deadline_hours
+            record: dict[str, Any] = {
+                "time": at,
+                "price": to_decimal(price),
+                "quantity": to_decimal(position.quantity if position else self._open_quantity()),
+                "position": position.ledger_id if position else "account",
+                "level": to_decimal(account.venue.margin_call_level),
+                "deadline": at + timedelta(hours=deadline_hours) if deadline_hours else None,
+                "response": "none",
+            }
+            topup = self.config.topup
+            if topup is not None and topup > 0:
+                self.executor.deposit(at, topup, f"margin call top-up ({record['position']})")
+                if position is not None:
+                    self._add_isolated_margin(position, float(topup), at)
+                record["response"] = f"topup {plain(topup)}"
+                record["deposit"] = topup
+            self.margin_calls.append(record)
+
+    def _add_isolated_margin(self, position: Position, amount: float, at: datetime) -> None:
+        """A top-up backs the called position: more margin (futures), or debt repaid (spot long)."""
+        if self.account.venue.settlement == "spot" and position.side > 0:
+            repaid = to_decimal(min(amount, position.borrowed))
+            if repaid > 0:
+                self.sink.emit(EventKind.REPAY, at, self.account.quote, repaid, position=position.ledger_id)
+                self.account.cash -= float(repaid)
+                position.borrowed -= float(repaid)
+        else:
+            position.collateral += amount
+        self.account.version += 1
+
+    def _open_quantity(self) -> float:
+        return sum(p.quantity for p in self.account.positions.values())
+
+    def _trail(self, high: float, low: float) -> None:
+        if not self.protection:
+            return
+        for name, orders in self.protection.items():
+            position = self.account.positions.get(name)
+            if position is None:
+                continue
+            favourable = rules.favourable_extreme(position.side, high, low)
+            for order in orders:
+                if order.type == "trailing_stop" and order.status == "live":
+                    order.trail_level = rules.trailing_stop_level(
+                        position.side, order.trail_level, favourable, order.trail
+                    )
+
+    # ----- fills ---------------------------------------------------------------------
+    def _fee_rate(self, taker: bool) -> float:
+        return self.config.venue.taker_fee if taker else self.config.venue.maker_fee
+
+    def _execute(self, order: Order, price: float, at: datetime, epoch: int, *, taker: bool) -> None:
+        account = self.account
+        quantity = float(order.quantity)
+        position = account.positions.get(order.position)
+        reason = order.type
+        if position is not None and position.side != order.side:
+            closing = min(quantity, position.quantity)
+            self.executor.close(position, closing, price, at, epoch, self._fee_rate(taker), reason)
+            quantity -= closing
+            if order.position not in account.positions:
+                self._cancel_protection(order.position, "position closed")
+        if quantity > EPSILON and not self._open(order, quantity, price, at, epoch, taker):
+            return
+        order.status = "filled"
+
+    def _open(
+        self, order: Order, quantity: float, price: float, at: datetime, epoch: int, taker: bool
+    ) -> bool:
+        account = self.account
+        venue = account.venue
+        leverage = order.leverage if not math.isnan(order.leverage) else self.config.leverage
+        existing = account.positions.get(order.position)
+        notional = quantity * price + (existing.quantity * existing.entry_price if existing else 0.0)
+        cap = tier_max_leverage(venue, notional)
+        if existing is not None:
+            leverage = existing.leverage
+        problem = ""
+        if leverage > cap:
+            problem = f"leverage {leverage:g} above the venue's cap {cap:g} for this size"
+        else:
+            needed = quantity * price / leverage + quantity * price * self._fee_rate(taker)
+            available = account.available(price)
+            if needed > available + 1e-9:
+                problem = (
+                    f"insufficient margin: needs {needed:.2f} {account.quote}, {available:.2f} available"
+                )
+        if problem:
+            order.status = "rejected"
+            order.note = problem
+            self.rejected.append({"time": at, "row": order.row, "reason": problem})
+            return False
+        self.executor.open(
+            order.position,
+            order.side,
+            quantity,
+            price,
+            at,
+            epoch,
+            leverage,
+            self._fee_rate(taker),
+            order.type,
+        )
+        return True
+
+    def _close_by(
+        self, order: Order, position: Position, price: float, at: datetime, epoch: int, taker: bool
+    ) -> None:
+        quantity = min(float(order.quantity), position.quantity)
+        self.executor.close(position, quantity, price, at, epoch, self._fee_rate(taker), order.type)
+        order.status = "filled"
+        self._cancel_protection(position.name, "one-cancels-other")
+
+    def _cancel_protection(self, name: str, why: str) -> None:
+        for order in self.protection.pop(name, []):
+            if order.status == "live":
+                order.status = "cancelled"
+                order.note = why
+
+    def _liquidate(self, positions: list[Position], price: float, at: datetime, epoch: int) -> None:
+        """Liquidate at ``price``: every given position, or (Kraken) oldest first until healthy."""
+        account = self.account
+        venue = account.venue
+        for position in positions:
+            if position.name not in account.positions:
+                continue
+            quantity, side = position.quantity, position.side
+            record = self.executor.close(
+                position, quantity, price, at, epoch, venue.taker_fee, "liquidation", liquidation=True
+            )
+            self._cancel_protection(position.name, "liquidated")
+            self.executor.totals.liquidations.append(
+                {
+                    "time": at,
+                    "price": record["price"],
+                    "quantity": record["quantity"],
+                    "side": "sell" if side > 0 else "buy",
+                    "fee": record["fee"],
+                    "position": record["position"],
+                }
+            )
+            if venue.liquidate_oldest_first and account.mode == "cross" and account.positions:
+                used = sum(
+                    rules.kraken_used_margin(p.side, p.quantity, p.entry_price, price, p.leverage)
+                    for p in account.positions.values()
+                )
+                if rules.margin_level(account.equity(price), used) >= venue.liquidation_stop_level:
+                    break
+
+
+def run_bars(
+    engine: Engine,
+    times: list[datetime],
+    epochs: list[int],
+    opens: list[float],
+    highs: list[float],
+    lows: list[float],
+    closes: list[float],
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Feed bars to ``engine``; the last bar is taken to last as long as the one before it."""
+    count = len(times)
+    if count == 0:
+        return
+    step = epochs[1] - epochs[0] if count > 1 else 3600
+    for i in range(count):
+        next_epoch = epochs[i + 1] if i + 1 < count else epochs[i] + step
+        engine.on_bar(times[i], epochs[i], opens[i], highs[i], lows[i], closes[i], next_epoch)
+        if progress is not None and i % 10_000 == 0:
+            progress(i)

@@ -1,0 +1,410 @@
+"""Margin, liquidation and funding rules of the venues, as plain functions of numbers.
+
+Every function here takes and returns floats and ints only (sides are ``+1`` long, ``-1``
+short; tier tables are 1-D float arrays), and the module imports nothing but :mod:`math`,
+so the event-driven engine calls the functions directly and the backtest kernel compiles
+the very same functions with ``numba.njit``. Prices a rule cannot give (no liquidation is
+possible, or a denominator vanishes) are ``nan``; callers treat ``nan`` as "never".
+
+Sources (re-checked against the venues' help pages; see ``docs/margin.md``):
+
+- Binance USDⓈ-M: "How to Calculate Liquidation Price of USDⓈ-M Contracts" and
+  "Leverage and Margin of USDⓈ-M Futures" (tiers, maintenance amount).
+- Binance spot margin: "Margin Level" and "Margin Call and Liquidation".
+- Kraken margin: "How is the margin level calculated?" and "Margin call and liquidation".
+- Bybit: "Liquidation Price (USDT Contract)".
+- OKX: "Isolated margin liquidation price" (perpetual swap).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; numpy is not imported at run time
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+
+LONG = 1
+SHORT = -1
+
+
+def notional_value(quantity: float, price: float) -> float:
+    """Position value (notional) of ``quantity`` units at ``price``, always positive."""
+    return abs(quantity) * price
+
+
+def initial_margin(notional: float, leverage: float) -> float:
+    """Initial margin: the trader's collateral behind ``notional`` at ``leverage`` (notional / L)."""
+    return notional / leverage
+
+
+def maintenance_margin(notional: float, mmr: float, maintenance_amount: float) -> float:
+    """Maintenance margin of one tier: ``notional · MMR − maintenance amount``."""
+    return notional * mmr - maintenance_amount
+
+
+def unrealized_pnl(side: int, quantity: float, entry_price: float, price: float) -> float:
+    """Unrealized profit (+) or loss (−) of a position; sign-correct for shorts (``side = −1``)."""
+    return side * quantity * (price - entry_price)
+
+
+def tier_index(notional: float, floors: FloatArray) -> int:
+    """The tier whose notional bracket holds ``notional``.
+
+    Args:
+        notional: position value in the quote asset.
+        floors: each tier's lower notional bound, ascending, ``floors[0] == 0``. A bracket
+            includes its upper bound, as the venues print them ("0 – 50,000" is tier 1).
+
+    Returns:
+        The 0-based tier index (the last tier for anything above its floor).
+    """
+    index = 0
+    for i in range(1, len(floors)):
+        if notional > floors[i]:
+            index = i
+        else:
+            break
+    return index
+
+
+def tier_maintenance_amount(tier: int, floors: FloatArray, mmrs: FloatArray) -> float:
+    """The maintenance amount ("cum") of ``tier``, derived from the tier table.
+
+    ``amount_n = amount_(n−1) + floor_n · (MMR_n − MMR_(n−1))`` with ``amount_0 = 0``: the
+    amount that makes the maintenance margin continuous across bracket boundaries.
+    """
+    amount = 0.0
+    for i in range(1, tier + 1):
+        amount += floors[i] * (mmrs[i] - mmrs[i - 1])
+    return amount
+
+
+def margin_ratio_price(
+    side: int,
+    quantity: float,
+    entry_price: float,
+    wallet_balance: float,
+    other_maintenance: float,
+    other_upnl: float,
+    mmr: float,
+    maintenance_amount: float,
+    ratio: float,
+) -> float:
+    """The price at which a futures account's margin ratio reaches ``ratio``.
+
+    Margin ratio = maintenance margin / margin balance, with margin balance = wallet balance
+    + every position's unrealized P&L. Solving ``TMM1 + Q·P·MMR − cum = ratio · (WB + UPNL1
+    + Side·Q·(P − EP))`` for ``P`` gives this price; at ``ratio = 1`` it is Binance's
+    liquidation price, at the call level (e.g. 0.8) the margin-call price.
+
+    Args:
+        side: +1 long, −1 short.
+        quantity: position size in base units (positive).
+        entry_price: the position's entry price.
+        wallet_balance: cross: the account's wallet balance; isolated: the position's margin.
+        other_maintenance: maintenance margin of every other position (0 when isolated).
+        other_upnl: unrealized P&L of every other position (0 when isolated).
+        mmr: maintenance margin rate of the tier.
+        maintenance_amount: maintenance amount ("cum") of the tier.
+        ratio: the margin ratio to solve for (1.0 = liquidation).
+
+    Returns:
+        The price, ``0.0`` for a long that cannot be liquidated above zero, or ``nan``.
+    """
+    denominator = quantity * (mmr - ratio * side)
+    if denominator == 0.0:
+        return math.nan
+    price = (
+        ratio * (wallet_balance + other_upnl - side * quantity * entry_price)
+        - other_maintenance
+        + maintenance_amount
+    ) / denominator
+    if price < 0.0:
+        return 0.0 if side == LONG else math.nan
+    return price
+
+
+def binance_usdm_liquidation_price(
+    side: int,
+    quantity: float,
+    entry_price: float,
+    wallet_balance: float,
+    other_maintenance: float,
+    other_upnl: float,
+    mmr: float,
+    maintenance_amount: float,
+) -> float:
+    """Binance USDⓈ-M liquidation price for one tier (one-way mode).
+
+    ``LP = (WB − TMM1 + UPNL1 + cum − Side·Q·EP) / (Q·MMR − Side·Q)``. Isolated: ``WB`` is
+    the position's isolated margin and ``TMM1 = UPNL1 = 0``.
+    """
+    return margin_ratio_price(
+        side,
+        quantity,
+        entry_price,
+        wallet_balance,
+        other_maintenance,
+        other_upnl,
+        mmr,
+        maintenance_amount,
+        1.0,
+    )
+
+
+def tiered_margin_ratio_price(
+    side: int,
+    quantity: float,
+    entry_price: float,
+    wallet_balance: float,
+    other_maintenance: float,
+    other_upnl: float,
+    floors: FloatArray,
+    mmrs: FloatArray,
+    ratio: float,
+) -> float:
+    """:func:`margin_ratio_price` with the tier chosen by the notional *at that price*.
+
+    The tier at entry gives a first answer; when the notional at that price lies in another
+    tier, the venue applies that tier, so this returns the one price that lies inside the
+    tier it was computed with (the maintenance margin is continuous in notional, so there
+    is exactly one). Tier amounts come from :func:`tier_maintenance_amount`.
+    """
+    entry_tier = tier_index(quantity * entry_price, floors)
+    price = margin_ratio_price(
+        side,
+        quantity,
+        entry_price,
+        wallet_balance,
+        other_maintenance,
+        other_upnl,
+        mmrs[entry_tier],
+        tier_maintenance_amount(entry_tier, floors, mmrs),
+        ratio,
+    )
+    if math.isnan(price) or tier_index(quantity * price, floors) == entry_tier:
+        return price
+    for tier in range(len(floors)):
+        candidate = margin_ratio_price(
+            side,
+            quantity,
+            entry_price,
+            wallet_balance,
+            other_maintenance,
+            other_upnl,
+            mmrs[tier],
+            tier_maintenance_amount(tier, floors, mmrs),
+            ratio,
+        )
+        if not math.isnan(candidate) and tier_index(quantity * candidate, floors) == tier:
+            return candidate
+    return price
+
+
+def binance_usdm_liquidation_price_tiered(
+    side: int,
+    quantity: float,
+    entry_price: float,
+    wallet_balance: float,
+    other_maintenance: float,
+    other_upnl: float,
+    floors: FloatArray,
+    mmrs: FloatArray,
+) -> float:
+    """Binance USDⓈ-M liquidation price with the tier at the liquidation price governing."""
+    return tiered_margin_ratio_price(
+        side,
+        quantity,
+        entry_price,
+        wallet_balance,
+        other_maintenance,
+        other_upnl,
+        floors,
+        mmrs,
+        1.0,
+    )
+
+
+def bybit_liquidation_price(
+    side: int,
+    entry_price: float,
+    size: float,
+    leverage: float,
+    mmr: float,
+    mm_deduction: float,
+    extra_margin: float,
+) -> float:
+    """Bybit USDT perpetual, isolated: ``LP = EP ∓ (IM − MM)/size ∓ extra/size``.
+
+    ``IM = position value / leverage`` and ``MM = position value · MMR − MM deduction``, both
+    at the entry price. Venue example: long 1 BTC at 20,000, 50x, MMR 0.5 % → 19,700.
+    """
+    value = size * entry_price
+    im = value / leverage
+    mm = value * mmr - mm_deduction
+    price = entry_price - side * (im - mm + extra_margin) / size
+    return max(price, 0.0)
+
+
+def fixed_maintenance_ratio_price(
+    side: int, entry_price: float, size: float, collateral: float, maintenance: float, ratio: float
+) -> float:
+    """The price at which ``maintenance / (collateral + unrealized P&L)`` reaches ``ratio``.
+
+    For venues whose maintenance margin is fixed at the entry value (Bybit isolated): at
+    ``ratio = 1`` and ``collateral = IM + extra`` this is :func:`bybit_liquidation_price`; at
+    the call level it is the margin-call price.
+    """
+    if ratio <= 0.0:
+        return math.nan
+    price = entry_price - side * (collateral - maintenance / ratio) / size
+    return max(price, 0.0)
+
+
+def okx_isolated_liquidation_price(
+    side: int, entry_price: float, quantity: float, isolated_margin: float, mmr: float, taker_fee: float
+) -> float:
+    """OKX (and Gate) perpetual, isolated: ``(EP ∓ WB/Q) / (1 ∓ (MMR + taker))``.
+
+    ``WB`` is the position's isolated margin; the taker rate is the closing fee the venue
+    reserves out of the margin.
+    """
+    denominator = 1.0 - side * (mmr + taker_fee)
+    if denominator <= 0.0:
+        return math.nan
+    price = (entry_price - side * isolated_margin / quantity) / denominator
+    return max(price, 0.0)
+
+
+def bankruptcy_price(side: int, entry_price: float, quantity: float, collateral: float) -> float:
+    """The price at which the loss equals the collateral (zero equity left)."""
+    return max(entry_price - side * collateral / quantity, 0.0)
+
+
+def margin_level(equity: float, used: float) -> float:
+    """A margin level as a fraction: ``equity / used`` (``inf`` when nothing is used).
+
+    Kraken: equity / used margin. Binance spot margin: total asset value / (total
+    liabilities + outstanding interest).
+    """
+    if used <= 0.0:
+        return math.inf
+    return equity / used
+
+
+def kraken_position_value(side: int, quantity: float, entry_price: float, price: float) -> float:
+    """Kraken's position value for used margin: a long at its opening cost, a short at current value.
+
+    Kraken's two published examples (long 1 BTC at 20,000 → used margin 4,000 whatever the
+    price; short 0.2 BTC at 65,200 → used margin 2,608) only agree with this reading.
+    """
+    return quantity * entry_price if side == LONG else quantity * price
+
+
+def kraken_used_margin(
+    side: int, quantity: float, entry_price: float, price: float, leverage: float
+) -> float:
+    """Kraken used margin of one position: position value / leverage."""
+    return kraken_position_value(side, quantity, entry_price, price) / leverage
+
+
+def kraken_margin_level_price(
+    side: int,
+    quantity: float,
+    entry_price: float,
+    leverage: float,
+    trade_balance: float,
+    other_upnl: float,
+    other_used_margin: float,
+    level: float,
+) -> float:
+    """The price at which a Kraken account's margin level reaches ``level`` (0.8 call, 0.4 liquidation).
+
+    Margin level = (trade balance + unrealized P&L) / used margin. Venue example: long 1 BTC
+    at 20,000, 5:1, trade balance 10,000 → margin call (80 %) at 13,200.
+    """
+    if side == LONG:
+        used = other_used_margin + quantity * entry_price / leverage
+        price = entry_price + (level * used - trade_balance - other_upnl) / quantity
+        return max(price, 0.0)
+    denominator = quantity * (1.0 + level / leverage)
+    price = (trade_balance + other_upnl + quantity * entry_price - level * other_used_margin) / denominator
+    return price if price > 0.0 else math.nan
+
+
+def spot_margin_level_price(
+    base_held: float, quote_held: float, base_debt: float, quote_debt: float, level: float
+) -> float:
+    """The base price at which a spot-margin account's margin level reaches ``level``.
+
+    Margin level = (quote held + base held · P) / (quote debt + base debt · P), debts with
+    their outstanding interest (Binance's definition). A long holds base and owes quote; a
+    short holds quote and owes base. Returns ``nan`` when no positive price reaches it.
+    """
+    denominator = base_held - level * base_debt
+    if denominator == 0.0:
+        return math.nan
+    price = (level * quote_debt - quote_held) / denominator
+    return price if price > 0.0 else math.nan
+
+
+def funding_payment(side: int, size: float, mark_price: float, rate: float) -> float:
+    """Cash a position receives (+) or pays (−) at a funding time.
+
+    ``payment = size · mark price · rate``; with a positive rate longs pay and shorts receive.
+    """
+    return -side * size * mark_price * rate
+
+
+def trading_fee(notional: float, rate: float) -> float:
+    """Fee on a trade: notional · rate (rates are fractions, ``0.0004`` = 0.04 %)."""
+    return abs(notional) * rate
+
+
+def aggregate_margin_ratio_price(
+    net_quantity: float,
+    net_cost: float,
+    maintenance_slope: float,
+    maintenance_amount: float,
+    wallet_balance: float,
+    ratio: float,
+) -> float:
+    """Cross margin on one market: the price at which the account's margin ratio reaches ``ratio``.
+
+    Every position on the market moves with the one price, so the account's margin balance
+    ``WB + N·P − C`` and its maintenance margin ``M·P − K`` are both linear in ``P``, with
+    ``N = Σ Side·Q`` (net quantity), ``C = Σ Side·Q·EP`` (net cost), ``M = Σ Q·MMR`` and
+    ``K = Σ cum`` plus the maintenance of other markets. Solving ``M·P − K = ratio·(WB + N·P − C)``
+    gives ``P``; with one position it is :func:`margin_ratio_price`. ``nan`` when no positive
+    price reaches it.
+    """
+    denominator = maintenance_slope - ratio * net_quantity
+    if denominator == 0.0:
+        return math.nan
+    price = (ratio * (wallet_balance - net_cost) + maintenance_amount) / denominator
+    return price if price > 0.0 else math.nan
+
+
+def kraken_aggregate_level_price(
+    net_quantity: float,
+    net_cost: float,
+    long_used_margin: float,
+    short_margin_quantity: float,
+    trade_balance: float,
+    level: float,
+) -> float:
+    """Kraken, many positions on one market: the price at which the margin level reaches ``level``.
+
+    Equity ``TB + N·P − C`` and used margin ``U_long + S·P`` (longs at opening cost, shorts at
+    current value, ``S = Σ_short Q / leverage``) are linear in ``P``; with one position this
+    is :func:`kraken_margin_level_price`. ``nan`` when no positive price reaches it.
+    """
+    denominator = net_quantity - level * short_margin_quantity
+    if denominator == 0.0:
+        return math.nan
+    price = (level * long_used_margin - trade_balance + net_cost) / denominator
+    return price if price > 0.0 else math.nan

@@ -1,0 +1,161 @@
+"""The vectorised ledger CSV reader gives exactly the codec's rows, or declines.
+
+It may decline any input (the codec then reads it); what it must never do is accept input
+the codec rejects, or accept input with a different result. These tests compare the two
+readers row for row on generated files that mix plain rows with every kind of irregularity.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from marginbook.app import fast_ledger_csv
+from marginbook.app.fast_ledger_csv import NotFastPath, iter_stored_rows
+from marginbook.app.ledger_io import import_files
+from marginbook.domain.errors import InputError
+from marginbook.importers import ledger_csv
+from marginbook.ledger import open_store
+from marginbook.ledger.rows import StoredRow, event_to_row
+
+HEADER = ("id,timestamp,type,wallet,asset,amount,counter_asset,counter_amount,fee_asset,fee_amount,"
+          "usd_value,to_wallet,cost_basis_usd,acquired_at,position,opened_at,note")
+
+
+def codec_rows(path: Path, wallet: str | None = None) -> list[StoredRow] | InputError:
+    try:
+        return [event_to_row(e) for e in ledger_csv.read(path, wallet=wallet)]
+    except InputError as error:
+        return error
+
+
+def fast_rows(path: Path, wallet: str | None = None) -> list[StoredRow] | None:
+    try:
+        return [row for block in iter_stored_rows(path, wallet=wallet) for row in block]
+    except NotFastPath:
+        return None
+
+
+PLAIN_ROWS = [
+    ",2025-03-01T14:05:00Z,buy,kraken,BTC,0.000000000000000001,USD,30000,USD,15,,,,,,,",
+    "x-1,2025-03-01T14:05:00.250+02:00,sell,coinbase,ETH,0.50,USD,2000.00,USD,10,,,,,pos-1,,paper hands",
+    ",2025-03-01,income,kraken,ETH,+007.5000,,,,,12.5,,,,,,staking reward",
+    ",2024-12-31T23:59:59.999999-05:00,transfer,coinbase,BTC,.5,,,BTC,0.0001,,ledger-nano,,,,,",
+    ",2025-01-02T00:00:00Z,realized_pnl,kraken,USD,-12.50,,,,,,,,,,2024-06-01T00:00:00Z,",
+    ",2025-01-02T00:00:00Z,funding,kraken,USDT,0,,,,,,,,,,,",
+    ",2025-01-02T00:00:00Z,deposit,kraken,BTC,1,,,,,,,1500.10,2019-05-05T10:00:00+01:00,,,",
+    ",2025-03-01T14:05:00Z,buy,kraken,BTC,1,USD,30000,USD,15,,,,,,,",  # repeats row 1: occurrence 1
+    ",2025-03-01T14:05:00Z,buy,kraken,BTC,0.000000000000000001,USD,30000,USD,15,,,,,,,",  # same as row 1
+    "",  # a blank line still counts as a row
+    " , ,,",  # so does a row of blank cells
+    ",2025-03-01T14:05:00Z,liquidation,,BTC,0.1,USD,3000,USD,3,,,,,kr-1,,note with  spaces ",
+    ",2025-03-01T14:05:00Z,interest,kraken,USD,2.00,,,,,,,,,kr-1,,東京 opening fee",
+]
+
+IRREGULAR_ROWS = [
+    ",2025-03-01T14:05:00Z,buy,kraken,BTC,1e-3,USD,30000,,,,,,,,,",  # exponent
+    ",2025-03-01T14:05:00Z,buy,kraken,BTC,1,USD,30,000,,,,,,,,,",  # thousands separator: extra cell
+    ",2025-03-01T14:05:00Z,buy, kraken,BTC,1,USD,30000,,,,,,,,,",  # padded cell
+    ',2025-03-01T14:05:00Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,"quoted, note"',
+    ",2025-02-30T14:05:00Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # no such day
+    ",2025-03-01 14:05:00+00:00,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # space instead of T
+    ",2025-03-01T14:05:00,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # no zone
+    ",2025-03-01T14:05:00Z,sell,kraken,BTC,-1,USD,30000,,,,,,,,,",  # negative amount
+    ",2025-03-01T14:05:00Z,buy,kraken,BTC,0,USD,30000,,,,,,,,,",  # zero amount
+    ",2025-03-01T14:05:00Z,buy,kraken,BTC,1,,,,,,,,,,,",  # trade without counter
+    ",2025-03-01T14:05:00Z,income,kraken,ETH,1,,,USD,,,,,,,,",  # half a fee
+    ",2025-03-01T14:05:00Z,transfer,kraken,BTC,1,,,,,,kraken,,,,,",  # to itself
+    ",2025-03-01T14:05:00Z,deposit,kraken,BTC,1,,,,,,cold,,,,,",  # to_wallet on a deposit
+    ",2025-03-01T14:05:00Z,lend,kraken,BTC,1,,,,,,,,,,,",  # unknown type
+    ",2025-03-01T14:05:00Z,buy,kraken,,1,USD,1,,,,,,,,,",  # no asset
+    "dup,2025-03-01T14:05:00Z,income,kraken,ETH,1,,,,,,,,,,,",
+    "dup,2025-03-01T14:05:00Z,income,kraken,ETH,2,,,,,,,,,,,",  # same id, other content
+    ",2025-03-01T14:05:00Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,\r",  # stray carriage return
+    ",0999-03-01T14:05:00Z,income,kraken,ETH,1,,,,,,,,,,,",  # a year Python writes unpadded
+    ",2025-03-01T14:05:00Z,income,kraken,ETH,1" + "0" * 60 + ",,,,,,,,,,,",  # huge number
+    ",2025-03-01T14:05:00Z,income,kraken,ETH,1,,,,,,,,,,,",
+]
+
+
+@pytest.fixture(autouse=True)
+def small_files_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast_ledger_csv, "MIN_FILE_BYTES", 0)
+
+
+def write(path: Path, rows: list[str], *, crlf: bool = False, bom: bool = False, header: str = HEADER) -> Path:
+    end = "\r\n" if crlf else "\n"
+    text = ("\ufeff" if bom else "") + header + end + "".join(row + end for row in rows)
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def test_plain_rows_give_the_codecs_rows_exactly(tmp_path: Path) -> None:
+    path = write(tmp_path / "plain.csv", PLAIN_ROWS, crlf=True, bom=True)
+    fast = fast_rows(path, wallet="default-wallet")
+    assert fast is not None, "the fast path must take plain files"
+    assert fast == codec_rows(path, wallet="default-wallet")
+    assert len(fast) == len(PLAIN_ROWS) - 2  # the two blank rows are skipped
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.sampled_from(PLAIN_ROWS + IRREGULAR_ROWS), min_size=1, max_size=12),
+    crlf=st.booleans(),
+    wallet=st.sampled_from([None, "default-wallet"]),
+)
+def test_the_fast_path_never_disagrees_with_the_codec(
+    tmp_path: Path, rows: list[str], crlf: bool, wallet: str | None
+) -> None:
+    path = write(tmp_path / "mixed.csv", rows, crlf=crlf)
+    fast = fast_rows(path, wallet)
+    if fast is not None:
+        assert fast == codec_rows(path, wallet)
+
+
+@pytest.mark.parametrize("header", [
+    "timestamp,type,wallet,asset,amount,amount",  # duplicate column
+    "timestamp,type,wallet,asset,amount,colour",  # unknown column
+    "timestamp,type,wallet,asset",  # missing column
+    "timestamp, type,wallet,asset,amount",  # padded name
+])
+def test_headers_that_need_the_codec_are_declined(tmp_path: Path, header: str) -> None:
+    path = write(tmp_path / "h.csv", [], header=header)
+    with pytest.raises(NotFastPath):
+        list(iter_stored_rows(path))
+
+
+def test_lot_picks_are_left_to_the_codec(tmp_path: Path) -> None:
+    path = write(tmp_path / "lots.csv", [",2025-01-01,sell,k,BTC,1,USD,1,a:1"],
+                 header="id,timestamp,type,wallet,asset,amount,counter_asset,counter_amount,lots")
+    assert fast_rows(path) is None
+    assert isinstance(codec_rows(path), list)
+
+
+def test_a_bad_row_in_a_later_block_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast_ledger_csv, "BLOCK_BYTES", 200)
+    good = [f"e{i},2025-01-01T00:00:{i:02d}Z,income,kraken,ETH,1,,,,,,,,,,," for i in range(40)]
+    path = write(tmp_path / "late.csv", [*good, ",2025-01-01T00:00:00Z,income,kraken,ETH,1.2.3,,,,,,,,,,,"])
+    with open_store(f"sqlite:///{tmp_path}/l.db") as store:
+        with pytest.raises(InputError) as caught:
+            import_files(store, [path])
+        assert str(caught.value) == f"{path}:42: amount: not a plain decimal number: '1.2.3'"
+        assert store.count() == 0
+        # The same file without the bad row goes through the fast path in blocks, whole.
+        path = write(tmp_path / "late.csv", good)
+        summary = import_files(store, [path])
+        assert (summary.added, store.count()) == (40, 40)
+        assert [e.origin.row for e in store.events()][:3] == [2, 3, 4]
+
+
+def test_an_id_conflict_is_worded_by_the_codec(tmp_path: Path) -> None:
+    rows = ["dup,2025-01-01T00:00:00Z,income,kraken,ETH,1,,,,,,,,,,,",
+            "dup,2025-01-01T00:00:00Z,income,kraken,ETH,2,,,,,,,,,,,"]
+    path = write(tmp_path / "dup.csv", rows)
+    with open_store(f"sqlite:///{tmp_path}/l.db") as store:
+        with pytest.raises(InputError) as caught:
+            import_files(store, [path])
+        assert str(caught.value) == f"{path}:3: id: id 'dup' is already used by row 2 with different content"
+        assert store.count() == 0
