@@ -209,3 +209,23 @@ def test_static_route_does_not_leave_its_folder(client: TestClient) -> None:
 def test_8949_rows_come_in_pages(client: TestClient) -> None:
     second = client.get("/api/tax/2025/form-8949", params={"limit": 1, "offset": 1}).json()
     assert [r["disposal_id"] for r in second] == ["sell-btc"]
+
+
+def test_risk_uses_the_margin_engine_when_installed(store: MemoryStore) -> None:
+    """Binance cross 3x spot margin: 0.5 BTC at 60,000 with 10,000 own and 20,000 borrowed has
+    margin level 0.5·p / 20,000: a call at 1.3 (p = 52,000) and liquidation at 1.1 (p = 44,000)."""
+    import pytest
+
+    pytest.importorskip("marginbook.margin.risk")
+    from marginbook.app.dashboard import Dashboard
+    from marginbook.web.main import create_app
+    from marginbook.web.settings import WebSettings
+    from tests.web.conftest import BASE_URL
+
+    client = TestClient(create_app(WebSettings(), dashboard=Dashboard(store)), base_url=BASE_URL)
+    body = client.get("/api/risk", params={"venue": "binance-margin", "side": "long", "mode": "cross",
+                                           "entry": "60000", "quantity": "0.5", "leverage": "3"}).json()
+    assert (body["margin_call_price"], body["liquidation_price"]) == ("52000", "44000")
+    too_much = client.get("/api/risk", params={"venue": "binance-margin", "entry": "60000", "quantity": "0.5",
+                                               "leverage": "500"})
+    assert too_much.status_code == 400 and "leverage" in too_much.text

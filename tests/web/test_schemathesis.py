@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from marginbook.app.dashboard import Dashboard
+from marginbook.app.features import risk_figures
 from marginbook.web import security
 from marginbook.web.main import create_app
 from marginbook.web.settings import WebSettings
@@ -26,7 +27,16 @@ def tax_any_year(store: object, year: int, profile: Path | None) -> dict[str, An
     return {**fake_tax(store, 2025, profile), "year": year}
 
 
-_DASHBOARD = Dashboard(make_store(), tax_source=tax_any_year, risk_source=fake_risk,
+def _risk_source() -> Any:
+    """The margin engine's calculator when installed (odd inputs must not crash it), else the fake."""
+    try:
+        import marginbook.margin.risk  # noqa: F401
+    except ImportError:
+        return fake_risk
+    return risk_figures
+
+
+_DASHBOARD = Dashboard(make_store(), tax_source=tax_any_year, risk_source=_risk_source(),
                        price_file=write_price_file(_FOLDER / "prices.csv"),
                        backtest_dir=write_backtest(_FOLDER / "runs").parent, export_dir=_FOLDER)
 # Bound beyond loopback with a token, so that every generated request is authorised by its header
