@@ -1,0 +1,1 @@
+"""Market data: price history (bundled, user files, exchange downloads) and the fair-market-value look-up."""

@@ -1,0 +1,117 @@
+"""Binance trade history, transaction history statement and USDⓈ-M futures history → events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from marginbook.domain.errors import InputError
+from marginbook.importers import binance
+from tests.importers._expect import FIXTURES, summary, table, write
+
+STATEMENT_HEADER = "User_ID,UTC_Time,Account,Operation,Coin,Change,Remark\n"
+
+
+def test_trade_history_imports_fills_with_units_taken_from_the_cells() -> None:
+    events = binance.read(FIXTURES / "binance" / "trade_history.csv")
+    assert [summary(e) for e in events] == table("""
+        hash | 2024-02-01T10:15:30Z | buy | BTC | 0.02 | USDT | 850 | BTC | 0.00002 | 2
+        hash | 2024-02-01T10:15:30Z | buy | BTC | 0.02 | USDT | 850 | BTC | 0.00002 | 3
+        hash | 2024-02-03T22:01:07Z | sell | ETH | 1.5 | USDT | 3450.75 | BNB | 0.004123 | 4
+        hash | 2024-02-05T04:44:44Z | buy | SOL | 10 | BTC | 0.0235 | | | 5
+    """)
+    # Two identical partial fills stay two events with distinct, stable ids.
+    assert events[0].id != events[1].id
+    assert [e.id for e in binance.read(FIXTURES / "binance" / "trade_history.csv")] == [e.id for e in events]
+
+
+def test_legacy_trade_history_splits_the_market_code() -> None:
+    events = binance.read(FIXTURES / "binance" / "trade_history_legacy.csv", wallet="binance-us")
+    assert [summary(e) for e in events] == table("""
+        hash | 2021-05-04T08:00:01Z | buy | ETH | 0.5 | USDT | 1650.06 | ETH | 0.0005 | 2
+        hash | 2021-05-06T19:45:10Z | sell | BTC | 0.01 | BUSD | 570 | BUSD | 0.57 | 3
+    """)
+    assert {e.wallet for e in events} == {"binance-us"}
+
+
+def test_statement_maps_margin_loans_interest_trades_and_futures() -> None:
+    events = binance.read(FIXTURES / "binance" / "statement.csv")
+    # Row 6: two partial fills in one second (rows 6-9) are summed into one short sale of the
+    # borrowed BTC, with the fee of row 10. Transfers between the user's own accounts give nothing.
+    assert [summary(e) for e in events] == table("""
+        hash | 2024-04-01T08:00:00Z | deposit | USDT | 20000 | | | | | 2
+        hash | 2024-04-01T09:12:31Z | borrow | BTC | 0.1 | | | | | 5
+        hash | 2024-04-01T09:12:45Z | sell | BTC | 0.1 | USDT | 7000 | USDT | 7 | 6
+        hash | 2024-04-01T10:00:00Z | interest | BTC | 0.00000208 | | | | | 11
+        hash | 2024-04-03T16:20:05Z | buy | BTC | 0.1001 | USDT | 6606.6 | BNB | 0.011 | 12
+        hash | 2024-04-03T16:21:00Z | repay | BTC | 0.1 | | | | | 15
+        hash | 2024-04-05T00:00:00Z | funding | USDT | -1.2345 | | | | | 16
+        hash | 2024-04-05T08:00:00Z | funding | USDT | 0.8765 | | | | | 17
+        hash | 2024-04-05T13:37:12Z | fee | USDT | 2.1 | | | | | 18
+        hash | 2024-04-05T13:37:12Z | realized_pnl | USDT | 153.4 | | | | | 19
+        hash | 2024-04-07T00:01:02Z | income | USDT | 0.4123 | | | | | 20
+        hash | 2024-04-08T12:00:00Z | withdrawal | USDT | 1000 | | | | | 21
+    """)
+
+
+def test_futures_history_maps_income_types() -> None:
+    events = binance.read(FIXTURES / "binance" / "futures_transactions.csv")
+    assert [summary(e) for e in events] == table("""
+        hash | 2024-05-02T00:00:00Z | funding | USDT | -0.5214 | | | | | 2
+        hash | 2024-05-02T03:14:15Z | fee | USDT | 1.68 | | | | | 3
+        hash | 2024-05-02T03:14:15Z | realized_pnl | USDT | -37.5 | | | | | 4
+        hash | 2024-05-02T08:00:00Z | funding | USDT | 0.1102 | | | | | 6
+        hash | 2024-05-03T11:11:11Z | realized_pnl | USDT | 212.25 | | | | | 7
+    """)
+
+
+def test_trades_of_three_assets_in_one_second_are_ambiguous(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "s.csv",
+        STATEMENT_HEADER
+        + "1,2024-04-01 09:12:45,Spot,Transaction Spend,USDT,-100,\n"
+        + "1,2024-04-01 09:12:45,Spot,Transaction Buy,BTC,0.001,\n"
+        + "1,2024-04-01 09:12:45,Spot,Transaction Spend,ETH,-0.01,\n"
+        + "1,2024-04-01 09:12:45,Spot,Transaction Buy,SOL,0.1,\n",
+    )
+    with pytest.raises(InputError) as caught:
+        binance.read(path)
+    assert [p.row for p in caught.value.problems] == [2, 3, 4, 5]
+    assert "cannot be read as one trade" in caught.value.problems[0].problem
+
+
+def test_unknown_operation_is_reported_not_dropped(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "s.csv",
+        STATEMENT_HEADER
+        + "1,2024-04-01 09:00:00,Spot,Deposit,USDT,100,\n"
+        + "1,2024-04-01 09:12:45,Cross Margin,Cross Margin Liquidation - Small Assets Takeover,BTC,-0.1,\n",
+    )
+    with pytest.raises(InputError) as caught:
+        binance.read(path)
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.field) == (3, "Operation")
+
+
+def test_malformed_trade_history_cells_name_their_column(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "t.csv",
+        "Date(UTC),Pair,Side,Price,Executed,Amount,Fee\n"
+        "2024-02-01 10:15:30,BTCUSDT,HOLD,42500,0.02BTC,850USDT,0BNB\n"
+        "2024-02-01 10:15:31,BTCUSDT,BUY,42500,BTC0.02,850USDT,0BNB\n",
+    )
+    with pytest.raises(InputError) as caught:
+        binance.read(path)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(2, "Side"), (3, "Executed")]
+
+
+def test_a_changed_futures_layout_names_its_columns(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "f.csv", "Time,Type,Amount,Coin,Symbol\n2024-05-02 00:00:00,FUNDING_FEE,-1,USDT,X\n"
+    )
+    with pytest.raises(InputError, match="missing column\\(s\\) Asset; expected columns: Time, Type, Amount"):
+        binance.read(path)
