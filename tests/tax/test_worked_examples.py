@@ -62,8 +62,11 @@ S,2025-08-01T12:00:00Z,sell,coinbase,ETH,2.5,USD,7530,USD,30,
 
 def _lots(doc: dict[str, object], term: str) -> list[tuple[str, str, str, str]]:
     rows = [row for row in doc["form_8949"] if row["term"] == term]  # type: ignore[attr-defined, index]
-    return [(lot["acquisition_id"], lot["quantity"], lot["proceeds"], lot["cost_basis"])
-            for row in rows for lot in row["lots"]]
+    return [
+        (lot["acquisition_id"], lot["quantity"], lot["proceeds"], lot["cost_basis"])
+        for row in rows
+        for lot in row["lots"]
+    ]
 
 
 def test_ex2_fifo() -> None:
@@ -134,10 +137,14 @@ def test_ex3_universal_is_computed_only_when_asked_and_warns() -> None:
 
 def test_ex3_transition_writes_the_allocation_it_used() -> None:
     doc = document(EX3, 2025)
-    allocation = {(a["wallet"], a["acquisition_id"], a["quantity"], a["cost_basis"], a["rule"])
-                  for a in doc["allocation"]}
-    assert allocation == {("wallet-a", "A1", "1", "20000.00", "global"),
-                          ("wallet-b", "B1", "1", "70000.00", "global")}
+    allocation = {
+        (a["wallet"], a["acquisition_id"], a["quantity"], a["cost_basis"], a["rule"])
+        for a in doc["allocation"]
+    }
+    assert allocation == {
+        ("wallet-a", "A1", "1", "20000.00", "global"),
+        ("wallet-b", "B1", "1", "70000.00", "global"),
+    }
 
 
 # --- Ex 6: Form 4952 across two years -------------------------------------------------------
@@ -160,7 +167,12 @@ def test_ex6_2025() -> None:
     assert (f["line_1"], f["line_2"], f["line_3"]) == ("4000.00", "0.00", "4000.00")
     assert (f["line_4a"], f["line_4b"], f["line_4c"]) == ("0.00", "0.00", "0.00")
     assert (f["line_4d"], f["line_4e"], f["line_4f"], f["line_4g"], f["line_4h"]) == (
-        "3000.00", "0.00", "3000.00", "0.00", "3000.00")
+        "3000.00",
+        "0.00",
+        "3000.00",
+        "0.00",
+        "3000.00",
+    )
     assert (f["line_5"], f["line_6"], f["line_7"], f["line_8"]) == ("0.00", "3000.00", "1000.00", "3000.00")
 
 
@@ -176,15 +188,23 @@ def test_ex6_2026_a_interest_income_uses_the_carryover() -> None:
     assert doc["carryover_in"]["investment_interest"] == "1000.00"
 
 
-EX6_2026_B = EX6_2025 + """
+EX6_2026_B = (
+    EX6_2025
+    + """
 b2,2025-08-01T00:00:00Z,buy,kraken,ETH,10,USD,20000,,,
 s2,2026-09-01T00:00:00Z,sell,kraken,ETH,10,USD,25000,,,
 """
+)
 
 
 def test_ex6_2026_b_long_term_gain_without_election() -> None:
     f = _f4952(document(EX6_2026_B, 2026))
-    assert (f["line_2"], f["line_4d"], f["line_4e"], f["line_4f"]) == ("1000.00", "5000.00", "5000.00", "0.00")
+    assert (f["line_2"], f["line_4d"], f["line_4e"], f["line_4f"]) == (
+        "1000.00",
+        "5000.00",
+        "5000.00",
+        "0.00",
+    )
     assert (f["line_6"], f["line_8"], f["line_7"]) == ("0.00", "0.00", "1000.00")
 
 
@@ -214,11 +234,22 @@ def test_ex8_fees(usd_value: str) -> None:
     doc = document(EX8.replace("{usd}", usd_value), 2025, prices=prices)
     rows = {(row["disposal_id"]): row for row in doc["form_8949"]}
     assert (rows["sell"]["proceeds"], rows["sell"]["cost_basis"], rows["sell"]["gain"]) == (
-        "1990.00", "1500.00", "490.00")
+        "1990.00",
+        "1500.00",
+        "490.00",
+    )
     assert (rows["swap"]["proceeds"], rows["swap"]["cost_basis"], rows["swap"]["gain"]) == (
-        "990.00", "750.00", "240.00")
+        "990.00",
+        "750.00",
+        "240.00",
+    )
     fee = rows["swap:fee"]
-    assert (fee["quantity"], fee["proceeds"], fee["cost_basis"], fee["gain"]) == ("0.0025", "10.00", "7.50", "2.50")
+    assert (fee["quantity"], fee["proceeds"], fee["cost_basis"], fee["gain"]) == (
+        "0.0025",
+        "10.00",
+        "7.50",
+        "2.50",
+    )
     assert all(row["term"] == "short" for row in doc["form_8949"])
     assert term_total(doc, "short") == Decimal("732.50")
     held = {(h["asset"], h["quantity"], h["cost_basis"]) for h in doc["holdings"]}
@@ -245,14 +276,27 @@ def test_ex9_offshore_perpetual_realized_pnl_is_one_short_term_row_in_box_i() ->
     )
     (row,) = doc["form_8949"]
     assert (row["box"], row["term"], row["proceeds"], row["cost_basis"], row["gain"]) == (
-        "I", "short", "10000.00", "0.00", "10000.00")
+        "I",
+        "short",
+        "10000.00",
+        "0.00",
+        "10000.00",
+    )
 
 
 def test_ex9_section_1256_gain_is_split_60_40() -> None:
-    doc = document(f"{HEADER}\n", 2025, """
+    doc = document(
+        f"{HEADER}\n",
+        2025,
+        """
     [year.2025]
     section_1256_gain = "10000"
-    """)
+    """,
+    )
     sched = doc["schedule_d"]
     assert (sched["line_4"], sched["line_11"], sched["line_7"], sched["line_15"]) == (
-        "4000.00", "6000.00", "4000.00", "6000.00")
+        "4000.00",
+        "6000.00",
+        "4000.00",
+        "6000.00",
+    )

@@ -18,6 +18,7 @@ from marginbook.domain.prices import MissingPriceError, PriceSource
 from marginbook.tax.allocation import read_allocation
 from marginbook.tax.book import Scope
 from marginbook.tax.engine import RunOptions
+from marginbook.tax.events import TaxEvent
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Profile, load_profile
 from marginbook.tax.report import TaxReport, compute_tax_report, year_end
@@ -81,7 +82,7 @@ def _options(request: TaxRequest, profile: Profile) -> RunOptions:
 
 
 def tax_events(
-    events: Iterable[LedgerEvent],
+    events: Iterable[TaxEvent],
     request: TaxRequest,
     prices: PriceSource | None = None,
     profile: Profile | None = None,
@@ -109,14 +110,16 @@ def tax_ledger_files(
 
 
 def tax_year(db_url: str | None, request: TaxRequest, prices: PriceSource | None = None) -> TaxReport:
-    """Tax a year from the ledger database (events up to the end of the year)."""
+    """Tax a year from the ledger database (events up to the end of the year, streamed)."""
     try:
-        from marginbook.ledger.store import open_store
+        from marginbook.ledger import open_store
     except ImportError:
         raise MarginbookError(
             "the ledger database is not available in this build; tax a ledger CSV with --ledger FILE"
         ) from None
     profile = load_profile(request.profile_path)
-    store = open_store(db_url)
-    events = store.events(end=year_end(request.year, profile))
-    return tax_events(events, request, prices, profile)
+    from marginbook.app.stored_events import tax_events_from_store
+
+    with open_store(db_url) as store:
+        events = tax_events_from_store(store, year_end(request.year, profile))
+        return tax_events(events, request, prices, profile)

@@ -139,13 +139,14 @@ def validate(requests: Sequence[AllocationRequest], book: LotBook, dust: Decimal
             continue
         given = allocated.get((wallet, asset), ZERO)
         if abs(given - held) > dust:
-            request = first_row.get((wallet, asset))
+            named = first_row.get((wallet, asset))
             problems.append(
                 InputProblem(
-                    request.source if request else (requests[0].source if requests else "allocation"),
-                    request.row if request else None,
+                    named.source if named else (requests[0].source if requests else "allocation"),
+                    named.row if named else None,
                     "quantity",
-                    f"allocates {plain(given)} {asset} to wallet {wallet!r}, which holds {plain(held)} at 2025-01-01",
+                    f"allocates {plain(given)} {asset} to wallet {wallet!r}, "
+                    f"which holds {plain(held)} at 2025-01-01",
                 )
             )
     for (wallet, asset), request in first_row.items():

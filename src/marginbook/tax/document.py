@@ -27,12 +27,21 @@ def usd(value: Decimal) -> str:
     return f"{cents(value):f}"
 
 
+def _cents(value: Decimal) -> str:
+    """A Form 8949 amount, which the rows already hold to the cent."""
+    return format(value, "f")
+
+
 def _day(value: date | None) -> str:
     return value.isoformat() if value is not None else "VARIOUS"
 
 
 def _ts(value: datetime | None) -> str | None:
-    return format_timestamp(value) if value is not None else None
+    if value is None:
+        return None
+    if value.microsecond or value.utcoffset():
+        return format_timestamp(value)
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def row_document(row: Form8949Row) -> dict[str, Any]:
@@ -46,19 +55,19 @@ def row_document(row: Form8949Row) -> dict[str, Any]:
         "quantity": plain(row.quantity),
         "date_acquired": _day(row.date_acquired),
         "date_sold": row.date_sold.isoformat(),
-        "proceeds": usd(row.proceeds),
-        "cost_basis": usd(row.cost_basis),
+        "proceeds": _cents(row.proceeds),
+        "cost_basis": _cents(row.cost_basis),
         "adjustment_code": row.adjustment_code,
-        "adjustment": usd(row.adjustment),
-        "gain": usd(row.gain),
+        "adjustment": _cents(row.adjustment),
+        "gain": _cents(row.gain),
         "disposal_id": row.disposal_id,
         "kind": row.kind,
         "lots": [
             {
                 "acquisition_id": lot.acquisition_id,
                 "quantity": plain(lot.quantity),
-                "cost_basis": usd(lot.cost_basis),
-                "proceeds": usd(lot.proceeds),
+                "cost_basis": _cents(lot.cost_basis),
+                "proceeds": _cents(lot.proceeds),
                 "acquired_at": _ts(lot.acquired_at),
                 "basis_missing": lot.basis_missing,
             }

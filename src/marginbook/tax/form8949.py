@@ -7,14 +7,14 @@ split across its lot slices pro rata by units to the cent, the remainder on the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from marginbook.domain.numbers import ZERO, cents, plain
-from marginbook.tax.holding import Term, local_date, term_of
+from marginbook.tax.holding import Term, first_long_term_day, local_date
 from marginbook.tax.profile import Form1099DA, MonthEndRule, Profile
 from marginbook.tax.records import Disposal, LotSlice
 
@@ -22,10 +22,10 @@ from marginbook.tax.records import Disposal, LotSlice
 #: and digital assets without a 1099-B went to C/F.
 _BOXES_2025 = {"basis_reported": ("G", "J"), "gross_only": ("H", "K"), "none": ("I", "L")}
 _BOXES_2024 = ("C", "F")
+_ZERO_CENTS = cents(ZERO)
 
 
-@dataclass(frozen=True, slots=True)
-class RowLot:
+class RowLot(NamedTuple):
     """One lot slice on a row: what it contributed (cents) and its acquisition facts."""
 
     acquisition_id: str
@@ -36,8 +36,7 @@ class RowLot:
     basis_missing: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Form8949Row:
+class Form8949Row(NamedTuple):
     """One Form 8949 row (one disposal, one term).
 
     Attributes:
@@ -106,61 +105,77 @@ def rows_for_disposal(
     disposal: Disposal, tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule
 ) -> list[Form8949Row]:
     """The rows (one per term present) of one disposal."""
+    day_of = _day_function(zone)
     slices = disposal.slices
-    sold = local_date(disposal.disposed_at, zone)
-    quantities = [s.quantity for s in slices]
-    whole = sum(quantities, ZERO)
-    proceeds = split_cents(disposal.proceeds, quantities, whole)
-    bases = _basis_cents(slices)
+    sold = day_of(disposal.disposed_at)
+    if len(slices) == 1:
+        proceeds = [cents(disposal.proceeds)]
+        bases = [cents(slices[0].basis)]
+    else:
+        quantities = [s.quantity for s in slices]
+        proceeds = split_cents(disposal.proceeds, quantities, sum(quantities, ZERO))
+        bases = _basis_cents(slices)
     by_term: dict[Term, list[RowLot]] = {}
+    fixed = disposal.term
     for slice_, part_proceeds, part_basis in zip(slices, proceeds, bases, strict=True):
-        if disposal.term is not None:
-            term = disposal.term
-        elif slice_.acquired_at is None:
+        acquired = slice_.acquired_at
+        if fixed is not None:
+            term = fixed
+        elif acquired is None:
             term = Term.SHORT
         else:
-            term = term_of(local_date(slice_.acquired_at, zone), sold, rule)
-        by_term.setdefault(term, []).append(
-            RowLot(
-                slice_.acquisition_id,
-                slice_.quantity,
-                part_proceeds,
-                part_basis,
-                slice_.acquired_at,
-                slice_.basis_missing,
-            )
+            term = Term.LONG if sold >= first_long_term_day(day_of(acquired), rule) else Term.SHORT
+        lot = RowLot(
+            slice_.acquisition_id, slice_.quantity, part_proceeds, part_basis, acquired, slice_.basis_missing
         )
+        group = by_term.get(term)
+        if group is None:
+            by_term[term] = [lot]
+        else:
+            group.append(lot)
     rows = []
     for term in (Term.SHORT, Term.LONG):
         lots = by_term.get(term)
-        if not lots:
+        if lots is None:
             continue
-        quantity = sum((lot.quantity for lot in lots), ZERO)
-        row_proceeds = sum((lot.proceeds for lot in lots), ZERO)
-        row_basis = sum((lot.cost_basis for lot in lots), ZERO)
-        acquired = lots[0].acquired_at if len(lots) == 1 else None
+        if len(lots) == 1:
+            only = lots[0]
+            quantity, row_proceeds, row_basis = only.quantity, only.proceeds, only.cost_basis
+            acquired_day = day_of(only.acquired_at) if only.acquired_at is not None else None
+        else:
+            quantity = sum([lot.quantity for lot in lots], ZERO)
+            row_proceeds = sum([lot.proceeds for lot in lots], ZERO)
+            row_basis = sum([lot.cost_basis for lot in lots], ZERO)
+            acquired_day = None
         rows.append(
             Form8949Row(
-                box=box_for(term, tax_year, disposal, profile),
-                term=term,
-                description=_description(disposal, quantity),
-                asset=disposal.asset,
-                wallet=disposal.wallet,
-                quantity=quantity,
-                date_acquired=local_date(acquired, zone) if acquired is not None else None,
-                date_sold=sold,
-                proceeds=row_proceeds,
-                cost_basis=row_basis,
-                adjustment_code="",
-                adjustment=cents(ZERO),
-                gain=row_proceeds - row_basis,
-                disposal_id=disposal.disposal_id,
-                kind=disposal.kind,
-                lots=tuple(lots),
-                warnings=disposal.warnings,
+                box_for(term, tax_year, disposal, profile),
+                term,
+                _description(disposal, quantity),
+                disposal.asset,
+                disposal.wallet,
+                quantity,
+                acquired_day,
+                sold,
+                row_proceeds,
+                row_basis,
+                "",
+                _ZERO_CENTS,
+                row_proceeds - row_basis,
+                disposal.disposal_id,
+                disposal.kind,
+                tuple(lots),
+                disposal.warnings,
             )
         )
     return rows
+
+
+def _day_function(zone: ZoneInfo) -> Callable[[datetime], date]:
+    """The calendar date of an engine time (always UTC) in ``zone``; ``datetime.date`` for UTC."""
+    if zone.key == "UTC":
+        return datetime.date
+    return lambda moment: moment.astimezone(zone).date()
 
 
 def _description(disposal: Disposal, quantity: Decimal) -> str:

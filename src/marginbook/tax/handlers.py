@@ -16,21 +16,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from marginbook.domain.events import EventKind, LedgerEvent
+from marginbook.domain.events import EventKind
 from marginbook.domain.numbers import ZERO, plain
-from marginbook.tax.engine import Fold, ShortSale
+from marginbook.domain.prices import MissingPriceError
+from marginbook.tax.engine import Fold, MissingBasisError, ShortSale
+from marginbook.tax.events import TaxEvent
 from marginbook.tax.holding import Term
+from marginbook.tax.lots import Taken
 from marginbook.tax.profile import Character, LiquidationFeeTreatment, ShortSaleTerm, TransferFeeTreatment
 from marginbook.tax.records import Disposal, GiftItem, IncomeItem, LotSlice
 from marginbook.tax.valuation import describe
 
-Handler = Callable[[Fold, LedgerEvent], None]
+Handler = Callable[[Fold, TaxEvent], None]
 
 
 # --- values ------------------------------------------------------------------------------
 
 
-def trade_value(fold: Fold, event: LedgerEvent) -> Decimal:
+def trade_value(fold: Fold, event: TaxEvent) -> Decimal:
     """The USD value ``V`` of a trade: both sides are worth it.
 
     ``usd_value`` when given; else the USD side; else a stablecoin side; else the price of
@@ -51,20 +54,20 @@ def trade_value(fold: Fold, event: LedgerEvent) -> Decimal:
         return event.amount * fold.valuer.price(event.asset, event.timestamp, event)
     try:
         return event.amount * fold.valuer.price(event.asset, event.timestamp, event)
-    except Exception:
+    except MissingPriceError:
         if counter_amount > 0:
             return counter_amount * fold.valuer.price(counter, event.timestamp, event)
         raise
 
 
-def event_value(fold: Fold, event: LedgerEvent) -> Decimal:
+def event_value(fold: Fold, event: TaxEvent) -> Decimal:
     """Fair market value of ``|amount|`` of ``asset`` (``usd_value`` or the price data)."""
     if event.usd_value is not None:
         return event.usd_value
     return abs(event.amount) * fold.valuer.price(event.asset, event.timestamp, event)
 
 
-def fee_value(fold: Fold, event: LedgerEvent, trade_usd: Decimal | None) -> Decimal:
+def fee_value(fold: Fold, event: TaxEvent, trade_usd: Decimal | None) -> Decimal:
     """USD value of the event's fee: USD as is; the trade's own price when the fee is in one
     of the traded assets; else ``usd_value`` per unit for the event's asset; else the price data."""
     asset, amount = event.fee_asset, event.fee_amount
@@ -82,7 +85,7 @@ def fee_value(fold: Fold, event: LedgerEvent, trade_usd: Decimal | None) -> Deci
     return amount * fold.valuer.price(asset, event.timestamp, event)
 
 
-def dispose_fee_units(fold: Fold, event: LedgerEvent, value: Decimal) -> None:
+def dispose_fee_units(fold: Fold, event: TaxEvent, value: Decimal) -> None:
     """A fee paid in crypto: the fee units are disposed of at their fair market value."""
     if event.fee_asset is None or event.fee_amount is None or event.fee_amount == 0:
         return
@@ -91,7 +94,7 @@ def dispose_fee_units(fold: Fold, event: LedgerEvent, value: Decimal) -> None:
     fold.dispose(event, event.fee_asset, event.fee_amount, value, "fee", suffix=":fee")
 
 
-def side_fee(fold: Fold, event: LedgerEvent) -> None:
+def side_fee(fold: Fold, event: TaxEvent) -> None:
     """The fee of a non-trade event: a fee expense, and a disposal when paid in crypto."""
     value = fee_value(fold, event, None)
     if value == 0 and not event.fee_amount:
@@ -105,7 +108,7 @@ def side_fee(fold: Fold, event: LedgerEvent) -> None:
 
 def _exchange(
     fold: Fold,
-    event: LedgerEvent,
+    event: TaxEvent,
     given: str,
     given_qty: Decimal,
     received: str,
@@ -116,8 +119,7 @@ def _exchange(
 ) -> None:
     value = trade_value(fold, event)
     fee = fee_value(fold, event, value)
-    usd_paid = fold.valuer.is_usd(given)
-    if usd_paid:
+    if given == "USD":
         basis = value + fee
         proceeds = ZERO
     else:
@@ -130,17 +132,16 @@ def _exchange(
             _sell(fold, event, given, given_qty, proceeds, kind)
         else:
             fold.dispose(event, given, given_qty, proceeds, kind, suffix=":counter", use_picks=True)
-    if not fold.valuer.is_usd(received) and received_qty > 0:
+    if received != "USD" and received_qty > 0:
         fold.book.acquire(event.wallet, received, received_qty, basis, event.timestamp, event.id)
-    dispose_fee_units(fold, event, fee)
+    if event.fee_amount:
+        dispose_fee_units(fold, event, fee)
 
 
-def _sell(
-    fold: Fold, event: LedgerEvent, asset: str, quantity: Decimal, proceeds: Decimal, kind: str
-) -> None:
+def _sell(fold: Fold, event: TaxEvent, asset: str, quantity: Decimal, proceeds: Decimal, kind: str) -> None:
     """A sale of ``asset``: own lots first, or borrowed units (a short sale) per the spec."""
     key = (event.wallet, asset)
-    borrowed = fold.borrowed[key]
+    borrowed = fold.borrowed.get(key, ZERO)
     short_qty = ZERO
     if borrowed > 0:
         if event.position is not None and (event.position, asset) in fold.short_positions:
@@ -170,7 +171,7 @@ def _sell(
         fold.dispose(event, asset, quantity, proceeds, kind, use_picks=True)
 
 
-def on_buy(fold: Fold, event: LedgerEvent) -> None:
+def on_buy(fold: Fold, event: TaxEvent) -> None:
     """Received ``amount`` ``asset`` for ``counter_amount`` ``counter_asset``."""
     assert event.counter_asset is not None and event.counter_amount is not None
     _exchange(
@@ -185,7 +186,7 @@ def on_buy(fold: Fold, event: LedgerEvent) -> None:
     )
 
 
-def on_sell(fold: Fold, event: LedgerEvent) -> None:
+def on_sell(fold: Fold, event: TaxEvent) -> None:
     """Gave ``amount`` ``asset`` for ``counter_amount`` ``counter_asset``."""
     assert event.counter_asset is not None and event.counter_amount is not None
     _exchange(
@@ -200,7 +201,7 @@ def on_sell(fold: Fold, event: LedgerEvent) -> None:
     )
 
 
-def on_spend(fold: Fold, event: LedgerEvent) -> None:
+def on_spend(fold: Fold, event: TaxEvent) -> None:
     """Paid for goods or services: a disposal at FMV, less the fee."""
     value = event_value(fold, event)
     fee = fee_value(fold, event, value)
@@ -211,7 +212,7 @@ def on_spend(fold: Fold, event: LedgerEvent) -> None:
 # --- flows -------------------------------------------------------------------------------
 
 
-def on_deposit(fold: Fold, event: LedgerEvent) -> None:
+def on_deposit(fold: Fold, event: TaxEvent) -> None:
     """Units from outside the ledger: a lot with the given basis, or with missing basis."""
     if not fold.valuer.is_usd(event.asset):
         missing = event.cost_basis_usd is None
@@ -227,7 +228,7 @@ def on_deposit(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_withdrawal(fold: Fold, event: LedgerEvent) -> None:
+def on_withdrawal(fold: Fold, event: TaxEvent) -> None:
     """Units left for outside the ledger: not a sale; their lots leave the pool."""
     if not fold.valuer.is_usd(event.asset):
         _, uncovered = fold.book.remove(
@@ -241,7 +242,7 @@ def on_withdrawal(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_transfer(fold: Fold, event: LedgerEvent) -> None:
+def on_transfer(fold: Fold, event: TaxEvent) -> None:
     """Units moved between own wallets keep their basis and acquisition date."""
     assert event.to_wallet is not None
     asset = event.asset
@@ -250,6 +251,12 @@ def on_transfer(fold: Fold, event: LedgerEvent) -> None:
         if book.per_wallet:
             method = fold.method_for(event.timestamp)
             if event.lots:
+                picked = sum((p.quantity for p in event.lots), ZERO)
+                if abs(picked - event.amount) > fold.dust:
+                    raise MissingBasisError(
+                        f"event {describe(event)}: lots names {plain(picked)} {asset} but "
+                        f"{plain(event.amount)} are transferred"
+                    )
                 taken, missing = book.remove_specific(
                     event.wallet, asset, [(p.acquisition_id, p.quantity) for p in event.lots]
                 )
@@ -270,7 +277,7 @@ def on_transfer(fold: Fold, event: LedgerEvent) -> None:
         fold.book.remove(event.wallet, event.fee_asset, event.fee_amount, fold.method_for(event.timestamp))
 
 
-def on_income(fold: Fold, event: LedgerEvent) -> None:
+def on_income(fold: Fold, event: TaxEvent) -> None:
     """Ordinary income at FMV; the units' basis is that FMV."""
     value = event_value(fold, event)
     fold.result.income.append(
@@ -290,7 +297,7 @@ def on_income(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_gift(fold: Fold, event: LedgerEvent) -> None:
+def on_gift(fold: Fold, event: TaxEvent) -> None:
     """A gift or donation: not a sale; reported apart with basis, dates and FMV."""
     value = event_value(fold, event)
     slices: list[LotSlice] = []
@@ -328,7 +335,7 @@ def on_gift(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_fee(fold: Fold, event: LedgerEvent) -> None:
+def on_fee(fold: Fold, event: TaxEvent) -> None:
     """A standalone fee: an expense, and a disposal of the units when paid in crypto."""
     value = event_value(fold, event)
     fold.expense(event, "fee", value)
@@ -337,7 +344,7 @@ def on_fee(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_interest(fold: Fold, event: LedgerEvent) -> None:
+def on_interest(fold: Fold, event: TaxEvent) -> None:
     """Margin interest: investment interest (or Schedule C); paid in crypto, also a disposal."""
     value = event_value(fold, event)
     fold.expense(event, "interest", value)
@@ -346,7 +353,7 @@ def on_interest(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_borrow(fold: Fold, event: LedgerEvent) -> None:
+def on_borrow(fold: Fold, event: TaxEvent) -> None:
     """A loan received: not income, and the units are not lots."""
     if not fold.valuer.is_usd(event.asset):
         fold.borrowed[(event.wallet, event.asset)] += event.amount
@@ -355,7 +362,7 @@ def on_borrow(fold: Fold, event: LedgerEvent) -> None:
     side_fee(fold, event)
 
 
-def on_repay(fold: Fold, event: LedgerEvent) -> None:
+def on_repay(fold: Fold, event: TaxEvent) -> None:
     """Coins returned to the lender: close open short sales oldest first, delivering lots."""
     asset = event.asset
     if fold.valuer.is_usd(asset):
@@ -407,7 +414,12 @@ def on_repay(fold: Fold, event: LedgerEvent) -> None:
 
 
 def _close_short(
-    fold: Fold, event: LedgerEvent, short: ShortSale, taken: list, quantity: Decimal, uncovered: Decimal
+    fold: Fold,
+    event: TaxEvent,
+    short: ShortSale,
+    taken: list[Taken],
+    quantity: Decimal,
+    uncovered: Decimal,
 ) -> None:
     proceeds = short.proceeds if quantity >= short.quantity else short.proceeds * quantity / short.quantity
     short.quantity -= quantity
@@ -434,7 +446,7 @@ def _close_short(
     )
 
 
-def _pnl(fold: Fold, event: LedgerEvent, character: Character, kind: str) -> None:
+def _pnl(fold: Fold, event: TaxEvent, character: Character, kind: str) -> None:
     """Realized PnL or funding: a capital row (gain: proceeds; loss: basis) or ordinary."""
     value = event.amount if fold.valuer.is_usd(event.asset) else event_value(fold, event)
     signed = value if event.amount >= 0 else -abs(value)
@@ -483,12 +495,12 @@ def _pnl(fold: Fold, event: LedgerEvent, character: Character, kind: str) -> Non
     side_fee(fold, event)
 
 
-def on_realized_pnl(fold: Fold, event: LedgerEvent) -> None:
+def on_realized_pnl(fold: Fold, event: TaxEvent) -> None:
     """A margin or derivatives position settled a profit or loss."""
     _pnl(fold, event, fold.profile.realized_pnl, "realized_pnl")
 
 
-def on_funding(fold: Fold, event: LedgerEvent) -> None:
+def on_funding(fold: Fold, event: TaxEvent) -> None:
     """A perpetual funding payment, per the profile's ``funding`` treatment."""
     _pnl(fold, event, fold.profile.funding, "funding")
 

@@ -13,9 +13,13 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from marginbook.tax.profile import MonthEndRule
+
+_ONE_DAY = timedelta(days=1)
+_NO_OFFSET = timedelta(0)
 
 
 class Term(StrEnum):
@@ -26,9 +30,10 @@ class Term(StrEnum):
 
 
 def _is_last_day_of_month(day: date) -> bool:
-    return day.day == calendar.monthrange(day.year, day.month)[1]
+    return (day + _ONE_DAY).month != day.month
 
 
+@lru_cache(maxsize=65_536)
 def first_long_term_day(acquired: date, rule: MonthEndRule = MonthEndRule.THIRTEENTH_MONTH) -> date:
     """The first disposal date on which a lot acquired on ``acquired`` is long-term.
 
@@ -57,4 +62,6 @@ def term_of(acquired: date, disposed: date, rule: MonthEndRule = MonthEndRule.TH
 
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
     """The calendar date of a UTC instant in the taxpayer's zone."""
+    if zone.key == "UTC" and moment.utcoffset() == _NO_OFFSET:
+        return moment.date()
     return moment.astimezone(zone).date()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from marginbook.domain.numbers import ZERO
 from marginbook.tax.methods import ORDERINGS, Method
@@ -54,8 +54,7 @@ class Lot:
     basis_missing: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Taken:
+class Taken(NamedTuple):
     """Units taken from a lot: the lot (for its acquisition facts), how many, their basis."""
 
     lot: Lot

@@ -1,7 +1,9 @@
 """What the engine's fold produces: disposals with their lot slices, income, gifts, expenses.
 
 These are exact (unrounded) facts in event order; the form modules round them to the cent
-when they become form lines.
+when they become form lines. The two records made once or more per disposal are
+``NamedTuple`` s (immutable, and much cheaper to build than frozen dataclasses, which matters
+at a million events); the rarer ones are frozen dataclasses.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from marginbook.tax.holding import Term
 
 
-@dataclass(frozen=True, slots=True)
-class LotSlice:
+class LotSlice(NamedTuple):
     """Part of one lot used by a disposal.
 
     Attributes:
@@ -32,8 +34,7 @@ class LotSlice:
     basis_missing: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Disposal:
+class Disposal(NamedTuple):
     """One disposal of one asset by one event (a trade, a crypto fee, a short cover ...).
 
     Attributes:

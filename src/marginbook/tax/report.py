@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from marginbook.domain.events import LedgerEvent
 from marginbook.domain.numbers import ZERO, cents, decimal_context
 from marginbook.domain.prices import PriceSource
 from marginbook.tax.book import WALLET_RULES_START, AllocationRow
 from marginbook.tax.engine import EngineResult, RunOptions, ShortSale, run_engine
+from marginbook.tax.events import TaxEvent
 from marginbook.tax.form4952 import Form4952, form_4952
 from marginbook.tax.form8949 import Form8949Row, rows_for_disposal
 from marginbook.tax.holding import Term, local_date
@@ -95,7 +95,7 @@ def year_end(year: int, profile: Profile) -> datetime:
 
 
 def compute_tax_report(
-    events: Iterable[LedgerEvent],
+    events: Iterable[TaxEvent],
     year: int,
     profile: Profile,
     prices: PriceSource | None = None,
@@ -129,62 +129,98 @@ def _by_year(items: Iterable[Disposal], profile: Profile) -> dict[int, list[Disp
 
 def build_report(result: EngineResult, year: int, profile: Profile, options: RunOptions) -> TaxReport:
     """Turn the engine's facts into the forms of ``year``, chaining carryovers from the first year."""
+    return build_reports(result, year, profile, options)[year]
+
+
+def build_reports(
+    result: EngineResult, last_year: int, profile: Profile, options: RunOptions
+) -> dict[int, TaxReport]:
+    """The report of every year from the ledger's first to ``last_year``, in one pass.
+
+    Each year's capital loss and investment interest carryovers feed the next year. The
+    holdings and open short sales of every report are those at the end of the run.
+    """
     zone = profile.zone()
     disposals = _by_year(result.disposals, profile)
     expenses: defaultdict[int, list[Expense]] = defaultdict(list)
     for expense in result.expenses:
         expenses[local_date(expense.paid_at, zone).year].append(expense)
-    first_year = min([*disposals, *expenses, year])
+    first_year = min([*disposals, *expenses, last_year])
     carry = CarryIn(
         profile.carryover.short_term, profile.carryover.long_term, profile.carryover.investment_interest
     )
-    rows: list[Form8949Row] = []
-    sched: ScheduleD | None = None
-    f4952: Form4952 | None = None
-    schedule_c: ScheduleC | None = None
-    carry_in = carry
-    for current in range(first_year, year + 1):
-        carry_in = carry
+    reports: dict[int, TaxReport] = {}
+    for year in range(first_year, last_year + 1):
         rows = [
             row
-            for d in disposals.get(current, ())
-            for row in rows_for_disposal(d, current, profile, zone, profile.month_end)
+            for d in disposals.get(year, ())
+            for row in rows_for_disposal(d, year, profile, zone, profile.month_end)
         ]
-        settings = profile.year(current)
-        sched = schedule_d(
-            rows,
-            short_term_carryover=carry.short_term,
-            long_term_carryover=carry.long_term,
-            other_short_term=settings.other_short_term_gain,
-            other_long_term=settings.other_long_term_gain,
-            section_1256=settings.section_1256_gain,
-            taxable_income=settings.taxable_income,
+        sched, f4952, schedule_c = _forms(rows, year, carry, expenses.get(year, []), profile)
+        reports[year] = TaxReport(
+            year=year,
+            method=options.method or profile.year(year).method or Method.FIFO,
+            scope=options.scope.value,
+            rows=rows,
+            schedule_d=sched,
+            form_4952=f4952,
+            schedule_c=schedule_c,
+            carryover_in=carry,
+            income=[i for i in result.income if local_date(i.received_at, zone).year == year],
+            gifts=[g for g in result.gifts if local_date(g.given_at, zone).year == year],
+            expenses=expenses.get(year, []),
+            warnings=_warnings(result, rows, year, profile, options),
+            allocation=result.allocation,
+            open_lots=result.open_lots,
+            open_shorts=result.open_shorts,
             profile=profile,
         )
-        interest = sum((e.usd_amount for e in expenses.get(current, ()) if e.category == "interest"), ZERO)
-        fees = sum((e.usd_amount for e in expenses.get(current, ()) if e.category == "fee"), ZERO)
-        trader = profile.kind is TaxpayerKind.TRADER
-        short_net, long_net = _net_gains(sched, profile.form_4952_4d_includes_carryover)
-        f4952 = form_4952(
-            interest_paid=ZERO if trader else interest,
-            carried_in=carry.investment_interest,
-            investment_income=settings.investment_income,
-            qualified_dividends=settings.qualified_dividends,
-            net_short_term=short_net,
-            net_long_term=long_net,
-            elect_4g=settings.elect_4g,
-            investment_expenses=settings.investment_expenses,
-        )
-        schedule_c = ScheduleC(cents(interest), cents(fees)) if trader else None
         carry = CarryIn(sched.carryover.short_term, sched.carryover.long_term, f4952.line_7)
-    assert sched is not None and f4952 is not None
+    return reports
+
+
+def _forms(
+    rows: list[Form8949Row], year: int, carry: CarryIn, expenses: list[Expense], profile: Profile
+) -> tuple[ScheduleD, Form4952, ScheduleC | None]:
+    """Schedule D, Form 4952 and a trader's Schedule C figures of one year."""
+    settings = profile.year(year)
+    sched = schedule_d(
+        rows,
+        short_term_carryover=carry.short_term,
+        long_term_carryover=carry.long_term,
+        other_short_term=settings.other_short_term_gain,
+        other_long_term=settings.other_long_term_gain,
+        section_1256=settings.section_1256_gain,
+        taxable_income=settings.taxable_income,
+        profile=profile,
+    )
+    interest = sum((e.usd_amount for e in expenses if e.category == "interest"), ZERO)
+    fees = sum((e.usd_amount for e in expenses if e.category == "fee"), ZERO)
+    trader = profile.kind is TaxpayerKind.TRADER
+    short_net, long_net = _net_gains(sched, profile.form_4952_4d_includes_carryover)
+    f4952 = form_4952(
+        interest_paid=ZERO if trader else interest,
+        carried_in=carry.investment_interest,
+        investment_income=settings.investment_income,
+        qualified_dividends=settings.qualified_dividends,
+        net_short_term=short_net,
+        net_long_term=long_net,
+        elect_4g=settings.elect_4g,
+        investment_expenses=settings.investment_expenses,
+    )
+    return sched, f4952, ScheduleC(cents(interest), cents(fees)) if trader else None
+
+
+def _warnings(
+    result: EngineResult, rows: list[Form8949Row], year: int, profile: Profile, options: RunOptions
+) -> list[str]:
     warnings = list(result.warnings)
-    flagged = [row for row in rows if row.warnings]
+    flagged = sum(1 for row in rows if row.warnings)
     if flagged:
-        warnings.append(f"{len(flagged)} Form 8949 row(s) of {year} carry warnings (see each row)")
+        warnings.append(f"{flagged} Form 8949 row(s) of {year} carry warnings (see each row)")
     if result.open_shorts:
         warnings.append(
-            f"{len(result.open_shorts)} short sale(s) still open at the end of {year}: no gain is realized "
+            f"{len(result.open_shorts)} short sale(s) still open at the end of the run: no gain is realized "
             "until the borrowed coins are repaid"
         )
     if options.allocation and result.allocation:
@@ -194,25 +230,7 @@ def build_report(result: EngineResult, year: int, profile: Profile, options: Run
         note = allocation_deadline_warning(options.allocation_made_at, first, profile)
         if note:
             warnings.append(note)
-    in_year = local_date
-    return TaxReport(
-        year=year,
-        method=options.method or profile.year(year).method or Method.FIFO,
-        scope=options.scope.value,
-        rows=rows,
-        schedule_d=sched,
-        form_4952=f4952,
-        schedule_c=schedule_c,
-        carryover_in=carry_in,
-        income=[i for i in result.income if in_year(i.received_at, zone).year == year],
-        gifts=[g for g in result.gifts if in_year(g.given_at, zone).year == year],
-        expenses=expenses.get(year, []),
-        warnings=warnings,
-        allocation=result.allocation,
-        open_lots=result.open_lots,
-        open_shorts=result.open_shorts,
-        profile=profile,
-    )
+    return warnings
 
 
 def _net_gains(sched: ScheduleD, include_carryover: bool) -> tuple[Decimal, Decimal]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from marginbook.domain.events import LedgerEvent
 from marginbook.domain.prices import MissingPriceError, PriceSource
+from marginbook.tax.events import TaxEvent
 
 ONE = Decimal(1)
 
@@ -31,7 +31,7 @@ class Valuer:
         """True for US dollars, which have no lots."""
         return asset == "USD"
 
-    def price(self, asset: str, at: datetime, event: LedgerEvent) -> Decimal:
+    def price(self, asset: str, at: datetime, event: TaxEvent) -> Decimal:
         """The USD price of one unit of ``asset`` at ``at``.
 
         Raises:
@@ -53,7 +53,7 @@ class Valuer:
         )
 
 
-def describe(event: LedgerEvent) -> str:
+def describe(event: TaxEvent) -> str:
     """``id (file:row)`` of an event, for messages a user can act on."""
     origin = event.origin
     if origin.source:
