@@ -187,13 +187,14 @@ class Dashboard:
         return sorted(path for path in self.export_dir.iterdir() if path.is_file() and str(year) in path.name)
 
     # -- market ---------------------------------------------------------------------------
-    def candles(self, bars: int = 180) -> Candles:
-        """The last ``bars`` price bars with indicators.
+    def candles(self, bars: int = 180, asset: str = "BTC") -> Candles:
+        """The last ``bars`` price bars of ``asset`` with indicators: the configured price file,
+        else the bundled daily bars of that asset.
 
         Raises:
             FeatureUnavailable: when no price file is configured or bundled.
         """
-        path = self.price_file or features.bundled_price_file()
+        path = self.price_file or features.bundled_price_file(asset)
         if path is None or not path.exists():
             raise FeatureUnavailable("price charts", "no price file is configured (serve --prices FILE)")
         return load_candles(path).tail(bars)

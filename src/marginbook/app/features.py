@@ -164,17 +164,14 @@ def risk_figures(params: dict[str, str]) -> dict[str, Any]:
     return figures
 
 
-def bundled_price_file() -> Path | None:
-    """The first OHLCV CSV bundled under ``marginbook/data`` (the demo's BTC-USDT daily bars)."""
+def bundled_price_file(asset: str = "BTC") -> Path | None:
+    """The bundled daily bars of ``asset`` against USDT (``marginbook/data/prices/ASSET-USDT_1d.csv``),
+    else the first bundled daily file, else ``None``."""
     from importlib import resources
 
-    try:
-        root = resources.files("marginbook") / "data"
-    except ModuleNotFoundError:  # pragma: no cover - marginbook itself is importable
-        return None
-    candidates = (
-        sorted(Path(str(entry)) for entry in root.iterdir() if entry.name.endswith(".csv"))
-        if root.is_dir()
-        else []
-    )
-    return candidates[0] if candidates else None
+    root = Path(str(resources.files("marginbook").joinpath("data", "prices")))
+    wanted = root / f"{asset.upper()}-USDT_1d.csv"
+    if wanted.is_file():
+        return wanted
+    daily = sorted(root.glob("*_1d.csv")) if root.is_dir() else []
+    return daily[0] if daily else None

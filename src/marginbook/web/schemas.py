@@ -13,12 +13,42 @@ from pydantic import BaseModel, Field
 
 from marginbook.app.portfolio import Holding, MarginPosition, Portfolio
 from marginbook.domain.events import LedgerEvent, format_timestamp
-from marginbook.domain.numbers import plain
+from marginbook.domain.numbers import cents, decimal_context, plain
 
 
 def text(value: Decimal | None) -> str | None:
     """A decimal as the contract's plain string (``None`` stays ``None``)."""
     return None if value is None else plain(value)
+
+
+def _usd_text(value: Decimal) -> str:
+    return plain(cents(value))
+
+
+_PRICE_STEP = Decimal("1e-10")
+_RATIO_STEP = Decimal("1e-6")
+
+
+def usd(value: Decimal | None) -> str | None:
+    """A USD amount to the cent: FIFO unit costs are quotients with 60 digits, which tell nobody
+    anything past the cent (quantities, by contrast, are never rounded)."""
+    return None if value is None else plain(cents(value))
+
+
+def price_text(value: Decimal | None) -> str | None:
+    """A unit price to 1e-10 USD (enough for the smallest-priced tokens)."""
+    if value is None:
+        return None
+    with decimal_context():
+        return plain(value.quantize(_PRICE_STEP))
+
+
+def ratio_text(value: Decimal | None) -> str | None:
+    """A margin level or a relative distance, to six decimals."""
+    if value is None:
+        return None
+    with decimal_context():
+        return plain(value.quantize(_RATIO_STEP))
 
 
 class Problem(BaseModel):
@@ -130,11 +160,11 @@ def holding_out(holding: Holding) -> HoldingOut:
         wallet=holding.wallet,
         asset=holding.asset,
         quantity=plain(holding.quantity),
-        cost_basis=text(holding.cost_basis),
-        price=text(holding.price),
+        cost_basis=usd(holding.cost_basis),
+        price=price_text(holding.price),
         price_source=holding.price_source,
-        market_value=text(holding.market_value),
-        unrealized_pnl=text(holding.unrealized_pnl),
+        market_value=usd(holding.market_value),
+        unrealized_pnl=usd(holding.unrealized_pnl),
     )
 
 
@@ -147,11 +177,11 @@ def position_out(position: MarginPosition) -> PositionOut:
         borrowed=plain(position.borrowed),
         risk_asset=position.risk_asset,
         side=position.side,
-        margin_level=text(position.margin_level),
-        margin_call_price=text(position.margin_call_price),
-        liquidation_price=text(position.liquidation_price),
-        distance_to_call=text(position.distance_to_call),
-        distance_to_liquidation=text(position.distance_to_liquidation),
+        margin_level=ratio_text(position.margin_level),
+        margin_call_price=price_text(position.margin_call_price),
+        liquidation_price=price_text(position.liquidation_price),
+        distance_to_call=ratio_text(position.distance_to_call),
+        distance_to_liquidation=ratio_text(position.distance_to_liquidation),
     )
 
 
@@ -160,13 +190,13 @@ def portfolio_out(portfolio: Portfolio) -> PortfolioOut:
     return PortfolioOut(
         at=format_timestamp(portfolio.at),
         events=portfolio.events,
-        total_value=plain(portfolio.total_value),
-        total_liabilities=plain(portfolio.total_liabilities),
-        net_value=plain(portfolio.net_value),
-        total_cost_basis=plain(portfolio.total_cost_basis),
-        unrealized_pnl=plain(portfolio.unrealized_pnl),
-        realized_pnl_year=plain(portfolio.realized_pnl_year),
-        interest_paid_year=plain(portfolio.interest_paid_year),
+        total_value=_usd_text(portfolio.total_value),
+        total_liabilities=_usd_text(portfolio.total_liabilities),
+        net_value=_usd_text(portfolio.net_value),
+        total_cost_basis=_usd_text(portfolio.total_cost_basis),
+        unrealized_pnl=_usd_text(portfolio.unrealized_pnl),
+        realized_pnl_year=_usd_text(portfolio.realized_pnl_year),
+        interest_paid_year=_usd_text(portfolio.interest_paid_year),
         holdings=[holding_out(h) for h in portfolio.holdings],
         positions=[position_out(p) for p in portfolio.positions],
         warnings=list(portfolio.warnings),

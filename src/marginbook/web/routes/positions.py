@@ -181,14 +181,14 @@ def positions_page(
     except FeatureUnavailable as error:
         candles, context["chart_problem"] = None, str(error)
     for index, view in enumerate(views):
+        try:
+            own = dashboard.candles(180, view.position.risk_asset)
+        except FeatureUnavailable:
+            own = None
+        title = f"{view.position.wallet} {view.position.risk_asset}"
         chart = (
-            charts.candlestick(
-                candles,
-                view.lines,
-                element_id=f"chart-position-{index}",
-                title=f"{view.position.wallet} {view.position.risk_asset}",
-            )
-            if candles is not None
+            charts.candlestick(own, view.lines, element_id=f"chart-position-{index}", title=title)
+            if own is not None
             else ""
         )
         context["views"].append({"view": view, "chart": chart})
