@@ -30,3 +30,16 @@ def test_report_is_one_offline_file_with_every_section(tmp_path: Path) -> None:
 def test_report_without_backtests_says_why(tmp_path: Path) -> None:
     html = write_report(tmp_path, store=make_store(), backtest_problem="the backtest engine is not installed").read_text()
     assert "the backtest engine is not installed" in html
+
+
+def test_backtest_section_adds_the_equity_curve_the_json_lacks(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from marginbook.app.demo_report import backtest_section
+
+    times = [datetime(2025, 1, d, tzinfo=UTC) for d in (1, 2, 3)]
+    section = backtest_section("run", {"final_equity": "9000", "trades": [], "liquidations": []}, times,
+                               [10000.0, 12000.0, 9000.0])
+    assert section.document["equity_curve"][1] == {"time": "2025-01-02T00:00:00Z", "equity": 12000.0}
+    html = write_report(tmp_path, store=make_store(), backtests=[section]).read_text()
+    assert 'id="chart-backtest-0"' in html and "-25.0" in html  # drawdown from the 12,000 peak

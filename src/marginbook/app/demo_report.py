@@ -7,7 +7,7 @@ plainly when the part behind it is not available, instead of showing made-up num
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,6 +20,7 @@ from marginbook.app.dashboard import Dashboard, TaxSource
 from marginbook.app.features import EventStore, FeatureUnavailable, tax_document
 from marginbook.app.portfolio import PriceLookup
 from marginbook.domain.errors import MarginbookError
+from marginbook.domain.events import format_timestamp
 from marginbook.domain.numbers import cents, plain
 
 REPORT_NAME = "report.html"
@@ -34,6 +35,21 @@ class BacktestSection:
 
     name: str
     document: dict[str, Any]
+
+
+def backtest_section(
+    name: str, document: dict[str, Any], times: Iterable[datetime | str], equity: Iterable[float]
+) -> BacktestSection:
+    """A backtest for the report from its ``--format json`` document and its equity per bar.
+
+    The JSON contract of ``marginbook backtest`` has no equity curve; the run's result has one
+    (equity at each bar's close), so the caller passes it with the bar times.
+    """
+    curve = [
+        {"time": format_timestamp(time) if isinstance(time, datetime) else str(time), "equity": float(value)}
+        for time, value in zip(times, equity, strict=True)
+    ]
+    return BacktestSection(name, {**document, "equity_curve": curve})
 
 
 def _environment() -> Any:
