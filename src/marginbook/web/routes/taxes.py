@@ -17,7 +17,7 @@ from marginbook.web.routes.overview import UNAVAILABLE
 
 router = APIRouter()
 #: Rows of the 8949 table per page (a year of active trading has tens of thousands).
-PAGE_ROWS = 500
+PAGE_ROWS = 200
 YearPath = Annotated[int, Path(ge=2009, le=2100, description="tax year")]
 FilterQuery = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:\-/ ]*$")]
 TermQuery = Annotated[str, Query(pattern=r"^(short|long)?$")]
