@@ -122,3 +122,15 @@ def test_net_value_minus_deposits_equals_realized_plus_unrealized(steps: list[tu
     assert portfolio.net_value - Decimal(1000000) == total_pnl
     btc = [h for h in portfolio.holdings if h.asset == "BTC"]
     assert sum((h.quantity for h in btc), Decimal(0)) == Decimal(held) / 100
+
+
+def test_settled_margin_results_and_funding_are_realized_with_their_sign() -> None:
+    portfolio = build_portfolio(events(
+        "timestamp,type,wallet,asset,amount,usd_value\n"
+        "2025-01-01T00:00:00Z,deposit,f,USDT,1000,\n"
+        "2025-02-01T00:00:00Z,realized_pnl,f,USDT,-300,\n"
+        "2025-03-01T00:00:00Z,realized_pnl,f,USDT,120.5,\n"
+        "2025-03-02T00:00:00Z,funding,f,USDT,-0.5,0.5\n"), at=END_2025)
+    assert portfolio.realized_pnl_year == Decimal("-180")
+    (usdt,) = portfolio.holdings
+    assert usdt.quantity == Decimal("820")

@@ -342,23 +342,19 @@ class _Folder:
             by_wallet[event.wallet] = by_wallet.get(event.wallet, ZERO) + paid
 
     def _on_realized_pnl(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
+        """A settled margin result or a funding payment: money in (+) or out (−), all realized."""
         if event.amount >= 0:
-            self.add(
-                event.wallet,
-                event.asset,
-                event.amount,
-                Decimal(1)
-                if event.asset in USD_LIKE
-                else (usd / event.amount if usd is not None and event.amount else None),
-                event.timestamp,
-            )
+            if event.asset in USD_LIKE:
+                unit: Decimal | None = Decimal(1)
+            else:
+                unit = usd / event.amount if usd is not None and event.amount else None
+            self.add(event.wallet, event.asset, event.amount, unit, event.timestamp)
         else:
             self.remove(event.wallet, event.asset, -event.amount)
-        value = (
-            self.usd_of(event.asset, event.amount)
-            if event.usd_value is None
-            else (event.usd_value if event.amount >= 0 else -event.usd_value)
-        )
+        if event.usd_value is not None:
+            value: Decimal | None = event.usd_value.copy_sign(event.amount)
+        else:
+            value = self.usd_of(event.asset, event.amount)
         if value is not None:
             self._realize(event.timestamp, value)
 
