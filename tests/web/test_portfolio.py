@@ -134,3 +134,18 @@ def test_settled_margin_results_and_funding_are_realized_with_their_sign() -> No
     assert portfolio.realized_pnl_year == Decimal("-180")
     (usdt,) = portfolio.holdings
     assert usdt.quantity == Decimal("820")
+
+
+def test_value_history_uses_market_prices_when_there_are_some() -> None:
+    text = ("timestamp,type,wallet,asset,amount,counter_asset,counter_amount\n"
+            "2025-01-01T00:00:00Z,deposit,k,USD,1000,,\n"
+            "2025-01-01T12:00:00Z,buy,k,BTC,0.01,USD,500\n"
+            "2025-01-03T00:00:00Z,buy,k,BTC,0.01,USD,600\n")
+
+    def market(asset: str, at: datetime) -> Decimal | None:
+        return Decimal("70000") if asset == "BTC" and at.day == 3 else None  # the 1st: no market bar
+
+    portfolio = build_portfolio(events(text), at=END_2025, prices=market)
+    # Day 1 at the ledger's 50,000 (500 USD + 0.01 BTC); day 3: 0.02 BTC at the market's 70,000 and −100 USD.
+    assert [(p.day, p.value) for p in portfolio.value_history] == [("2025-01-01", Decimal("1000")),
+                                                                    ("2025-01-03", Decimal("1300"))]

@@ -98,7 +98,7 @@ class Dashboard:
         with self._lock:
             if self._fold is not None and self._fold[0] == count:
                 return self._fold[1]
-            result = fold_events(store.events())
+            result = fold_events(store.events(), prices=self.prices)
             self._fold = (count, result)
             return result
 
@@ -113,7 +113,8 @@ class Dashboard:
         if at is None:
             return value_portfolio(self.folded(), prices=self.prices)
         store = self.require_store()
-        return value_portfolio(fold_events(store.events(), until=at), at=at, prices=self.prices)
+        folded = fold_events(store.events(), until=at, prices=self.prices)
+        return value_portfolio(folded, at=at, prices=self.prices)
 
     def events(
         self,

@@ -14,7 +14,7 @@ loan is tracked as a liability until repaid.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +24,10 @@ from marginbook.domain.numbers import ZERO, decimal_context
 
 #: Assets valued at 1 USD (../shared/spec/ledger-csv.md, "Fiat and stablecoins").
 USD_LIKE = frozenset({"USD", "USDT", "USDC", "DAI", "BUSD", "TUSD", "USDP", "FDUSD", "PYUSD", "GUSD"})
+
+
+#: ``(asset, at) -> USD price or None`` (the same shape as :data:`marginbook.app.portfolio.PriceLookup`).
+MarketPrices = Callable[[str, datetime], Decimal | None]
 
 
 @dataclass(slots=True)
@@ -132,10 +136,12 @@ def _acquired(lot: Lot) -> datetime:
 class _Folder:
     """Applies events one by one to a :class:`FoldResult` (internal)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prices: MarketPrices | None = None) -> None:
         self.result = FoldResult()
         self.totals: dict[str, Decimal] = {}
         self.day = ""
+        self.last_time: datetime | None = None
+        self.prices = prices
 
     # -- balances -------------------------------------------------------------------------
     def _state(self, wallet: str, asset: str) -> WalletAsset:
@@ -211,6 +217,14 @@ class _Folder:
             self.result.last_price[event.counter_asset] = usd / event.counter_amount
 
     # -- history --------------------------------------------------------------------------
+    def _snapshot_value(self, asset: str, quantity: Decimal) -> Decimal | None:
+        """Value at the day's last event: the market's price then when known, else the ledger's."""
+        if self.prices is not None and asset not in USD_LIKE and self.last_time is not None:
+            price = self.prices(asset, self.last_time)
+            if price is not None:
+                return quantity * price
+        return self.usd_of(asset, quantity)
+
     def snapshot(self) -> None:
         if not self.day:
             return
@@ -218,12 +232,12 @@ class _Folder:
         for asset, quantity in self.totals.items():
             if quantity == 0:
                 continue
-            usd = self.usd_of(asset, quantity)
+            usd = self._snapshot_value(asset, quantity)
             if usd is not None:
                 value += usd
         for (_, asset), owed in self.result.liabilities.items():
             if owed > 0:
-                usd = self.usd_of(asset, owed)
+                usd = self._snapshot_value(asset, owed)
                 if usd is not None:
                     value -= usd
         self.result.value_history.append((self.day, value))
@@ -234,6 +248,7 @@ class _Folder:
         if day != self.day:
             self.snapshot()
             self.day = day
+        self.last_time = event.timestamp
         self.result.events += 1
         usd = self._event_usd(event)
         self._note_price(event, usd)
@@ -361,17 +376,21 @@ class _Folder:
     _on_funding = _on_realized_pnl
 
 
-def fold_events(events: Iterable[LedgerEvent], *, until: datetime | None = None) -> FoldResult:
+def fold_events(
+    events: Iterable[LedgerEvent], *, until: datetime | None = None, prices: MarketPrices | None = None
+) -> FoldResult:
     """Fold ``events`` (already in ledger order) into balances, lots, loans and prices.
 
     Args:
         events: the ledger's events in ``(timestamp, seq)`` order.
         until: stop before the first event after this time (``marginbook portfolio --at``).
+        prices: market prices for the value-over-time points (the ledger's own last prices
+            stand in where the market has none).
 
     Returns:
         The :class:`FoldResult`, with one value-history point per day that had events.
     """
-    folder = _Folder()
+    folder = _Folder(prices)
     with decimal_context():
         for event in events:
             if until is not None and event.timestamp > until:

@@ -339,7 +339,7 @@ def build_portfolio(
 ) -> Portfolio:
     """Fold ``events`` (in ledger order) up to ``at`` and value the result; see :func:`value_portfolio`."""
     cutoff = at.astimezone(UTC) if at is not None else None
-    fold = fold_events(events, until=cutoff)
+    fold = fold_events(events, until=cutoff, prices=prices)
     return value_portfolio(
         fold, at=at, prices=prices, call_level=call_level, liquidation_level=liquidation_level
     )
