@@ -43,3 +43,20 @@ def test_backtest_section_adds_the_equity_curve_the_json_lacks(tmp_path: Path) -
     assert section.document["equity_curve"][1] == {"time": "2025-01-02T00:00:00Z", "equity": 12000.0}
     html = write_report(tmp_path, store=make_store(), backtests=[section]).read_text()
     assert 'id="chart-backtest-0"' in html and "-25.0" in html  # drawdown from the 12,000 peak
+
+
+def test_report_command_writes_the_file_and_prints_where(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from marginbook.cli.main import app
+    from tests.web.conftest import LEDGER_CSV
+
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(LEDGER_CSV, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", db, "import", str(ledger)]).exit_code == 0
+    result = runner.invoke(app, ["--db", db, "report", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert f"Report: {(tmp_path / 'out' / 'report.html').resolve()}" in result.stdout
+    assert "Net value <b>15,985.00</b>" in (tmp_path / "out" / "report.html").read_text()

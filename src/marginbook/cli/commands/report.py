@@ -1,0 +1,59 @@
+"""``marginbook report``: write the static HTML report of the ledger (portfolio, backtests, taxes)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from marginbook.cli.context import state
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` command."""
+
+    @app.command()
+    def report(
+        ctx: typer.Context,
+        out: Annotated[Path, typer.Option("--out", help="Folder to write report.html into.")],
+        year: Annotated[
+            list[int] | None,
+            typer.Option("--year", help="Tax year to summarise (repeatable; default: none)."),
+        ] = None,
+        backtests: Annotated[
+            Path | None, typer.Option(help="Folder of backtest JSON documents to chart.")
+        ] = None,
+        profile: Annotated[Path | None, typer.Option(help="Tax profile TOML.")] = None,
+    ) -> None:
+        """Write one self-contained HTML file (plotly.js inlined; it opens offline) and print its
+        path and the command that serves the same ledger."""
+        from marginbook.app.demo_report import BacktestSection, write_report
+        from marginbook.app.features import market_price_lookup, open_ledger
+
+        db_url = state(ctx).db_url
+        sections = []
+        problem = ""
+        if backtests is not None:
+            for path in sorted(backtests.glob("*.json")):
+                document = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(document, dict):
+                    sections.append(BacktestSection(path.stem, document))
+        else:
+            problem = "No backtest results were given (marginbook report --backtests DIR)."
+        serve = "marginbook serve" if db_url is None else f"marginbook --db {db_url} serve"
+        store = open_ledger(db_url)
+        path = write_report(
+            out,
+            store=store,
+            years=year or [],
+            backtests=sections,
+            backtest_problem=problem,
+            prices=market_price_lookup(),
+            tax_profile=profile,
+            serve_command=serve,
+        )
+        print(f"Report: {path.resolve()}")
+        print(f"Explore it: {serve}", file=sys.stderr)
