@@ -3,6 +3,8 @@ odd, makes the API answer with a server error."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from tests.web.conftest import fake_risk, fake_tax, make_store, write_backtest, 
 
 TOKEN = "schemathesis-token-0123456789abcdef0123456789"
 _FOLDER = Path(tempfile.mkdtemp(prefix="marginbook-schemathesis-"))
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 
 
 def tax_any_year(store: object, year: int, profile: Path | None) -> dict[str, Any]:
