@@ -214,6 +214,8 @@ def paper(
     output: Annotated[Output, typer.Option("--format", help="table or json")] = Output.table,
 ) -> None:
     """Replay orders against a price history (or a live feed) through the margin engine."""
+    import hashlib
+
     from marginbook.domain.errors import InputError, InputProblem
     from marginbook.margin import venues
     from marginbook.margin.broker.engine import RunConfig
@@ -260,7 +262,7 @@ def paper(
     ]
     for path in (orders, prices):
         if path is not None and path.is_file():
-            inputs.append(path.read_bytes().hex()[:1_000_000])
+            inputs.append(hashlib.sha256(path.read_bytes()).hexdigest())
     config = RunConfig(
         venue=profile,
         mode=margin_mode,

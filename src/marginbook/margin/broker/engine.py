@@ -21,69 +21,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from marginbook.domain.events import EventKind
 from marginbook.domain.numbers import plain
 from marginbook.margin import rules
-from marginbook.margin.account import Account, MarginMode, Position, RiskLevels
+from marginbook.margin.account import Account, Position, RiskLevels
+from marginbook.margin.broker.config import RunConfig, Snapshot
 from marginbook.margin.broker.execution import EPSILON, Executor
 from marginbook.margin.ledger import EventSink, to_decimal
 from marginbook.margin.orders import PROTECTIVE_TYPES, Order
-from marginbook.margin.venues import VenueProfile, tier_max_leverage
+from marginbook.margin.venues import tier_max_leverage
 
-
-@dataclass(frozen=True, slots=True)
-class RunConfig:
-    """How a run trades.
-
-    Attributes:
-        venue: the venue profile (with any overrides applied).
-        mode: ``isolated`` or ``cross``.
-        base: traded asset; quote: cash asset.
-        deposit: the opening deposit, in quote.
-        leverage: default leverage of an entry without its own.
-        topup: the answer to a margin call: ``None`` (do nothing) or an amount to deposit.
-        funding_rate: funding rate per funding interval (perpetuals; 0 = none).
-        base_deposit: units of the base asset deposited too, as collateral (cross accounts
-            count them at the price; isolated positions are backed by quote only).
-        run_id: the run's id (event origins ``sim:<run_id>``).
-        wallet: the wallet of every event.
-    """
-
-    venue: VenueProfile
-    mode: MarginMode
-    base: str
-    quote: str
-    deposit: Decimal
-    leverage: float
-    run_id: str
-    wallet: str
-    topup: Decimal | None = None
-    funding_rate: float = 0.0
-    base_deposit: Decimal = Decimal(0)
-
-
-@dataclass(slots=True)
-class Snapshot:
-    """The account after one bar, for the invariant checks."""
-
-    time: datetime
-    price: float
-    cash: float
-    collateral: float
-    value: float
-    debt: float
-    accrued: float
-    equity: float
-
-
-@dataclass(slots=True)
-class _Protection:
-    orders: list[Order] = field(default_factory=list)
+__all__ = ["Engine", "RunConfig", "Snapshot", "run_bars"]
 
 
 class Engine:

@@ -17,7 +17,6 @@ Event shapes, per settlement style (spec/ledger-csv.md):
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,6 +26,7 @@ from marginbook.domain.events import EventKind
 from marginbook.domain.numbers import ZERO
 from marginbook.margin import rules
 from marginbook.margin.account import Account, Position
+from marginbook.margin.broker.spot import close_spot_long, close_spot_short
 from marginbook.margin.ledger import QUANTUM, EventSink, to_decimal
 
 #: Quantities below this are treated as zero (a fully closed position).
@@ -71,7 +71,7 @@ class Executor:
             self.totals.interest += value
         return float(value)
 
-    def _fee_fields(self, fee: Decimal) -> dict[str, Any]:
+    def fee_fields(self, fee: Decimal) -> dict[str, Any]:
         """The fee columns of a trade event: the quote fee, or nothing when it is zero."""
         return {"fee_asset": self.account.quote, "fee_amount": fee} if fee > 0 else {}
 
@@ -200,7 +200,7 @@ class Executor:
                 self.sink.emit(EventKind.BORROW, at, account.quote, borrow, position=position.ledger_id)
             self.sink.emit(
                 EventKind.BUY, at, account.base, q_dec, counter_asset=account.quote, counter_amount=cost,
-                **self._fee_fields(fee_dec),
+                **self.fee_fields(fee_dec),
                 position=position.ledger_id, note=reason,
             )  # fmt: skip
             account.cash += float(borrow) - float(cost) - float(fee_dec)
@@ -213,7 +213,7 @@ class Executor:
             self.sink.emit(EventKind.BORROW, at, account.base, q_dec, position=position.ledger_id)
             self.sink.emit(
                 EventKind.SELL, at, account.base, q_dec, counter_asset=account.quote, counter_amount=proceeds,
-                **self._fee_fields(fee_dec),
+                **self.fee_fields(fee_dec),
                 position=position.ledger_id, note=reason,
             )  # fmt: skip
             account.cash += float(proceeds) - float(fee_dec)
@@ -270,12 +270,12 @@ class Executor:
         if venue.settlement == "pnl":
             fee, pnl = self._close_pnl(position, quantity, fraction, price, at, fee_rate, reason, liquidation)
         elif position.side > 0:
-            fee, pnl, price = self._close_spot_long(
-                position, quantity, fraction, price, at, fee_rate, reason, liquidation
+            fee, pnl, price = close_spot_long(
+                self, position, quantity, fraction, price, at, fee_rate, reason, liquidation
             )
         else:
-            fee, pnl, price = self._close_spot_short(
-                position, quantity, fraction, price, at, fee_rate, reason, liquidation
+            fee, pnl, price = close_spot_short(
+                self, position, quantity, fraction, price, at, fee_rate, reason, liquidation
             )
         position.collateral -= position.collateral * fraction
         position.quantity -= quantity
@@ -285,7 +285,7 @@ class Executor:
             del account.positions[position.name]
         return record
 
-    def _liquidation_fee(self, notional: float, room: float, maintenance: float) -> float:
+    def liquidation_fee(self, notional: float, room: float, maintenance: float) -> float:
         venue = self.account.venue
         if venue.liquidation_fee_kind == "remaining_margin":
             fee = maintenance
@@ -308,7 +308,7 @@ class Executor:
             else:
                 room = account.equity(price) - (account.position_value(position, price) * (1 - fraction))
                 maintenance = account.maintenance_margin(position, price) * fraction
-            fee = self._liquidation_fee(quantity * price, room, maintenance)
+            fee = self.liquidation_fee(quantity * price, room, maintenance)
         else:
             fee = quantity * price * fee_rate
         pnl_dec = to_decimal(pnl)
@@ -323,89 +323,6 @@ class Executor:
         if account.venue.liquidation_rule == "kraken":
             position.borrowed -= position.borrowed * fraction
         return fee, float(pnl_dec)
-
-    def _close_spot_long(
-        self, position: Position, quantity: float, fraction: float, price: float, at: datetime,
-        fee_rate: float, reason: str, liquidation: bool,
-    ) -> tuple[float, float, float]:  # fmt: skip
-        account = self.account
-        if liquidation and account.mode == "isolated":
-            price = max(price, account.bankruptcy_price(position))
-        principal = to_decimal(position.borrowed * fraction)
-        interest = to_decimal(position.accrued * fraction)
-        proceeds = to_decimal(quantity * price)
-        if liquidation:
-            room = float(proceeds) - float(principal) - float(interest)
-            fee_dec = to_decimal(self._liquidation_fee(quantity * price, room, 0.0))
-        else:
-            fee_dec = to_decimal(quantity * price * fee_rate)
-        kind = EventKind.LIQUIDATION if liquidation else EventKind.SELL
-        self.sink.emit(
-            kind, at, account.base, to_decimal(quantity),
-            counter_asset=account.quote, counter_amount=proceeds, **self._fee_fields(fee_dec),
-            position=position.ledger_id, note=reason,
-        )  # fmt: skip
-        if principal > 0:
-            self.sink.emit(EventKind.REPAY, at, account.quote, principal, position=position.ledger_id)
-        if interest > 0:
-            self.sink.emit(
-                EventKind.INTEREST,
-                at,
-                account.quote,
-                interest,
-                position=position.ledger_id,
-                note="margin interest",
-            )
-        account.cash += float(proceeds) - float(fee_dec) - float(principal) - float(interest)
-        position.borrowed -= float(principal)
-        position.accrued -= float(interest)
-        self.totals.fees += fee_dec
-        self.totals.interest += interest
-        pnl = quantity * (price - position.entry_price)
-        return float(fee_dec), pnl, price
-
-    def _close_spot_short(
-        self, position: Position, quantity: float, fraction: float, price: float, at: datetime,
-        fee_rate: float, reason: str, liquidation: bool,
-    ) -> tuple[float, float, float]:  # fmt: skip
-        account = self.account
-        if liquidation and account.mode == "isolated":
-            bankruptcy = account.bankruptcy_price(position)
-            if not math.isnan(bankruptcy):
-                price = min(price, bankruptcy)
-        principal = to_decimal(position.borrowed * fraction)
-        interest = to_decimal(position.accrued * fraction)
-        bought = principal + interest
-        cost = to_decimal(float(bought) * price)
-        if liquidation:
-            room = (position.proceeds + position.collateral) * fraction - float(cost)
-            fee_dec = to_decimal(self._liquidation_fee(float(cost), room, 0.0))
-        else:
-            fee_dec = to_decimal(float(cost) * fee_rate)
-        self.sink.emit(
-            EventKind.BUY, at, account.base, bought, counter_asset=account.quote, counter_amount=cost,
-            **self._fee_fields(fee_dec),
-            position=position.ledger_id, note="forced buy (liquidation)" if liquidation else reason,
-        )  # fmt: skip
-        self.sink.emit(EventKind.REPAY, at, account.base, principal, position=position.ledger_id)
-        if interest > 0:
-            self.sink.emit(
-                EventKind.INTEREST,
-                at,
-                account.base,
-                interest,
-                position=position.ledger_id,
-                note="margin interest",
-            )
-        account.cash -= float(cost) + float(fee_dec)
-        sold_for = position.proceeds * fraction
-        position.proceeds -= sold_for
-        position.borrowed -= float(principal)
-        position.accrued -= float(interest)
-        self.totals.fees += fee_dec
-        self.totals.interest += to_decimal(float(interest) * price)
-        pnl = sold_for - float(cost)
-        return float(fee_dec), pnl, price
 
     # ----- funding -------------------------------------------------------------------
     def pay_funding(self, position: Position, mark_price: float, rate: float, at: datetime) -> None:

@@ -6,8 +6,9 @@ calls these directly; the backtest kernel wraps the same functions with ``numba.
 the two paths compute the same floats. Exact decimals begin at the ledger boundary
 (:mod:`marginbook.margin.ledger`).
 
-Modules: :mod:`.margin` (margin, liquidation, funding, fees), :mod:`.interest` (when and
-how much interest is charged), :mod:`.fills` (what fills inside a bar).
+Modules: :mod:`.margin` (margin, liquidation, funding, fees), :mod:`.levels` (margin-level
+venues: Kraken, Binance spot margin), :mod:`.interest` (when and how much interest is
+charged), :mod:`.fills` (what fills inside a bar).
 """
 
 from marginbook.margin.rules.fills import (
@@ -36,6 +37,14 @@ from marginbook.margin.rules.interest import (
     rate_per_charge,
     simple_interest,
 )
+from marginbook.margin.rules.levels import (
+    kraken_aggregate_level_price,
+    kraken_margin_level_price,
+    kraken_position_value,
+    kraken_used_margin,
+    margin_level,
+    spot_margin_level_price,
+)
 from marginbook.margin.rules.margin import (
     LONG,
     SHORT,
@@ -47,16 +56,10 @@ from marginbook.margin.rules.margin import (
     fixed_maintenance_ratio_price,
     funding_payment,
     initial_margin,
-    kraken_aggregate_level_price,
-    kraken_margin_level_price,
-    kraken_position_value,
-    kraken_used_margin,
     maintenance_margin,
-    margin_level,
     margin_ratio_price,
     notional_value,
     okx_isolated_liquidation_price,
-    spot_margin_level_price,
     tier_index,
     tier_maintenance_amount,
     tiered_margin_ratio_price,

@@ -26,12 +26,13 @@ import numba
 
 from marginbook.margin.rules import fills as _fills
 from marginbook.margin.rules import interest as _interest
+from marginbook.margin.rules import levels as _levels
 from marginbook.margin.rules import margin as _margin
 
 #: The globals every compiled clone sees: the rule modules' constants and imports, with
 #: each rule name rebound to its compiled twin as it is created below.
 _GLOBALS: dict[str, Any] = {}
-for _module in (_margin, _interest, _fills):
+for _module in (_margin, _levels, _interest, _fills):
     _GLOBALS.update({k: v for k, v in vars(_module).items() if not k.startswith("__")})
 
 
@@ -60,21 +61,21 @@ favourable_extreme = _jit(_fills.favourable_extreme)
 fixed_maintenance_ratio_price = _jit(_margin.fixed_maintenance_ratio_price)
 funding_payment = _jit(_margin.funding_payment)
 initial_margin = _jit(_margin.initial_margin)
-kraken_aggregate_level_price = _jit(_margin.kraken_aggregate_level_price)
+kraken_aggregate_level_price = _jit(_levels.kraken_aggregate_level_price)
 kraken_margin_fees = _jit(_interest.kraken_margin_fees)
-kraken_margin_level_price = _jit(_margin.kraken_margin_level_price)
-kraken_position_value = _jit(_margin.kraken_position_value)
+kraken_margin_level_price = _jit(_levels.kraken_margin_level_price)
+kraken_position_value = _jit(_levels.kraken_position_value)
 kraken_rollovers = _jit(_interest.kraken_rollovers)
-kraken_used_margin = _jit(_margin.kraken_used_margin)
+kraken_used_margin = _jit(_levels.kraken_used_margin)
 maintenance_margin = _jit(_margin.maintenance_margin)
-margin_level = _jit(_margin.margin_level)
+margin_level = _jit(_levels.margin_level)
 margin_ratio_price = _jit(_margin.margin_ratio_price)
 notional_value = _jit(_margin.notional_value)
 okx_isolated_liquidation_price = _jit(_margin.okx_isolated_liquidation_price)
 order_fill_price = _jit(_fills.order_fill_price)
 rate_per_charge = _jit(_interest.rate_per_charge)
 simple_interest = _jit(_interest.simple_interest)
-spot_margin_level_price = _jit(_margin.spot_margin_level_price)
+spot_margin_level_price = _jit(_levels.spot_margin_level_price)
 tier_index = _jit(_margin.tier_index)
 tier_maintenance_amount = _jit(_margin.tier_maintenance_amount)
 tiered_margin_ratio_price = _jit(_margin.tiered_margin_ratio_price)
