@@ -60,3 +60,20 @@ def test_report_command_writes_the_file_and_prints_where(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert f"Report: {(tmp_path / 'out' / 'report.html').resolve()}" in result.stdout
     assert "Net value <b>15,985.00</b>" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_report_runs_a_backtest_and_marks_its_liquidations(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("marginbook.backtest.engine")
+    from marginbook.app.demo_report import run_backtest_section
+    from marginbook.app.features import bundled_price_file
+
+    data = bundled_price_file("BTC")
+    assert data is not None
+    section = run_backtest_section("sma-cross", data)
+    curve = section.document["equity_curve"]
+    assert len(curve) == 3059 and curve[0]["equity"] == 10000.0  # one point per bar, from the starting cash
+    assert section.document["liquidations"], "3x on BTC since 2017 meets at least one liquidation"
+    html = write_report(tmp_path, store=make_store(), backtests=[section]).read_text()
+    assert '"name":"liquidations"' in html.replace(" ", "")

@@ -52,6 +52,35 @@ def backtest_section(
     return BacktestSection(name, {**document, "equity_curve": curve})
 
 
+def run_backtest_section(
+    strategy: str,
+    data: Path,
+    *,
+    venue: str = "binance-usdm",
+    leverage: float = 3.0,
+    size_fraction: float = 0.25,
+) -> BacktestSection:
+    """Backtest ``strategy`` (a built-in name) on the price file ``data`` with the strategy's
+    default parameters, isolated margin at ``leverage`` on ``venue``, each entry committing
+    ``size_fraction`` of equity, and make its report section.
+
+    Raises:
+        FeatureUnavailable: when the backtest engine is not installed.
+        InputError: for an unknown strategy, venue or a bad price file.
+    """
+    try:
+        from marginbook.app.backtest import run_file
+        from marginbook.backtest.settings import BacktestSettings
+    except ImportError:
+        raise FeatureUnavailable("backtests", "the backtest engine is not installed") from None
+    settings = BacktestSettings(venue=venue, leverage=leverage, size_fraction=size_fraction)
+    settings.validate()
+    result = run_file(data, strategy, {}, settings)
+    times = [datetime.fromtimestamp(int(seconds), UTC) for seconds in result.bars.timestamps]
+    name = f"{strategy} on {data.stem}, {venue} {leverage:g}x isolated, {size_fraction:g} of equity per entry"
+    return backtest_section(name, result.to_json(), times, result.equity.tolist())
+
+
 def _environment() -> Any:
     from jinja2 import Environment, select_autoescape
 

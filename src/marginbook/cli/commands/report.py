@@ -27,6 +27,18 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="Folder of backtest JSON documents to chart.")
         ] = None,
         profile: Annotated[Path | None, typer.Option(help="Tax profile TOML.")] = None,
+        strategy: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--strategy",
+                help="Also backtest this built-in strategy (repeatable) on --data: binance-usdm, "
+                "3x isolated, a quarter of equity per entry.",
+            ),
+        ] = None,
+        data: Annotated[
+            Path | None,
+            typer.Option(help="Price CSV for --strategy (default: the bundled BTC-USDT daily bars)."),
+        ] = None,
     ) -> None:
         """Write one self-contained HTML file (plotly.js inlined; it opens offline) and print its
         path and the command that serves the same ledger."""
@@ -41,8 +53,16 @@ def register(app: typer.Typer) -> None:
                 document = json.loads(path.read_text(encoding="utf-8"))
                 if isinstance(document, dict):
                     sections.append(BacktestSection(path.stem, document))
-        else:
-            problem = "No backtest results were given (marginbook report --backtests DIR)."
+        for name in strategy or []:
+            from marginbook.app.demo_report import run_backtest_section
+            from marginbook.app.features import FeatureUnavailable, bundled_price_file
+
+            prices_file = data or bundled_price_file("BTC")
+            if prices_file is None:
+                raise FeatureUnavailable("backtests", "no price data is bundled; give --data FILE")
+            sections.append(run_backtest_section(name, prices_file))
+        if not sections:
+            problem = "No backtest results were given (marginbook report --backtests DIR or --strategy NAME)."
         serve = "marginbook serve" if db_url is None else f"marginbook --db {db_url} serve"
         store = open_ledger(db_url)
         path = write_report(
