@@ -77,3 +77,20 @@ def test_report_runs_a_backtest_and_marks_its_liquidations(tmp_path: Path) -> No
     assert section.document["liquidations"], "3x on BTC since 2017 meets at least one liquidation"
     html = write_report(tmp_path, store=make_store(), backtests=[section]).read_text()
     assert '"name":"liquidations"' in html.replace(" ", "")
+
+
+def test_report_command_stores_its_backtests_for_serve(tmp_path: Path) -> None:
+    import pytest
+    from typer.testing import CliRunner
+
+    pytest.importorskip("marginbook.backtest.engine")
+    from marginbook.app.dashboard import Dashboard
+    from marginbook.cli.main import app
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["--db", f"sqlite:///{tmp_path / 'l.db'}", "report", "--out", str(out),
+                                      "--strategy", "rsi"])
+    assert result.exit_code == 0, result.output
+    assert f"--backtests {out / 'backtests'}" in result.output
+    (run,) = Dashboard(make_store(), backtest_dir=out / "backtests").backtests()
+    assert run.name == "rsi" and len(run.document["equity_curve"]) == 3059

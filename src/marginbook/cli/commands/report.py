@@ -60,10 +60,17 @@ def register(app: typer.Typer) -> None:
             prices_file = data or bundled_price_file("BTC")
             if prices_file is None:
                 raise FeatureUnavailable("backtests", "no price data is bundled; give --data FILE")
-            sections.append(run_backtest_section(name, prices_file))
+            section = run_backtest_section(name, prices_file)
+            sections.append(section)
+            # Stored beside the report, so `serve --backtests OUT/backtests` charts the same runs.
+            stored = out / "backtests"
+            stored.mkdir(parents=True, exist_ok=True)
+            (stored / f"{name}.json").write_text(json.dumps(section.document), encoding="utf-8")
         if not sections:
             problem = "No backtest results were given (marginbook report --backtests DIR or --strategy NAME)."
         serve = "marginbook serve" if db_url is None else f"marginbook --db {db_url} serve"
+        if strategy:
+            serve += f" --backtests {out / 'backtests'}"
         store = open_ledger(db_url)
         path = write_report(
             out,
