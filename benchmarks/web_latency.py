@@ -11,7 +11,9 @@ What it does, all on this machine:
    and adds it to a new SQLite file in a temporary directory through ``open_store``;
 2. starts ``marginbook serve`` on 127.0.0.1 (a child process, so the load loop does not share
    its interpreter) with a generated daily price file for the charts;
-3. calls each page and endpoint once to warm the caches (reported as ``cold``: the first view
+3. stores one backtest run (sma-cross on the bundled BTC bars) for the Backtests page when the
+   backtest engine is installed;
+4. calls each page and endpoint once to warm the caches (reported as ``cold``: the first view
    after start or after an import folds the ledger and runs the tax engine), then
    ``--requests`` times in a bounded sequential loop with httpx, and reports p50/p95/max.
 
@@ -138,13 +140,26 @@ def main() -> None:
         stored = store.count()
     stored_s = time.perf_counter() - started
     write_prices(folder / "prices.csv")
+    serve_extra: list[str] = []
+    try:  # a stored backtest run for the Backtests page, when the engine is installed
+        from marginbook.app.demo_report import run_backtest_section
+        from marginbook.app.features import bundled_price_file
+
+        data = bundled_price_file("BTC")
+        if data is not None:
+            run = run_backtest_section("sma-cross", data)
+            (folder / "backtests").mkdir()
+            (folder / "backtests" / "sma-cross.json").write_text(json.dumps(run.document), encoding="utf-8")
+            serve_extra = ["--backtests", str(folder / "backtests")]
+    except ImportError:
+        pass
     upload = "timestamp,type,wallet,asset,amount\n2025-01-01T00:00:00Z,deposit,bench,USD,1\n"
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     server = subprocess.Popen(
         [sys.executable, "-m", "marginbook", "--db", db_url, "serve", "--port", str(port),
-         "--prices", str(folder / "prices.csv")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "--prices", str(folder / "prices.csv"), *serve_extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     results = []
     deadline = time.monotonic() + TIME_BUDGET_S
