@@ -73,7 +73,7 @@ def open_ledger(db_url: str | None) -> EventStore:
     """Open the ledger store at ``db_url`` (``None``: the default SQLite file).
 
     Raises:
-        FeatureUnavailable: when ``marginbook.ledger.store`` is not installed.
+        FeatureUnavailable: when ``marginbook.ledger`` is not installed.
     """
     module = _optional_module("marginbook.ledger", "the ledger store")
     store: EventStore = module.open_store(db_url)
