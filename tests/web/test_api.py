@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 
 from marginbook.app.memory_store import MemoryStore
@@ -229,3 +230,20 @@ def test_risk_uses_the_margin_engine_when_installed(store: MemoryStore) -> None:
     too_much = client.get("/api/risk", params={"venue": "binance-margin", "entry": "60000", "quantity": "0.5",
                                                "leverage": "500"})
     assert too_much.status_code == 400 and "leverage" in too_much.text
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("empty", b"", "the file is empty"),
+    ("header only", b"timestamp,type,wallet,asset,amount\n", "holds no events"),
+    ("NUL byte", b"timestamp,type,wallet,asset,amount\n2025-01-01T00:00:00Z,dep\x00osit,w,USD,1\n", "unknown type"),
+    ("open quote", b'timestamp,type,wallet,asset,amount\n"2025-01-01T00:00:00Z,deposit,w,USD,1\n', "malformed CSV"),
+    ("latin-1", "timestamp,type,wallet,asset,amount\n2025-01-01T00:00:00Z,deposit,wé,USD,1\n".encode("latin-1"),
+     "cannot read the file"),
+    ("one long cell", b"timestamp,type,wallet,asset,amount\n" + b"x" * 3000 + b"\n", "type: is required"),
+])
+def test_hostile_uploads_are_bad_input_and_write_nothing(client: TestClient, store: MemoryStore, name: str,
+                                                         content: bytes, expected: str) -> None:
+    response = client.post("/api/import", files={"file": ("f.csv", content, "text/csv")}, headers=csrf_headers(client))
+    assert response.status_code == 400, name
+    assert expected in response.json()["detail"]
+    assert store.count() == 6
