@@ -113,3 +113,19 @@ def test_pages_without_a_ledger_say_so(tmp_path: Path) -> None:
         html = client.get(page).text
         assert "not available yet" in html, page
     assert client.get("/api/portfolio").status_code == 503
+
+
+def test_after_the_ledger_grows_pages_answer_from_the_old_fold_and_refold_behind(
+        client: TestClient, store: MemoryStore, dashboard: Dashboard) -> None:
+    import io
+
+    from marginbook.importers.ledger_csv import read_text
+
+    client.get("/")  # the fold of 6 events is cached
+    store.add_events(read_text(io.StringIO("timestamp,type,wallet,asset,amount\n2025-05-01T00:00:00Z,deposit,w,USD,7\n"),
+                               "later.csv"))  # written behind the dashboard's back (another process)
+    html = client.get("/").text
+    assert 'id="updating"' in html and "cover 6 events; the ledger now holds 7" in html
+    dashboard.wait_for_refold(timeout=30)
+    assert 'id="updating"' not in client.get("/").text
+    assert client.get("/api/portfolio").json()["events"] == 7

@@ -78,6 +78,8 @@ class Dashboard:
     export_dir: Path | None = None
     tax_profile: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _fold_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _refold: threading.Thread | None = field(default=None, repr=False)
     _fold: tuple[int, FoldResult] | None = field(default=None, repr=False)
     _tax: dict[int, _TaxEntry] = field(default_factory=dict, repr=False)
 
@@ -92,15 +94,47 @@ class Dashboard:
         """How many events the ledger holds."""
         return self.require_store().count()
 
-    def folded(self) -> FoldResult:
+    def folded(self, *, allow_stale: bool = False) -> FoldResult:
+        """The ledger folded (cached under its event count).
+
+        Args:
+            allow_stale: when the ledger has grown since the cached fold, return that fold at
+                once and refold in a background thread (the pages' choice: a 100,000-event
+                refold takes seconds, and the page says its figures are being updated).
+                Without it, the caller waits for the new fold.
+        """
         store = self.require_store()
         count = store.count()
         with self._lock:
-            if self._fold is not None and self._fold[0] == count:
+            if self._fold is not None and (self._fold[0] == count or allow_stale):
+                if self._fold[0] != count:
+                    self._refold_in_background()
                 return self._fold[1]
+        with self._fold_lock:  # one fold at a time; a second caller finds it done
+            with self._lock:
+                if self._fold is not None and self._fold[0] == count:
+                    return self._fold[1]
             result = fold_events(store.events(), prices=self.prices)
-            self._fold = (count, result)
+            with self._lock:
+                self._fold = (count, result)
             return result
+
+    def _refold_in_background(self) -> None:
+        """Start one background refold (the caller holds ``_lock``)."""
+        if self._refold is not None and self._refold.is_alive():
+            return
+        self._refold = threading.Thread(target=self.warm, name="marginbook-refold", daemon=True)
+        self._refold.start()
+
+    def wait_for_refold(self, timeout: float | None = None) -> None:
+        """Wait for a background refold to finish (for tests and orderly shutdown)."""
+        thread = self._refold
+        if thread is not None:
+            thread.join(timeout)
+
+    def is_stale(self, portfolio: Portfolio) -> bool:
+        """True when ``portfolio`` was folded from fewer events than the ledger now holds."""
+        return self.store is not None and portfolio.events != self.store.count()
 
     def warm(self) -> None:
         """Fold the ledger now (in a background thread at start-up and after an import), so that
@@ -108,10 +142,11 @@ class Dashboard:
         with contextlib.suppress(MarginbookError):
             self.folded()
 
-    def portfolio(self, at: datetime | None = None) -> Portfolio:
-        """The valued portfolio now (cached fold), or at ``at`` (folded afresh up to then)."""
+    def portfolio(self, at: datetime | None = None, *, allow_stale: bool = False) -> Portfolio:
+        """The valued portfolio now (cached fold; see :meth:`folded` for ``allow_stale``), or at
+        ``at`` (folded afresh up to then)."""
         if at is None:
-            return value_portfolio(self.folded(), prices=self.prices)
+            return value_portfolio(self.folded(allow_stale=allow_stale), prices=self.prices)
         store = self.require_store()
         folded = fold_events(store.events(), until=at, prices=self.prices)
         return value_portfolio(folded, at=at, prices=self.prices)

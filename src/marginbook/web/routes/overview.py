@@ -21,19 +21,26 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 @router.get("/", include_in_schema=False)
 def overview_page(request: Request, dashboard: DashboardDep) -> Response:
     """The Overview page."""
-    portfolio = dashboard.portfolio()
+    portfolio = dashboard.portfolio(allow_stale=True)
     figures = {
         "value_chart": charts.value_over_time(portfolio),
         "allocation_chart": charts.allocation(portfolio),
         "pnl_chart": charts.pnl(portfolio),
     }
-    return render(request, "overview.html", {"portfolio": portfolio, **figures})
+    ledger_events = dashboard.event_count()
+    return render(
+        request, "overview.html", {"portfolio": portfolio, "ledger_events": ledger_events, **figures}
+    )
 
 
 @router.get("/api/portfolio", response_model=PortfolioOut, responses=UNAVAILABLE, tags=["portfolio"])
 def portfolio_api(dashboard: DashboardDep) -> PortfolioOut:
-    """Holdings, values, P&L and open margin positions now (the ``marginbook portfolio`` JSON)."""
-    return portfolio_out(dashboard.portfolio())
+    """Holdings, values, P&L and open margin positions now (the ``marginbook portfolio`` JSON).
+
+    Right after an import the figures may come from the ledger as it was before it (``events``
+    says how many events they cover) while the new fold is computed in the background.
+    """
+    return portfolio_out(dashboard.portfolio(allow_stale=True))
 
 
 @router.get("/api/health", response_model=Health, tags=["server"])

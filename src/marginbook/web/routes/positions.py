@@ -174,8 +174,8 @@ def positions_page(
         "risk_chart": "",
         "views": [],
     }
-    portfolio = dashboard.portfolio()
-    views = position_views(dashboard.folded(), portfolio.positions)
+    portfolio = dashboard.portfolio(allow_stale=True)
+    views = position_views(dashboard.folded(allow_stale=True), portfolio.positions)
     try:
         candles = dashboard.candles(180)
     except FeatureUnavailable as error:
