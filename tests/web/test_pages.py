@@ -129,3 +129,20 @@ def test_after_the_ledger_grows_pages_answer_from_the_old_fold_and_refold_behind
     dashboard.wait_for_refold(timeout=30)
     assert 'id="updating"' not in client.get("/").text
     assert client.get("/api/portfolio").json()["events"] == 7
+
+
+def test_the_tax_engine_prices_a_liquidation_of_the_open_long(store: MemoryStore) -> None:
+    """0.4 BTC bought for 20,000 and liquidated at 27,500 (1.1 × 10,000 / 0.4): proceeds 11,000, a 9,000 loss."""
+    import pytest
+
+    pytest.importorskip("marginbook.app.tax_year")
+    client = TestClient(create_app(WebSettings(), dashboard=Dashboard(store)), base_url=BASE_URL)
+    body = client.get("/api/positions/0/liquidation-tax").json()
+    assert (body["quantity"], body["price"], body["gain"]) == ("0.4", "27500", "-9000")
+    (row,) = body["rows"]
+    assert (row["proceeds"], row["cost_basis"], row["lots"][0]["acquisition_id"]) == ("11000.00", "20000.00", "buy-1")
+    assert store.count() == 6  # asked, not written
+    page = client.get("/positions").text
+    assert 'class="liquidation-tax" href="/positions/0/liquidation-tax"' in page
+    assert 'id="liquidation-gain">-9,000' in client.get("/positions/0/liquidation-tax").text
+    assert client.get("/api/positions/3/liquidation-tax").status_code == 404

@@ -26,7 +26,9 @@ from marginbook.app import features, tax_views
 from marginbook.app.candles import Candles, load_candles
 from marginbook.app.features import AddOutcome, EventStore, FeatureUnavailable
 from marginbook.app.holdings_fold import FoldResult, fold_events
+from marginbook.app.liquidation_tax import LiquidationTax, liquidation_tax
 from marginbook.app.portfolio import Portfolio, PriceLookup, value_portfolio
+from marginbook.app.position_views import PositionView, position_views
 from marginbook.domain.errors import InputError, InputProblem, MarginbookError
 from marginbook.domain.events import LedgerEvent
 
@@ -189,6 +191,36 @@ class Dashboard:
         if not read:
             raise InputError(InputProblem(source_name, None, "", "the file holds no events"))
         return features.add_events(store, read)
+
+    def position_views(self) -> list[PositionView]:
+        """The open positions with their chart lines (fresh fold)."""
+        return position_views(self.folded(), self.portfolio().positions)
+
+    def liquidation_tax(self, index: int) -> LiquidationTax:
+        """Ask the tax engine what a liquidation of open position ``index`` would realize.
+
+        Raises:
+            LookupError: no such position.
+            InputError: a position without a liquidation price (a short, or one that cannot
+                be liquidated by its price alone).
+        """
+        views = self.position_views()
+        if not 0 <= index < len(views):
+            raise LookupError(f"no open position {index}")
+        view = views[index]
+        price = view.position.liquidation_price
+        if view.position.side != "long" or price is None:
+            raise InputError(
+                InputProblem("position", None, "", "only a long with a liquidation price can be asked")
+            )
+        return liquidation_tax(
+            self.require_store(),
+            wallet=view.position.wallet,
+            asset=view.position.risk_asset,
+            quantity=view.quantity,
+            price=price,
+            profile_path=self.tax_profile,
+        )
 
     # -- tax ------------------------------------------------------------------------------
     def tax(self, year: int) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class EventStore(Protocol):
         ...
 
 
-def _optional_module(name: str, feature: str) -> Any:
+def optional_module(name: str, feature: str) -> Any:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as error:
@@ -75,7 +75,7 @@ def open_ledger(db_url: str | None) -> EventStore:
     Raises:
         FeatureUnavailable: when ``marginbook.ledger`` is not installed.
     """
-    module = _optional_module("marginbook.ledger", "the ledger store")
+    module = optional_module("marginbook.ledger", "the ledger store")
     store: EventStore = module.open_store(db_url)
     return store
 
@@ -93,7 +93,7 @@ def market_price_lookup() -> Any:
     price); a missing market package means no look-up at all.
     """
     try:
-        module = _optional_module("marginbook.market.prices", "market prices")
+        module = optional_module("marginbook.market.prices", "market prices")
     except FeatureUnavailable:
         return None
     source = module.default_price_source()
@@ -119,10 +119,10 @@ def tax_document(store: EventStore, year: int, profile_path: Path | None = None)
         FeatureUnavailable: when the tax engine is not installed.
         InputError, MarginbookError: what the tax engine raises (missing basis, a missing price).
     """
-    module = _optional_module("marginbook.app.tax_year", "the tax engine")
-    document_module = _optional_module("marginbook.tax.document", "the tax engine")
-    report_module = _optional_module("marginbook.tax.report", "the tax engine")
-    profile_module = _optional_module("marginbook.tax.profile", "the tax engine")
+    module = optional_module("marginbook.app.tax_year", "the tax engine")
+    document_module = optional_module("marginbook.tax.document", "the tax engine")
+    report_module = optional_module("marginbook.tax.report", "the tax engine")
+    profile_module = optional_module("marginbook.tax.profile", "the tax engine")
     profile = profile_module.load_profile(profile_path)
     events = store.events(end=report_module.year_end(year, profile))
     report = module.tax_events(
@@ -143,8 +143,8 @@ def risk_figures(params: dict[str, str]) -> dict[str, Any]:
         FeatureUnavailable: when the margin engine's calculator is not installed.
         InputError: for parameters the venue refuses (e.g. leverage above its cap).
     """
-    venues = _optional_module("marginbook.margin.venues", "the risk calculator")
-    risk = _optional_module("marginbook.margin.risk", "the risk calculator")
+    venues = optional_module("marginbook.margin.venues", "the risk calculator")
+    risk = optional_module("marginbook.margin.risk", "the risk calculator")
 
     def optional(name: str) -> float | None:
         return float(params[name]) if params.get(name) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -15,6 +15,8 @@ from marginbook.app.dashboard import Dashboard
 from marginbook.app.features import FeatureUnavailable
 from marginbook.app.position_views import position_views
 from marginbook.domain.errors import InputError
+from marginbook.domain.events import format_timestamp
+from marginbook.domain.numbers import cents, plain
 from marginbook.web.deps import DashboardDep, render
 from marginbook.web.routes.overview import UNAVAILABLE
 
@@ -240,3 +242,53 @@ def _draw_planned_trade(
         context["risk_chart"] = charts.candlestick(
             candles, lines, element_id="chart-risk", title=f"Planned {side} at {entry}"
         )
+
+
+class LiquidationTaxOut(BaseModel):
+    """What the tax engine says a forced sale of an open position would realize."""
+
+    at: str
+    quantity: str
+    price: str
+    gain: str
+    rows: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def _liquidation_tax(dashboard: Dashboard, index: int) -> LiquidationTaxOut:
+    try:
+        answer = dashboard.liquidation_tax(index)
+    except LookupError:
+        raise HTTPException(status_code=404, detail=f"no open position {index}") from None
+    return LiquidationTaxOut(
+        at=format_timestamp(answer.at),
+        quantity=plain(answer.quantity),
+        price=plain(cents(answer.price)),
+        gain=plain(cents(answer.gain)),
+        rows=answer.rows,
+        warnings=answer.warnings,
+    )
+
+
+@router.get(
+    "/api/positions/{index}/liquidation-tax",
+    response_model=LiquidationTaxOut,
+    responses={404: {"description": "no such position"}, **UNAVAILABLE},
+    tags=["margin"],
+)
+def liquidation_tax_api(
+    dashboard: DashboardDep, index: Annotated[int, Path(ge=0, le=10_000)]
+) -> LiquidationTaxOut:
+    """The 8949 rows and gain the tax engine gives a forced sale of open position ``index`` at its
+    liquidation price (the ledger is not changed; this runs the whole tax year)."""
+    return _liquidation_tax(dashboard, index)
+
+
+@router.get("/positions/{index}/liquidation-tax", include_in_schema=False)
+def liquidation_tax_page(
+    request: Request, dashboard: DashboardDep, index: Annotated[int, Path(ge=0, le=10_000)]
+) -> Response:
+    """The same answer as a page."""
+    return render(
+        request, "liquidation_tax.html", {"index": index, "answer": _liquidation_tax(dashboard, index)}
+    )
