@@ -1,0 +1,177 @@
+"""Adapters to parts that may not be installed yet, so a page can say "not available yet".
+
+marginbook is built in parallel parts. The dashboard and the portfolio reach the ledger store,
+the tax engine, the margin rules, the market prices and the backtest results only through the
+functions here: each either returns the part's answer or raises :class:`FeatureUnavailable`
+naming what is missing. Nothing here invents a number.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from marginbook.domain.errors import MarginbookError
+from marginbook.domain.events import LedgerEvent
+
+
+class FeatureUnavailable(MarginbookError):
+    """A part of marginbook this feature needs is not installed (yet)."""
+
+    def __init__(self, feature: str, detail: str) -> None:
+        self.feature = feature
+        self.detail = detail
+        super().__init__(f"{feature} is not available yet: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class AddOutcome:
+    """How many events an import added, and how many were already in the ledger."""
+
+    added: int
+    unchanged: int
+
+
+class EventStore(Protocol):
+    """The part of ``marginbook.ledger.store.LedgerStore`` the dashboard uses."""
+
+    def add_events(self, events: list[LedgerEvent]) -> Any:
+        """Add events in one transaction; returns an object with ``added`` and ``unchanged``."""
+        ...
+
+    def events(
+        self,
+        *,
+        wallet: str | None = None,
+        asset: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> Iterator[LedgerEvent]:
+        """The events in ledger order, filtered."""
+        ...
+
+    def count(self) -> int:
+        """How many events the ledger holds."""
+        ...
+
+
+def optional_module(name: str, feature: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and name.startswith(error.name):
+            raise FeatureUnavailable(feature, f"module {name} is not installed") from None
+        raise
+
+
+def open_ledger(db_url: str | None) -> EventStore:
+    """Open the ledger store at ``db_url`` (``None``: the default SQLite file).
+
+    Raises:
+        FeatureUnavailable: when ``marginbook.ledger`` is not installed.
+    """
+    module = optional_module("marginbook.ledger", "the ledger store")
+    store: EventStore = module.open_store(db_url)
+    return store
+
+
+def add_events(store: EventStore, events: list[LedgerEvent]) -> AddOutcome:
+    """Add ``events`` in one transaction (a conflict raises ``InputError``; nothing is written)."""
+    result = store.add_events(events)
+    return AddOutcome(added=int(result.added), unchanged=int(result.unchanged))
+
+
+def market_price_lookup() -> Any:
+    """``(asset, at) -> Decimal | None`` over the market's default price source, or ``None``.
+
+    A price the source does not have is ``None`` (the portfolio then uses the ledger's last
+    price); a missing market package means no look-up at all.
+    """
+    try:
+        module = optional_module("marginbook.market.prices", "market prices")
+    except FeatureUnavailable:
+        return None
+    source = module.default_price_source()
+    from marginbook.domain.prices import MissingPriceError
+
+    def lookup(asset: str, at: datetime) -> Decimal | None:
+        try:
+            price: Decimal = source.usd_price(asset, at)
+        except MissingPriceError:
+            return None
+        return price
+
+    return lookup
+
+
+def tax_document(store: EventStore, year: int, profile_path: Path | None = None) -> dict[str, Any]:
+    """The tax JSON document of ../shared/spec/cli.md for ``year``, from the tax engine.
+
+    Uses the profile at ``profile_path`` (the defaults when ``None``), every event up to the
+    end of the year, and the market's prices.
+
+    Raises:
+        FeatureUnavailable: when the tax engine is not installed.
+        InputError, MarginbookError: what the tax engine raises (missing basis, a missing price).
+    """
+    module = optional_module("marginbook.app.tax_year", "the tax engine")
+    document_module = optional_module("marginbook.tax.document", "the tax engine")
+    report_module = optional_module("marginbook.tax.report", "the tax engine")
+    profile_module = optional_module("marginbook.tax.profile", "the tax engine")
+    profile = profile_module.load_profile(profile_path)
+    events = store.events(end=report_module.year_end(year, profile))
+    report = module.tax_events(
+        events, module.TaxRequest(year=year, profile_path=profile_path), profile=profile
+    )
+    document: dict[str, Any] = document_module.to_document(report)
+    return document
+
+
+def risk_figures(params: dict[str, str]) -> dict[str, Any]:
+    """The ``marginbook risk --format json`` figures for ``params`` (flag names, ``_`` for ``-``).
+
+    ``params`` holds ``venue``, ``side``, ``entry``, ``quantity``, ``leverage``, ``mode`` and
+    optionally ``wallet_balance``, ``mmr``, ``maintenance_amount``, ``taker_fee``. The margin
+    engine computes in floats (its calculator is a numeric kernel) and returns decimal strings.
+
+    Raises:
+        FeatureUnavailable: when the margin engine's calculator is not installed.
+        InputError: for parameters the venue refuses (e.g. leverage above its cap).
+    """
+    venues = optional_module("marginbook.margin.venues", "the risk calculator")
+    risk = optional_module("marginbook.margin.risk", "the risk calculator")
+
+    def optional(name: str) -> float | None:
+        return float(params[name]) if params.get(name) else None
+
+    overrides = (optional("mmr"), optional("maintenance_amount"), optional("taker_fee"))
+    profile = risk.with_flag_overrides(venues.profile(params["venue"]), *overrides)
+    question = risk.RiskQuestion(
+        venue=profile,
+        side=1 if params["side"] == "long" else -1,
+        entry=float(params["entry"]),
+        quantity=float(params["quantity"]),
+        leverage=float(params["leverage"]),
+        mode=params.get("mode") or profile.default_mode,
+        wallet_balance=optional("wallet_balance"),
+    )
+    figures: dict[str, Any] = risk.risk_json(risk.assess(question))
+    return figures
+
+
+def bundled_price_file(asset: str = "BTC") -> Path | None:
+    """The bundled daily bars of ``asset`` against USDT (``marginbook/data/prices/ASSET-USDT_1d.csv``),
+    else the first bundled daily file, else ``None``."""
+    from importlib import resources
+
+    root = Path(str(resources.files("marginbook").joinpath("data", "prices")))
+    wanted = root / f"{asset.upper()}-USDT_1d.csv"
+    if wanted.is_file():
+        return wanted
+    daily = sorted(root.glob("*_1d.csv")) if root.is_dir() else []
+    return daily[0] if daily else None

@@ -1,0 +1,1 @@
+"""One router per resource: pages and their ``/api`` endpoints side by side."""
