@@ -124,12 +124,12 @@ def test_demo_prints_holdings_and_leaves_the_real_ledger_alone(
 ) -> None:
     real = tmp_path / "real.db"
     monkeypatch.setenv("MARGINBOOK_DB", f"sqlite:///{real}")
-    result = cli("demo", "--dir", str(tmp_path / "demo"), "--format", "json")
+    result = cli("demo", "--ledger-only", "--dir", str(tmp_path / "demo"), "--format", "json")
     assert result.code == 0
     report = json.loads(result.out)
     holdings = {(h["wallet"], h["asset"]): h["balance"] for h in report["holdings"]}
     assert holdings[("kraken", "USD")] == "1632.45"
     assert holdings[("ledger-nano", "BTC")] == "0.2"
     assert not real.exists()
-    table = cli("demo", "--dir", str(tmp_path / "demo"))
+    table = cli("demo", "--ledger-only", "--dir", str(tmp_path / "demo"))
     assert "Holdings per wallet and asset" in table.out and "6487.31" in table.out

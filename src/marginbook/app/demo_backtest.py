@@ -40,6 +40,7 @@ class LeverageRun:
     margin_calls: int
     first_liquidation: datetime | None
     plot: Path
+    result: BacktestResult
 
 
 def bundled_prices() -> Path:
@@ -99,6 +100,7 @@ def run_leverage_demo(out_dir: str | Path, prices: str | Path | None = None,
             max_drawdown_pct=result.max_drawdown_pct, trades=len(result.trades),
             liquidations=len(liquidations), margin_calls=len(result.margin_calls),
             first_liquidation=liquidations[0].exit_time if liquidations else None, plot=plot,
+            result=result,
         ))
     return {
         "data": str(source), "window": f"{start.isoformat()}..{end.isoformat()}",
@@ -109,9 +111,8 @@ def run_leverage_demo(out_dir: str | Path, prices: str | Path | None = None,
     }
 
 
-def print_leverage_demo(out_dir: str | Path) -> dict[str, object]:
-    """Run :func:`run_leverage_demo` and print what happened and where the charts are."""
-    summary = run_leverage_demo(out_dir)
+def print_leverage_summary(summary: dict[str, object]) -> None:
+    """Print what :func:`run_leverage_demo` found and where its charts are."""
     print(f"Backtest: {STRATEGY} 20/50 long on {VENUE}, BTC/USDT daily {summary['window']}")
     for run in summary["runs"]:  # type: ignore[attr-defined]
         fate = (f"LIQUIDATED on {run.first_liquidation:%Y-%m-%d}" if run.liquidations
@@ -120,4 +121,10 @@ def print_leverage_demo(out_dir: str | Path) -> dict[str, object]:
               f"({run.return_pct:+.1f} %), max drawdown {run.max_drawdown_pct:.1f} %")
         print(f"        chart: {run.plot}")
     print("  Same signals, same prices: only the leverage differs. Start small.")
+
+
+def print_leverage_demo(out_dir: str | Path) -> dict[str, object]:
+    """Run :func:`run_leverage_demo` and print what happened and where the charts are."""
+    summary = run_leverage_demo(out_dir)
+    print_leverage_summary(summary)
     return summary

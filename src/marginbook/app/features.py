@@ -122,7 +122,7 @@ def tax_document(store: EventStore, year: int, profile_path: Path | None = None)
     module = optional_module("marginbook.app.tax_year", "the tax engine")
     document_module = optional_module("marginbook.tax.document", "the tax engine")
     report_module = optional_module("marginbook.tax.report", "the tax engine")
-    profile_module = optional_module("marginbook.tax.profile", "the tax engine")
+    profile_module = optional_module("marginbook.tax.profile_file", "the tax engine")
     profile = profile_module.load_profile(profile_path)
     events = store.events(end=report_module.year_end(year, profile))
     report = module.tax_events(

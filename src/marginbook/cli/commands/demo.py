@@ -1,8 +1,15 @@
-"""``marginbook demo``: import a bundled two-year ledger into a fresh database, show holdings."""
+"""``marginbook demo``: the product on bundled data, end to end.
+
+Imports a two-year demo ledger into a fresh SQLite file, shows holdings per wallet, taxes
+2024 and 2025 onto the IRS's own forms, backtests one strategy at 5× and at 20× leverage on
+real BTC prices, and writes a self-contained HTML report. ``--ledger-only`` stops after the
+holdings (fast; what the ledger tests use).
+"""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from marginbook.app.demo import DemoResult
+    from marginbook.app.demo import DemoResult, DemoTour
 
 
 class DemoOutput(StrEnum):
@@ -23,22 +30,35 @@ class DemoOutput(StrEnum):
 def demo_command(
     directory: Annotated[
         Path | None,
-        typer.Option("--dir", help="Keep the demo ledger in this directory (default: a new temporary one). "
-                     "Never the ledger of --db."),
+        typer.Option("--dir", help="Write the demo ledger and its outputs here (default: a new temporary "
+                     "directory). Never the ledger of --db."),
     ] = None,
     output: Annotated[DemoOutput, typer.Option("--format", help="table or json.")] = DemoOutput.TABLE,
+    ledger_only: Annotated[
+        bool, typer.Option("--ledger-only", help="Only import the ledger and show holdings.")
+    ] = False,
 ) -> None:
-    """Import a small demo ledger into a fresh SQLite file and show holdings per wallet and asset."""
-    from marginbook.app.demo import run_demo
+    """Run marginbook on bundled data: ledger, holdings, taxes on the IRS forms, backtests, report."""
+    if ledger_only:
+        from marginbook.app.demo import run_demo
 
-    result = run_demo(directory)
+        result = run_demo(directory)
+        if output is DemoOutput.JSON:
+            print(json.dumps(_ledger_json(result)))
+        else:
+            _print_ledger(result)
+        return
+    from marginbook.app.demo import run_tour
+
+    target = directory if directory is not None else Path(tempfile.mkdtemp(prefix="marginbook-demo-"))
+    tour = run_tour(target)
     if output is DemoOutput.JSON:
-        print(json.dumps(_result_json(result)))
+        print(json.dumps(_tour_json(tour)))
     else:
-        _print_result(result)
+        _print_tour(tour)
 
 
-def _result_json(result: DemoResult) -> dict[str, object]:
+def _ledger_json(result: DemoResult) -> dict[str, object]:
     from marginbook.domain.numbers import plain
 
     return {
@@ -54,7 +74,27 @@ def _result_json(result: DemoResult) -> dict[str, object]:
     }
 
 
-def _print_result(result: DemoResult) -> None:
+def _tour_json(tour: DemoTour) -> dict[str, object]:
+    runs = tour.backtest["runs"]
+    return {
+        **_ledger_json(tour.ledger),
+        "taxes": [
+            {"year": t.year, "schedule_d": t.document["schedule_d"], "form_4952": t.document["form_4952"],
+             "form_8949_rows": len(t.document["form_8949"]),  # type: ignore[arg-type]
+             "files": [str(path) for path in t.files]}
+            for t in tour.taxes
+        ],
+        "backtest": [
+            {"leverage": run.leverage, "final_equity": f"{run.final_equity:.2f}",
+             "liquidations": run.liquidations, "plot": str(run.plot)}
+            for run in runs  # type: ignore[attr-defined]
+        ],
+        "report": str(tour.report),
+        "serve": tour.serve_command,
+    }
+
+
+def _print_ledger(result: DemoResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -75,6 +115,31 @@ def _print_result(result: DemoResult) -> None:
         table.add_row(h.wallet, h.asset, plain(h.balance), plain(h.borrowed), plain(h.net))
     console.print(table)
     console.print(f"Explore it: marginbook --db sqlite:///{result.db_path} ledger")
+
+
+def _print_tour(tour: DemoTour) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from marginbook.app.demo_backtest import print_leverage_summary
+
+    _print_ledger(tour.ledger)
+    console = Console()
+    table = Table(title="Taxes from the same ledger (FIFO; per-wallet pools from 2025)", title_justify="left")
+    for column in ("year", "8949 rows", "short-term (line 7)", "long-term (line 15)", "net (line 16)",
+                   "investment interest (4952 line 1)", "deductible (line 8)"):
+        table.add_column(column, justify="right")
+    for t in tour.taxes:
+        sched: dict[str, str] = t.document["schedule_d"]  # type: ignore[assignment]
+        form: dict[str, str] = t.document["form_4952"]  # type: ignore[assignment]
+        table.add_row(str(t.year), str(len(t.document["form_8949"])),  # type: ignore[arg-type]
+                      sched["line_7"], sched["line_15"], sched["line_16"], form["line_1"], form["line_8"])
+    console.print(table)
+    for t in tour.taxes:
+        console.print(f"  {t.year} IRS forms, filled: {t.files[0].parent}/ ({', '.join(p.name for p in t.files)})")
+    print_leverage_summary(tour.backtest)
+    console.print(f"Report (open in a browser, works offline): {tour.report.resolve()}")
+    console.print(f"Dashboard on the demo ledger: {tour.serve_command}")
 
 
 def register(app: typer.Typer) -> None:
