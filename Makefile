@@ -4,19 +4,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+DEMO_DIR ?= out/demo
+# The benchmark peers (backtesting.py, vectorbt) live in a venv of their own.
+BENCH_VENV ?= .venv-bench
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# dev: test tools; ray: the sweep test runs on a real local Ray instance.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/marginbook demo
+	$(BIN)/marginbook demo --dir $(DEMO_DIR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -27,5 +31,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+$(BENCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet backtesting==0.6.6 vectorbt==1.2.0
+
+bench-peers: $(BENCH_VENV)/bin/python
+
+# Every benchmark, one after the other; each prints its figures (recorded in docs/benchmarks.md).
+bench: $(STAMP) bench-peers
+	$(BIN)/python benchmarks/ledger_import.py
+	PYTHONPATH=src:. $(BIN)/python benchmarks/tax_vs_rp2.py
+	$(BIN)/python benchmarks/margin_risk_startup.py
+	$(BIN)/python benchmarks/paper_replay.py
+	MARGINBOOK_BENCH_PYTHON=$(BENCH_VENV)/bin/python $(BIN)/python benchmarks/backtest_vs_peers.py --write-docs
+	$(BIN)/python benchmarks/forms_render.py
+	$(BIN)/python benchmarks/web_latency.py
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) build dist *.egg-info out test-output
