@@ -195,7 +195,7 @@ class LedgerEvent:
         Two events with the same fingerprint say the same thing; the ledger uses it to tell a
         harmless re-import from a conflicting one.
         """
-        return "\x1f".join(_canonical_fields(self))
+        return "\x1f".join(field_texts(self))
 
 
 def _text(value: object) -> str:
@@ -208,7 +208,12 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _canonical_fields(event: LedgerEvent) -> list[str]:
+def field_texts(event: LedgerEvent) -> list[str]:
+    """Every field but ``id`` and ``origin`` as canonical text, in the ledger CSV's column order.
+
+    The one place that says how a field is written: the fingerprint joins these, and the
+    ledger CSV writer puts the id in front of them, so the two can never drift apart.
+    """
     return [
         format_timestamp(event.timestamp),
         event.kind.value,

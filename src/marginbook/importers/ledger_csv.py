@@ -28,9 +28,8 @@ from marginbook.domain.events import (
     LotPick,
     Origin,
     default_event_id,
-    format_timestamp,
+    field_texts,
 )
-from marginbook.domain.numbers import plain
 
 FORMAT_NAME = "marginbook"
 DESCRIPTION = "marginbook ledger CSV (format 1)"
@@ -317,38 +316,9 @@ def read(path: Path, *, wallet: str | None = None) -> list[LedgerEvent]:
         raise InputError(InputProblem(source, None, "", f"not UTF-8 text: {error.reason}")) from None
 
 
-def _out(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return plain(value)
-    if isinstance(value, datetime):
-        return format_timestamp(value)
-    return str(value)
-
-
 def event_row(event: LedgerEvent) -> list[str]:
     """The cells of one event in :data:`COLUMNS` order."""
-    return [
-        event.id,
-        format_timestamp(event.timestamp),
-        event.kind.value,
-        event.wallet,
-        event.asset,
-        plain(event.amount),
-        _out(event.counter_asset),
-        _out(event.counter_amount),
-        _out(event.fee_asset),
-        _out(event.fee_amount),
-        _out(event.usd_value),
-        _out(event.to_wallet),
-        _out(event.cost_basis_usd),
-        _out(event.acquired_at),
-        ";".join(f"{pick.acquisition_id}:{plain(pick.quantity)}" for pick in event.lots),
-        _out(event.position),
-        _out(event.opened_at),
-        _out(event.note),
-    ]
+    return [event.id, *field_texts(event)]
 
 
 def write(events: Iterable[LedgerEvent], out: TextIO) -> int:

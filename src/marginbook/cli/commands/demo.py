@@ -136,7 +136,8 @@ def _print_tour(tour: DemoTour) -> None:
                       sched["line_7"], sched["line_15"], sched["line_16"], form["line_1"], form["line_8"])
     console.print(table)
     for t in tour.taxes:
-        console.print(f"  {t.year} IRS forms, filled: {t.files[0].parent}/ ({', '.join(p.name for p in t.files)})")
+        names = ", ".join(path.name for path in t.files)
+        console.print(f"  {t.year} IRS forms, filled: {t.files[0].parent}/ ({names})")
     print_leverage_summary(tour.backtest)
     console.print(f"Report (open in a browser, works offline): {tour.report.resolve()}")
     console.print(f"Dashboard on the demo ledger: {tour.serve_command}")
