@@ -115,3 +115,68 @@ def test_a_changed_futures_layout_names_its_columns(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="missing column\\(s\\) Asset; expected columns: Time, Type, Amount"):
         binance.read(path)
+
+
+def test_futures_transaction_history_with_transaction_ids() -> None:
+    # The layout BittyTax reads: Date(UTC),type,Amount,Asset,Symbol,Transaction ID.
+    events = binance.read(FIXTURES / "binance" / "futures_history.csv")
+    assert [summary(e) for e in events] == table("""
+        hash | 2024-06-10T06:15:02Z | fee | USDT | 1.3752 | | | | | 3
+        hash | 2024-06-10T08:00:00Z | funding | USDT | -0.4183 | | | | | 4
+        hash | 2024-06-10T16:00:00Z | funding | USDT | 0.2075 | | | | | 5
+        hash | 2024-06-11T09:47:31Z | fee | USDT | 1.3921 | | | | | 6
+        hash | 2024-06-11T09:47:31Z | realized_pnl | USDT | 84.6 | | | | | 7
+        hash | 2024-06-12T13:05:09Z | fee | BNB | 0.0084 | | | | | 8
+        hash | 2024-06-12T13:05:09Z | realized_pnl | USDT | -26.13 | | | | | 9
+    """)
+    assert [e.origin.ref for e in events][:2] == ["3890112201", "7315004802"]
+
+
+def test_futures_coin_swap_rows_are_reported(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "f.csv",
+        "Date(UTC),type,Amount,Asset,Symbol,Transaction ID\n"
+        "2024-06-10 06:12:40,COIN_SWAP_DEPOSIT,0.01,BTC,,1\n"
+        "2024-06-10 06:12:40,FUNDING_FEE,x,USDT,BTCUSDT,2\n",
+    )
+    with pytest.raises(InputError) as caught:
+        binance.read(path)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(2, "type"), (3, "Amount")]
+
+
+def test_statement_without_user_id_and_other_account_spellings(tmp_path: Path) -> None:
+    # Older statements have no User_ID column; BittyTax meets "USD-MFutures", "CrossMargin",
+    # "Margin loan" and "Realize profit and loss" spellings.
+    path = write(
+        tmp_path,
+        "s.csv",
+        "UTC_Time,Account,Operation,Coin,Change,Remark\n"
+        "2022-03-01 10:00:00,CrossMargin,Margin loan,USDT,500,\n"
+        "2022-03-01 11:00:00,USD-MFutures,Realize profit and loss,USDT,-12.5,\n"
+        "2022-03-01 11:00:00,USD-MFutures,Fee,USDT,-0.75,\n"
+        "2022-03-01 12:00:00,Coin-M Futures,Funding Fee,BTC,-0.00001,\n"
+        "2022-03-02 09:00:00,Spot,BNB Fee Deduction,BNB,-0.0002,\n"
+        "2022-03-02 10:00:00,CrossMargin,Margin Repayment,USDT,-500,\n",
+    )
+    assert [summary(e) for e in binance.read(path)] == table("""
+        hash | 2022-03-01T10:00:00Z | borrow | USDT | 500 | | | | | 2
+        hash | 2022-03-01T11:00:00Z | realized_pnl | USDT | -12.5 | | | | | 3
+        hash | 2022-03-01T11:00:00Z | fee | USDT | 0.75 | | | | | 4
+        hash | 2022-03-01T12:00:00Z | funding | BTC | -0.00001 | | | | | 5
+        hash | 2022-03-02T09:00:00Z | fee | BNB | 0.0002 | | | | | 6
+        hash | 2022-03-02T10:00:00Z | repay | USDT | 500 | | | | | 7
+    """)
+
+
+def test_statement_insurance_fund_and_credited_bnb_deduction_are_reported(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "s.csv",
+        STATEMENT_HEADER
+        + "1,2022-03-01 11:00:00,USD-M Futures,Insurance Fund Compensation,USDT,-3,\n"
+        + "1,2022-03-02 09:00:00,Spot,BNB Fee Deduction,BNB,0.0002,\n",
+    )
+    with pytest.raises(InputError) as caught:
+        binance.read(path)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(2, "Operation"), (3, "Operation")]

@@ -1,6 +1,9 @@
 """Binance's transaction history statement: one balance change per row, every account in one file.
 
-``User_ID,UTC_Time,Account,Operation,Coin,Change,Remark``. ``Change`` is signed. A trade is
+``User_ID,UTC_Time,Account,Operation,Coin,Change,Remark`` (older statements lack ``User_ID``).
+``Change`` is signed; ``UTC_Time`` is ``YYYY-MM-DD HH:MM:SS`` in UTC. The layout, the account
+names and most operation names are those BittyTax's Binance parser reads
+(BittyTax/BittyTax ``src/bittytax/conv/parsers/binance.py``). A trade is
 several rows with the same ``UTC_Time`` and ``Account`` (``Transaction Buy`` / ``Transaction
 Spend`` / ``Transaction Fee``, or ``Transaction Sold`` / ``Transaction Revenue``, older
 statements ``Buy`` / ``Sell`` / ``Fee``); partial fills of one order share the second and are
@@ -40,18 +43,25 @@ _TRADE_LEGS = frozenset({
     "small assets exchange bnb", "binance convert", "large otc trading",
 })
 _TRADE_FEES = frozenset({"fee", "transaction fee"})
+#: ``USDT-Futures``, ``USD-MFutures``, ``USD-M Futures`` and ``Coin-M Futures`` are the names
+#: BittyTax meets; the others are kept for older or localised statements.
 _FUTURES_ACCOUNTS = frozenset({
-    "usdt-futures", "usd-m futures", "usdⓈ-m futures", "usds-m futures", "um futures", "futures",
+    "usdt-futures", "usd-mfutures", "usd-m futures", "coin-m futures", "usdⓈ-m futures",
+    "usds-m futures", "um futures", "futures",
 })
 _MARGIN_ACCOUNTS = frozenset({"margin", "cross margin", "isolated margin", "isolatedmargin", "crossmargin"})
 _LOANS = frozenset({"margin loan", "isolated margin loan"})
 _REPAYMENTS = frozenset({"margin repayment", "isolated margin repayment"})
 _INTEREST = frozenset({"margin interest", "cross margin interest", "isolated margin interest", "interest"})
 _FUTURES = {
-    "realized profit and loss": EventKind.REALIZED_PNL, "realized_pnl": EventKind.REALIZED_PNL,
+    "realized profit and loss": EventKind.REALIZED_PNL, "realize profit and loss": EventKind.REALIZED_PNL,
+    "realized_pnl": EventKind.REALIZED_PNL,
     "funding fee": EventKind.FUNDING, "funding_fee": EventKind.FUNDING,
 }
 _FUTURES_FEES = frozenset({"fee", "commission", "transaction fee"})
+#: BNB taken to pay a fee charged elsewhere (a margin trade's or interest's fee paid in BNB);
+#: it is its own row, in the spot account, with no trade in the same second.
+_BNB_FEE_DEDUCTION = "bnb fee deduction"
 _INCOME_WORDS = ("interest", "reward", "distribution", "airdrop", "referral", "kickback", "cashback")
 _INTERNAL_WORDS = ("transfer between", "subscription", "redemption", "transfer_in", "transfer_out",
                    "isolated margin transfer", "margin transfer")
@@ -146,6 +156,8 @@ def _single(row: Row, wallet: str) -> list[Draft]:
             return [Draft(draft(kind=kind, amount=change, note=remark, **common))]
         if operation in _FUTURES_FEES and change < 0:
             return [Draft(draft(kind=EventKind.FEE, amount=-change, note="futures commission", **common))]
+    if operation == _BNB_FEE_DEDUCTION and change < 0:
+        return [Draft(draft(kind=EventKind.FEE, amount=-change, note="Binance BNB Fee Deduction", **common))]
     if operation == "deposit" and change > 0:
         return [Draft(draft(kind=EventKind.DEPOSIT, amount=change, **common))]
     if operation in ("withdraw", "withdrawal") and change < 0:
