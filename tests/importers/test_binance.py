@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,47 @@ def test_statement_insurance_fund_and_credited_bnb_deduction_are_reported(tmp_pa
     with pytest.raises(InputError) as caught:
         binance.read(path)
     assert [(p.row, p.field) for p in caught.value.problems] == [(2, "Operation"), (3, "Operation")]
+
+
+US_HEADER_OLD = (
+    "User_Id,Time,Category,Operation,Order_Id,Transaction_Id,Primary_Asset,Realized_Amount_For_Primary_Asset,"
+    "Realized_Amount_For_Primary_Asset_In_USD_Value,Base_Asset,Realized_Amount_For_Base_Asset,"
+    "Realized_Amount_For_Base_Asset_In_USD_Value,Quote_Asset,Realized_Amount_For_Quote_Asset,"
+    "Realized_Amount_For_Quote_Asset_In_USD_Value,Fee_Asset,Realized_Amount_For_Fee_Asset,"
+    "Realized_Amount_For_Fee_Asset_In_USD_Value,Payment_Method,Withdrawal_Method,Additional_Note\n"
+)
+
+
+def test_binance_us_history_maps_each_category() -> None:
+    events = binance.read(FIXTURES / "binance" / "binance_us_history.csv", wallet="binance-us")
+    # Row 3: an empty quote amount in USD is the USD value column (as BittyTax reads it).
+    # Row 7: Convert gives the base asset and receives the quote asset.
+    assert [summary(e) for e in events] == table("""
+        binance:190230412000001 | 2023-04-12T15:20:31Z | deposit | USD | 2500 | | | | | 2
+        binance:190230412000002 | 2023-04-12T16:02:10Z | buy | BTC | 0.05 | USD | 1500 | BNB | 0.0045 | 3
+        binance:190230413000003 | 2023-04-13T09:15:44Z | sell | ETH | 0.4 | USDT | 761.2 | USDT | 0.7612 | 4
+        binance:190230414000004 | 2023-04-14T00:00:00Z | income | ADA | 1.32 | | | | | 5
+        binance:190230415000005 | 2023-04-15T00:00:00Z | fee | ADA | 0.2 | | | | | 6
+        binance:190230416000006 | 2023-04-16T11:30:00Z | buy | ADA | 256.41025641 | USDT | 100 | | | 7
+        binance:190230417000007 | 2023-04-17T18:45:12Z | withdrawal | BTC | 0.05 | | | BTC | 0.0001 | 8
+    """)
+    assert events[3].usd_value == Decimal("0.51")
+
+
+def test_binance_us_older_spelling_and_its_errors(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "us.csv",
+        US_HEADER_OLD
+        + "1,2022-01-05 10:00:00,Spot Trading,Buy,9,t1,,,,SOL,2,300,USD,,300,USD,0.3,0.3,,,\n"
+        + "1,2022-01-05 11:00:00,Spot Trading,Hold,9,t2,,,,SOL,2,300,USD,,300,USD,0.3,0.3,,,\n"
+        + "1,2022-01-05 12:00:00,Spot Trading,Buy,9,t3,,,,SOL,2,300,BTC,,300,BTC,0.3,0.3,,,\n"
+        + "1,2022-01-05 13:00:00,Margin,Borrow,9,t4,USD,5,5,,,,,,,,,,,,\n"
+        + "1,2022-01-05 14:00:00,Distribution,Others,9,t5,DOGE,-5,0.4,,,,,,,,,,,,\n",
+    )
+    with pytest.raises(InputError) as caught:
+        binance.read(path)
+    assert [(p.row, p.field) for p in caught.value.problems] == [
+        (3, "Operation"), (4, "Realized_Amount_For_Quote_Asset"), (5, "Category"),
+        (6, "Realized_Amount_For_Primary_Asset"),
+    ]

@@ -57,6 +57,7 @@ RENAMED = {
     "binance/statement.csv": "Change",
     "binance/futures_transactions.csv": "Asset",
     "binance/futures_history.csv": "Transaction ID",
+    "binance/binance_us_history.csv": "Quote Asset",
     "gemini/transaction_history.csv": "Specification",
     "bybit/closed_pnl.csv": "Closed P&L",
     "bybit/transaction_log.csv": "Cash Flow",

@@ -10,13 +10,16 @@ One format, several export layouts told apart by header (see ``docs/importers.md
   statements): ``User_ID,UTC_Time,Account,Operation,Coin,Change,Remark`` covers spot, cross and
   isolated margin (loans, repayments, interest) and USDⓈ-M futures (realized P&L, funding,
   commission); read by :mod:`marginbook.importers._binance_statement`.
+- **Binance.US transaction history** (``User ID,Time,Category,Operation,…``): deposits,
+  withdrawals, distributions and trades; read by :mod:`marginbook.importers._binance_us`.
 - **USDⓈ-M futures transaction history** (Futures → Transaction History → Export):
   ``Date(UTC),type,Amount,Asset,Symbol,Transaction ID`` with Binance's income types
   (``REALIZED_PNL``, ``COMMISSION``, ``FUNDING_FEE``, ``TRANSFER`` …), the layout BittyTax's
   parser reads; the older ``Time,Type,Amount,Asset,Symbol`` (or ``Time(UTC)``) is still read but
   is not confirmed by any public source.
 
-Times are UTC. Binance gives no unique id in these exports, so ids are content hashes.
+Times are UTC. Binance gives no unique id in most of these exports, so ids are content hashes;
+Binance.US rows carry their ``Transaction ID``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from marginbook.domain.events import EventKind, LedgerEvent, Origin
-from marginbook.importers import _binance_statement
+from marginbook.importers import _binance_statement, _binance_us
 from marginbook.importers._assets import split_symbol
 from marginbook.importers._csvrows import (
     CellError,
@@ -53,6 +56,8 @@ STATEMENT_NO_USER = "Binance transaction history statement (without User_ID)"
 FUTURES_INCOME = "Binance USDⓈ-M futures transaction history (Date(UTC), Transaction ID)"
 FUTURES = "Binance USDⓈ-M futures transaction history"
 FUTURES_UTC = "Binance USDⓈ-M futures transaction history (Time(UTC))"
+BINANCE_US = "Binance.US transaction history"
+BINANCE_US_UNDERSCORE = "Binance.US transaction history (User_Id … spelling)"
 
 LAYOUTS: dict[str, tuple[str, ...]] = {
     TRADE_HISTORY: ("Date(UTC)", "Pair", "Side", "Price", "Executed", "Amount", "Fee"),
@@ -62,6 +67,8 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     FUTURES_INCOME: ("Date(UTC)", "type", "Amount", "Asset", "Symbol", "Transaction ID"),
     FUTURES: ("Time", "Type", "Amount", "Asset", "Symbol"),
     FUTURES_UTC: ("Time(UTC)", "Type", "Amount", "Asset", "Symbol"),
+    BINANCE_US: _binance_us.COLUMNS,
+    BINANCE_US_UNDERSCORE: _binance_us.COLUMNS_UNDERSCORE,
 }
 
 _LEGACY_QUOTES = (
@@ -110,6 +117,7 @@ def _row_by_row(table: Table, wallet: str, log: ProblemLog) -> list[Draft]:
     parse = {
         TRADE_HISTORY: _trade_row, TRADE_HISTORY_LEGACY: _legacy_trade_row,
         FUTURES: _futures_row, FUTURES_UTC: _futures_row, FUTURES_INCOME: _futures_row,
+        BINANCE_US: _binance_us.row_events, BINANCE_US_UNDERSCORE: _binance_us.row_events,
     }[table.layout]
     drafts: list[Draft] = []
     for row in table.rows:
