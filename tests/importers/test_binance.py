@@ -225,3 +225,35 @@ def test_binance_us_older_spelling_and_its_errors(tmp_path: Path) -> None:
         (3, "Operation"), (4, "Realized_Amount_For_Quote_Asset"), (5, "Category"),
         (6, "Realized_Amount_For_Primary_Asset"),
     ]
+
+
+def test_a_trade_straddling_a_second_is_joined(tmp_path: Path) -> None:
+    # The spend is written at :45, the buy and the fee at :46 (BittyTax's parser also looks one
+    # second ahead); together they are one trade, booked at the first row's time.
+    path = write(
+        tmp_path,
+        "s.csv",
+        STATEMENT_HEADER
+        + "1,2024-04-01 09:12:45,Spot,Transaction Spend,USDT,-650.5,\n"
+        + "1,2024-04-01 09:12:46,Spot,Transaction Buy,ETH,0.2,\n"
+        + "1,2024-04-01 09:12:46,Spot,Transaction Fee,ETH,-0.0002,\n"
+        + "1,2024-04-01 09:12:50,Spot,Withdraw,ETH,-0.1998,\n",
+    )
+    assert [summary(e) for e in binance.read(path)] == table("""
+        hash | 2024-04-01T09:12:45Z | buy | ETH | 0.2 | USDT | 650.5 | ETH | 0.0002 | 2
+        hash | 2024-04-01T09:12:50Z | withdrawal | ETH | 0.1998 | | | | | 5
+    """)
+
+
+def test_one_sided_groups_two_seconds_apart_stay_ambiguous(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "s.csv",
+        STATEMENT_HEADER
+        + "1,2024-04-01 09:12:45,Spot,Transaction Spend,USDT,-650.5,\n"
+        + "1,2024-04-01 09:12:47,Spot,Transaction Buy,ETH,0.2,\n"
+        + "1,2024-04-01 09:12:48,Margin,Transaction Sold,ETH,-0.2,\n",
+    )
+    with pytest.raises(InputError) as caught:
+        binance.read(path)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(2, "UTC_Time"), (3, "UTC_Time"), (4, "UTC_Time")]

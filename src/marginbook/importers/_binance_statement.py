@@ -20,6 +20,7 @@ and earn subscriptions/redemptions → nothing. Anything else is reported.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from marginbook.domain.events import EventKind, Origin
@@ -67,30 +68,77 @@ _INTERNAL_WORDS = ("transfer between", "subscription", "redemption", "transfer_i
                    "isolated margin transfer", "margin transfer")
 
 
+_GroupKey = tuple[datetime | str, str]
+
+
+def _group_key(row: Row) -> _GroupKey:
+    """(time, account) of a trade row; an unreadable time stays text, to be reported later."""
+    try:
+        moment: datetime | str = time_cell(row, "UTC_Time")
+    except CellError:
+        moment = row.text("UTC_Time")
+    return moment, row.text("Account")
+
+
 def drafts(table: Table, wallet: str, log: ProblemLog) -> list[Draft]:
     """The drafts of a statement: single rows in order, each trade at the place of its first row."""
-    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    order: list[tuple[str, Row]] = []
+    groups: dict[_GroupKey, list[Row]] = defaultdict(list)
+    order: list[tuple[Row, _GroupKey | None]] = []  # single rows with None, trades by their key
     for row in table.rows:
         operation = row.text("Operation").lower()
         is_leg = operation in _TRADE_LEGS or (
             operation in _TRADE_FEES and row.text("Account").lower() not in _FUTURES_ACCOUNTS
         )
         if is_leg:
-            key = (row.text("UTC_Time"), row.text("Account"))
+            key = _group_key(row)
             if not groups[key]:
-                order.append(("trade", row))
+                order.append((row, key))
             groups[key].append(row)
         else:
-            order.append(("single", row))
+            order.append((row, None))
+    joined = _join_split_seconds(groups, [key for _, key in order if key is not None])
     result: list[Draft] = []
-    for what, row in order:
+    for row, group in order:
+        if group in joined:
+            continue
         with log.row(row):
-            if what == "trade":
-                result.extend(_trade(groups[(row.text("UTC_Time"), row.text("Account"))], wallet, log))
-            else:
-                result.extend(_single(row, wallet))
+            result.extend(_single(row, wallet) if group is None else _trade(groups[group], wallet, log))
     return result
+
+
+def _sides(rows: list[Row]) -> tuple[int, int] | None:
+    """How many assets the trade legs of ``rows`` give and receive; None when a cell is bad."""
+    legs = [row for row in rows if row.text("Operation").lower() in _TRADE_LEGS]
+    try:
+        totals = _sum_by_coin(legs)
+    except (CellError, ArithmeticError):
+        return None
+    return sum(1 for total in totals.values() if total < 0), sum(1 for total in totals.values() if total > 0)
+
+
+def _join_split_seconds(groups: dict[_GroupKey, list[Row]], keys: list[_GroupKey]) -> set[_GroupKey]:
+    """Join a one-sided trade group with the group of the next second of the same account.
+
+    Binance writes a trade's legs with their own timestamps, so one trade can straddle a second
+    (BittyTax's statement parser also looks one second ahead for the other legs). Two groups
+    are joined only when one only gives, the other only receives, and together they are one
+    exchange of one asset for another; anything else is left for :func:`_trade` to report.
+    Returns the keys whose rows were moved into the group of the second before.
+    """
+    joined: set[_GroupKey] = set()
+    for key in keys:
+        moment, account = key
+        if key in joined or not isinstance(moment, datetime):
+            continue
+        later = (moment + timedelta(seconds=1), account)
+        if later not in groups or later in joined:
+            continue
+        first, second = _sides(groups[key]), _sides(groups[later])
+        if first is None or second is None or sorted([first, second]) != [(0, 1), (1, 0)]:
+            continue
+        groups[key].extend(groups[later])
+        joined.add(later)
+    return joined
 
 
 def _sum_by_coin(rows: list[Row]) -> dict[str, Decimal]:
