@@ -257,3 +257,28 @@ def test_one_sided_groups_two_seconds_apart_stay_ambiguous(tmp_path: Path) -> No
     with pytest.raises(InputError) as caught:
         binance.read(path)
     assert [(p.row, p.field) for p in caught.value.problems] == [(2, "UTC_Time"), (3, "UTC_Time"), (4, "UTC_Time")]
+
+
+def test_statement_margin_fee_liquidation_rows_and_two_digit_years(tmp_path: Path) -> None:
+    # "Margin Fee" is the cross-margin interest, "… Liquidation - Fee" a fee and
+    # "… Liquidation - Repayment" the debt repaid from collateral, as public statement parsers
+    # read them; a takeover of the collateral stays a row to decide by hand.
+    path = write(
+        tmp_path,
+        "s.csv",
+        STATEMENT_HEADER
+        + "1,24-01-15 10:00:00,Cross Margin,Margin Fee,USDT,-0.0421,\n"
+        + "1,24-01-15 11:00:00,Isolated Margin,Isolated Margin Liquidation - Fee,USDT,-3.5,\n"
+        + "1,24-01-15 11:00:00,Cross Margin,Cross Margin Liquidation - Repayment,BTC,-0.01,\n"
+        + "1,24-01-15 12:00:00,Cross Margin,Margin Fee,USDT,0.5,\n",
+    )
+    with pytest.raises(InputError) as caught:
+        binance.read(path)
+    # A credited margin fee is not interest paid: reported.
+    assert [(p.row, p.field) for p in caught.value.problems] == [(5, "Operation")]
+    path.write_text(path.read_text().rsplit("1,24-01-15 12:00:00", 1)[0], encoding="utf-8")
+    assert [summary(e) for e in binance.read(path)] == table("""
+        hash | 2024-01-15T10:00:00Z | interest | USDT | 0.0421 | | | | | 2
+        hash | 2024-01-15T11:00:00Z | fee | USDT | 3.5 | | | | | 3
+        hash | 2024-01-15T11:00:00Z | repay | BTC | 0.01 | | | | | 4
+    """)

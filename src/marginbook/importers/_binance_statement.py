@@ -19,6 +19,7 @@ and earn subscriptions/redemptions → nothing. Anything else is reported.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -34,7 +35,7 @@ from marginbook.importers._csvrows import (
     Table,
     decimal_cell,
     draft,
-    time_cell,
+    utc_time,
 )
 
 COLUMNS = ("User_ID", "UTC_Time", "Account", "Operation", "Coin", "Change", "Remark")
@@ -53,7 +54,18 @@ _FUTURES_ACCOUNTS = frozenset({
 _MARGIN_ACCOUNTS = frozenset({"margin", "cross margin", "isolated margin", "isolatedmargin", "crossmargin"})
 _LOANS = frozenset({"margin loan", "isolated margin loan"})
 _REPAYMENTS = frozenset({"margin repayment", "isolated margin repayment"})
-_INTEREST = frozenset({"margin interest", "cross margin interest", "isolated margin interest", "interest"})
+#: "Margin Fee" is how cross-margin statements name the hourly interest (as two public
+#: statement parsers read it); the other names are kept for older statements.
+_INTEREST = frozenset({
+    "margin fee", "margin interest", "cross margin interest", "isolated margin interest", "interest",
+})
+#: Liquidation rows other parsers meet: the fee charged, and the debt repaid from the collateral.
+_LIQUIDATION_FEES = frozenset({"isolated margin liquidation - fee", "cross margin liquidation - fee"})
+_LIQUIDATION_REPAYMENTS = frozenset({
+    "cross margin liquidation - repayment", "isolated margin liquidation - repayment",
+})
+#: Some statements write the year with two digits (``24-01-15 10:30:00``).
+_TWO_DIGIT_YEAR = re.compile(r"^(\d{2})-(\d{2})-(\d{2})([ T].*)$")
 _FUTURES = {
     "realized profit and loss": EventKind.REALIZED_PNL, "realize profit and loss": EventKind.REALIZED_PNL,
     "realized_pnl": EventKind.REALIZED_PNL,
@@ -71,10 +83,19 @@ _INTERNAL_WORDS = ("transfer between", "subscription", "redemption", "transfer_i
 _GroupKey = tuple[datetime | str, str]
 
 
+def statement_time(row: Row) -> datetime:
+    """The UTC time of a statement row, ``YYYY-MM-DD HH:MM:SS`` or ``YY-MM-DD HH:MM:SS``."""
+    text = row.text("UTC_Time")
+    short = _TWO_DIGIT_YEAR.match(text)
+    if short is not None:
+        text = f"20{short.group(1)}-{short.group(2)}-{short.group(3)}{short.group(4)}"
+    return utc_time(text, "UTC_Time")
+
+
 def _group_key(row: Row) -> _GroupKey:
     """(time, account) of a trade row; an unreadable time stays text, to be reported later."""
     try:
-        moment: datetime | str = time_cell(row, "UTC_Time")
+        moment: datetime | str = statement_time(row)
     except CellError:
         moment = row.text("UTC_Time")
     return moment, row.text("Account")
@@ -166,7 +187,7 @@ def _trade(rows: list[Row], wallet: str, log: ProblemLog) -> list[Draft]:
     if any(amount < 0 for _, amount in fees):
         raise CellError("Change", "a positive trade fee (a rebate) is not understood")
     kind, side, counter = trade_kind_and_sides(given[0], received[0])
-    timestamp = time_cell(first, "UTC_Time")
+    timestamp = statement_time(first)
     origin = Origin(first.source, first.number)
     main = draft(
         timestamp=timestamp, kind=kind, wallet=wallet, asset=side[0], amount=side[1],
@@ -185,7 +206,7 @@ def _single(row: Row, wallet: str) -> list[Draft]:
     operation = row.text("Operation").lower()
     change = decimal_cell(row, "Change")
     coin = row.required("Coin").upper()
-    common = {"timestamp": time_cell(row, "UTC_Time"), "wallet": wallet, "asset": coin,
+    common = {"timestamp": statement_time(row), "wallet": wallet, "asset": coin,
               "origin": Origin(row.source, row.number)}
     remark = row.text("Remark") or None
     if change == 0:
@@ -196,6 +217,12 @@ def _single(row: Row, wallet: str) -> list[Draft]:
         return [Draft(draft(kind=EventKind.BORROW, amount=change, note=remark, **common))]
     if operation in _REPAYMENTS and change < 0:
         return [Draft(draft(kind=EventKind.REPAY, amount=-change, note=remark, **common))]
+    if operation in _LIQUIDATION_REPAYMENTS and change < 0:
+        return [Draft(draft(kind=EventKind.REPAY, amount=-change, note=f"Binance {row.text('Operation')}",
+                            **common))]
+    if operation in _LIQUIDATION_FEES and change < 0:
+        return [Draft(draft(kind=EventKind.FEE, amount=-change, note=f"Binance {row.text('Operation')}",
+                            **common))]
     if account in _MARGIN_ACCOUNTS and operation in _INTEREST and change < 0:
         return [Draft(draft(kind=EventKind.INTEREST, amount=-change, note=remark, **common))]
     if account in _FUTURES_ACCOUNTS:
