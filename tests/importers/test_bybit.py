@@ -116,17 +116,20 @@ def test_classic_log_books_fees_funding_and_pnl_newest_first_file() -> None:
     assert events[0].origin.ref == "6c1f2d8e-51a7-5b0e-9a44-0d7e3f1c2b90"
 
 
-def test_classic_log_rejects_unknown_types_and_bad_numbers(tmp_path: Path) -> None:
+def test_classic_log_rejects_unknown_types_bad_numbers_and_unreconciled_rows(tmp_path: Path) -> None:
+    # Bybit's v5 contract transaction log: Change = Cash Flow - Funding - Fee Paid, funding
+    # positive = paid. Row 4 gives a paid funding the wrong sign in Change.
     path = write(
         tmp_path,
         "c.csv",
         CLASSIC_HEADER
         + "2023-01-04 12:00:00,USDT,,bonus,--,0,0,0,0,0,5,5,5,0,,\n"
-        + "2023-01-04 13:00:00,USDT,BTCUSDT,funding,--,0,0.1,16800,abc,0,0,0,5,0,,\n",
+        + "2023-01-04 13:00:00,USDT,BTCUSDT,funding,--,0,0.1,16800,abc,0,0,0,5,0,,\n"
+        + "2023-01-04 16:00:00,USDT,BTCUSDT,funding,--,0,0.1,16800,0.168,0,0,0.168,5,0,,\n",
     )
     with pytest.raises(InputError) as caught:
         bybit.read(path)
-    assert [(p.row, p.field) for p in caught.value.problems] == [(2, "Type"), (3, "Funding")]
+    assert [(p.row, p.field) for p in caught.value.problems] == [(2, "Type"), (3, "Funding"), (4, "Change")]
 
 
 def test_unified_spot_orders_take_the_fee_in_the_received_asset() -> None:

@@ -18,7 +18,8 @@ Exports told apart by header (``docs/importers.md`` names the source of each lay
 - **Classic derivatives transaction log** (pre-unified accounts): ``Time,Currency,Contract,Type,
   Direction,Quantity,Position,Filled Price,Funding,Fee Paid,Cash Flow,Change,Wallet Balance,Fee
   Rate,Trade ID,Order ID`` with types ``trade``, ``funding``, ``liquidation``, ``transferIn``,
-  ``transferOut``, as BittyTax's Bybit parser reads it; there a positive ``Funding`` is paid.
+  ``transferOut``, as BittyTax's Bybit parser reads it; there a positive ``Funding`` is paid and
+  Change = Cash Flow − Funding − Fee Paid (Bybit's v5 contract transaction-log API).
 - **Unified spot fills**: see :mod:`marginbook.importers._bybit_spot`.
 
 The closed P&L and a transaction log overlap: import one of them for a period, not both (the
@@ -195,7 +196,12 @@ def _position_row(row: Row, contract: str, change: Decimal | None, common: dict[
 
 
 def _classic_log_row(row: Row, wallet: str) -> list[Draft]:
-    """A row of the classic (pre-unified) derivatives log; its ``Funding`` is positive when paid."""
+    """A row of the classic (pre-unified) derivatives log.
+
+    Bybit's v5 contract transaction log documents this account's signs: ``funding`` positive =
+    paid, ``fee`` positive = paid, and change = cashFlow − funding − fee; every row is checked
+    against that relation.
+    """
     kind = row.required("Type").lower()
     contract = row.text("Contract")
     currency = row.required("Currency").upper()
@@ -203,14 +209,21 @@ def _classic_log_row(row: Row, wallet: str) -> list[Draft]:
               "origin": Origin(row.source, row.number, row.text("Trade ID") or None)}
     if kind in _CLASSIC_INTERNAL_TYPES:
         return []
+    funding = optional_decimal(row, "Funding") or Decimal(0)
+    fee = optional_decimal(row, "Fee Paid") or Decimal(0)
+    cash_flow = optional_decimal(row, "Cash Flow") or Decimal(0)
+    change = decimal_cell(row, "Change")
+    with decimal_context():
+        expected = cash_flow - funding - fee
+    if expected != change:
+        raise CellError("Change", f"expected Cash Flow - Funding - Fee Paid = Change, got {cash_flow} - "
+                        f"{funding} - {fee} != {change}")
     if kind == "funding":
-        funding = decimal_cell(row, "Funding")
         if funding == 0:
             return []
         note = f"Bybit {contract}".strip()
         return [Draft(draft(kind=EventKind.FUNDING, amount=-funding, note=note, **common))]
     if kind in _CLASSIC_POSITION_TYPES:
-        # Which sign this export gives Change is not documented, so it is not checked here.
         return _position_row(row, contract, None, common)
     raise CellError("Type", f"transaction type {row.text('Type')!r} is not understood; enter it in a "
                     "marginbook ledger CSV instead")
