@@ -172,3 +172,18 @@ def test_a_repeated_spot_fill_id_is_reported(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         bybit.read(path)
     assert [p.row for p in caught.value.problems] == [3]
+
+
+def test_a_spot_fill_in_the_unified_log_fails_the_file_instead_of_becoming_pnl(tmp_path: Path) -> None:
+    # A spot buy of 0.01 BTC for 600 USDT would appear as two TRADE rows; the BTC row is not
+    # settled in the contract's asset, so the file is refused rather than read as P&L.
+    path = write(
+        tmp_path,
+        "l.csv",
+        LOG_HEADER
+        + "1,USDT,BTCUSDT,TRADE,BUY,0.01,0,60000,0,0,-600,-600,400,--,2024-03-15 09:31:05\n"
+        + "1,BTC,BTCUSDT,TRADE,BUY,0.01,0,60000,0,0.00001,0.01,0.00999,0.00999,--,2024-03-15 09:31:05\n",
+    )
+    with pytest.raises(InputError) as caught:
+        bybit.read(path)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(3, "Currency")]

@@ -167,9 +167,29 @@ def _transaction_log_row(row: Row, wallet: str) -> list[Draft]:
             raise CellError("Change", "an interest row should debit the wallet")
         return [Draft(draft(kind=EventKind.INTEREST, amount=-change, **common))]
     if kind in _POSITION_TYPES:
+        _require_contract_currency(contract, currency)
         return _position_row(row, contract, change, common)
     raise CellError("Type", f"transaction type {row.text('Type')!r} is not understood; enter it in a "
                     "marginbook ledger CSV instead")
+
+
+def _require_contract_currency(contract: str, currency: str) -> None:
+    """A derivatives fill moves only its contract's settlement asset.
+
+    The unified log also lists spot fills as ``TRADE`` rows, one per currency moved; read as
+    derivatives they would become P&L. A fill in another currency than the contract settles in
+    (the base of a spot fill) is therefore reported, which fails the file rather than misread it.
+    """
+    if not contract:
+        return
+    try:
+        settles_in = settlement_asset(contract)
+    except CellError:
+        settles_in = None
+    if settles_in != currency:
+        raise CellError("Currency", f"a {currency} trade row of {contract} is not a derivatives fill settled "
+                        f"in {settles_in or 'a known asset'} (a spot fill of the unified account?); import "
+                        "spot fills from the spot order history export instead")
 
 
 def _position_row(row: Row, contract: str, change: Decimal | None, common: dict[str, object]) -> list[Draft]:
