@@ -10,8 +10,9 @@ statements ``Buy`` / ``Sell`` / ``Fee``); partial fills of one order share the s
 summed. When the rows of one second cannot be read as one exchange of one asset for another
 (three assets, or a side missing), the group is ambiguous and every row of it is reported.
 
-Mapping (``docs/importers.md``): margin loan → ``borrow``, margin repayment → ``repay``, margin
-interest → ``interest``; in a futures account realized profit and loss → ``realized_pnl``,
+Mapping (``docs/importers.md``): margin loan → ``borrow``, margin repayment (and the repayment
+of a liquidation) → ``repay``, margin interest (``Margin Fee``) → ``interest``, a liquidation fee
+and a ``BNB Fee Deduction`` → ``fee``; in a futures account realized profit and loss → ``realized_pnl``,
 funding fee → ``funding``, fee/commission → ``fee``; deposit/withdraw; earn interest, staking
 rewards, distributions and airdrops → ``income``; moves between the user's own Binance accounts
 and earn subscriptions/redemptions → nothing. Anything else is reported.
