@@ -109,3 +109,17 @@ def test_a_report_without_its_header_names_the_expected_columns(tmp_path: Path) 
     path = write(tmp_path, "c.csv", "Transactions\nUser,Jane,abc\nTimestamp,Transaction Type,Asset\n")
     with pytest.raises(InputError, match="expected columns: ID, Timestamp"):
         coinbase.read(path)
+
+
+def test_advance_trade_spelling_is_read_like_advanced_trade(tmp_path: Path) -> None:
+    # BittyTax's parser meets "Advance Trade Buy/Sell" (sic) in real reports.
+    path = write(
+        tmp_path,
+        "c.csv",
+        HEADER_2024
+        + "a1,2024-03-02 14:05:00 UTC,Advance Trade Sell,BTC,-0.01,USD,$61250.00,$612.50,$610.05,"
+        "$2.45,Sold 0.01 BTC for 610.05 USD on BTC-USD at 61250.00 USD/BTC\n",
+    )
+    assert [summary(e) for e in coinbase.read(path)] == table("""
+        coinbase:a1 | 2024-03-02T14:05:00Z | sell | BTC | 0.01 | USD | 612.5 | USD | 2.45 | 2
+    """)

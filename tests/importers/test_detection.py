@@ -56,9 +56,14 @@ RENAMED = {
     "binance/trade_history_legacy.csv": "Fee Coin",
     "binance/statement.csv": "Change",
     "binance/futures_transactions.csv": "Asset",
+    "binance/futures_history.csv": "Transaction ID",
+    "binance/binance_us_history.csv": "Quote Asset",
     "gemini/transaction_history.csv": "Specification",
     "bybit/closed_pnl.csv": "Closed P&L",
     "bybit/transaction_log.csv": "Cash Flow",
+    "bybit/classic_log.csv": "Fee Rate",
+    "bybit/spot_orders.csv": "Filled Value",
+    "bybit/spot_statement.csv": "Fees",
 }
 
 

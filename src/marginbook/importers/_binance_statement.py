@@ -1,14 +1,18 @@
 """Binance's transaction history statement: one balance change per row, every account in one file.
 
-``User_ID,UTC_Time,Account,Operation,Coin,Change,Remark``. ``Change`` is signed. A trade is
+``User_ID,UTC_Time,Account,Operation,Coin,Change,Remark`` (older statements lack ``User_ID``).
+``Change`` is signed; ``UTC_Time`` is ``YYYY-MM-DD HH:MM:SS`` in UTC. The layout, the account
+names and most operation names are those BittyTax's Binance parser reads
+(BittyTax/BittyTax ``src/bittytax/conv/parsers/binance.py``). A trade is
 several rows with the same ``UTC_Time`` and ``Account`` (``Transaction Buy`` / ``Transaction
 Spend`` / ``Transaction Fee``, or ``Transaction Sold`` / ``Transaction Revenue``, older
 statements ``Buy`` / ``Sell`` / ``Fee``); partial fills of one order share the second and are
 summed. When the rows of one second cannot be read as one exchange of one asset for another
 (three assets, or a side missing), the group is ambiguous and every row of it is reported.
 
-Mapping (``docs/importers.md``): margin loan → ``borrow``, margin repayment → ``repay``, margin
-interest → ``interest``; in a futures account realized profit and loss → ``realized_pnl``,
+Mapping (``docs/importers.md``): margin loan → ``borrow``, margin repayment (and the repayment
+of a liquidation) → ``repay``, margin interest (``Margin Fee``) → ``interest``, a liquidation fee
+and a ``BNB Fee Deduction`` → ``fee``; in a futures account realized profit and loss → ``realized_pnl``,
 funding fee → ``funding``, fee/commission → ``fee``; deposit/withdraw; earn interest, staking
 rewards, distributions and airdrops → ``income``; moves between the user's own Binance accounts
 and earn subscriptions/redemptions → nothing. Anything else is reported.
@@ -16,7 +20,9 @@ and earn subscriptions/redemptions → nothing. Anything else is reported.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from marginbook.domain.events import EventKind, Origin
@@ -30,7 +36,7 @@ from marginbook.importers._csvrows import (
     Table,
     decimal_cell,
     draft,
-    time_cell,
+    utc_time,
 )
 
 COLUMNS = ("User_ID", "UTC_Time", "Account", "Operation", "Coin", "Change", "Remark")
@@ -40,47 +46,121 @@ _TRADE_LEGS = frozenset({
     "small assets exchange bnb", "binance convert", "large otc trading",
 })
 _TRADE_FEES = frozenset({"fee", "transaction fee"})
+#: ``USDT-Futures``, ``USD-MFutures``, ``USD-M Futures`` and ``Coin-M Futures`` are the names
+#: BittyTax meets; the others are kept for older or localised statements.
 _FUTURES_ACCOUNTS = frozenset({
-    "usdt-futures", "usd-m futures", "usdⓈ-m futures", "usds-m futures", "um futures", "futures",
+    "usdt-futures", "usd-mfutures", "usd-m futures", "coin-m futures", "usdⓈ-m futures",
+    "usds-m futures", "um futures", "futures",
 })
 _MARGIN_ACCOUNTS = frozenset({"margin", "cross margin", "isolated margin", "isolatedmargin", "crossmargin"})
 _LOANS = frozenset({"margin loan", "isolated margin loan"})
 _REPAYMENTS = frozenset({"margin repayment", "isolated margin repayment"})
-_INTEREST = frozenset({"margin interest", "cross margin interest", "isolated margin interest", "interest"})
+#: "Margin Fee" is how cross-margin statements name the hourly interest (as two public
+#: statement parsers read it); the other names are kept for older statements.
+_INTEREST = frozenset({
+    "margin fee", "margin interest", "cross margin interest", "isolated margin interest", "interest",
+})
+#: Liquidation rows other parsers meet: the fee charged, and the debt repaid from the collateral.
+_LIQUIDATION_FEES = frozenset({"isolated margin liquidation - fee", "cross margin liquidation - fee"})
+_LIQUIDATION_REPAYMENTS = frozenset({
+    "cross margin liquidation - repayment", "isolated margin liquidation - repayment",
+})
+#: Some statements write the year with two digits (``24-01-15 10:30:00``).
+_TWO_DIGIT_YEAR = re.compile(r"^(\d{2})-(\d{2})-(\d{2})([ T].*)$")
 _FUTURES = {
-    "realized profit and loss": EventKind.REALIZED_PNL, "realized_pnl": EventKind.REALIZED_PNL,
+    "realized profit and loss": EventKind.REALIZED_PNL, "realize profit and loss": EventKind.REALIZED_PNL,
+    "realized_pnl": EventKind.REALIZED_PNL,
     "funding fee": EventKind.FUNDING, "funding_fee": EventKind.FUNDING,
 }
 _FUTURES_FEES = frozenset({"fee", "commission", "transaction fee"})
+#: BNB taken to pay a fee charged elsewhere (a margin trade's or interest's fee paid in BNB);
+#: it is its own row, in the spot account, with no trade in the same second.
+_BNB_FEE_DEDUCTION = "bnb fee deduction"
 _INCOME_WORDS = ("interest", "reward", "distribution", "airdrop", "referral", "kickback", "cashback")
 _INTERNAL_WORDS = ("transfer between", "subscription", "redemption", "transfer_in", "transfer_out",
                    "isolated margin transfer", "margin transfer")
 
 
+_GroupKey = tuple[datetime | str, str]
+
+
+def statement_time(row: Row) -> datetime:
+    """The UTC time of a statement row, ``YYYY-MM-DD HH:MM:SS`` or ``YY-MM-DD HH:MM:SS``."""
+    text = row.text("UTC_Time")
+    short = _TWO_DIGIT_YEAR.match(text)
+    if short is not None:
+        text = f"20{short.group(1)}-{short.group(2)}-{short.group(3)}{short.group(4)}"
+    return utc_time(text, "UTC_Time")
+
+
+def _group_key(row: Row) -> _GroupKey:
+    """(time, account) of a trade row; an unreadable time stays text, to be reported later."""
+    try:
+        moment: datetime | str = statement_time(row)
+    except CellError:
+        moment = row.text("UTC_Time")
+    return moment, row.text("Account")
+
+
 def drafts(table: Table, wallet: str, log: ProblemLog) -> list[Draft]:
     """The drafts of a statement: single rows in order, each trade at the place of its first row."""
-    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    order: list[tuple[str, Row]] = []
+    groups: dict[_GroupKey, list[Row]] = defaultdict(list)
+    order: list[tuple[Row, _GroupKey | None]] = []  # single rows with None, trades by their key
     for row in table.rows:
         operation = row.text("Operation").lower()
         is_leg = operation in _TRADE_LEGS or (
             operation in _TRADE_FEES and row.text("Account").lower() not in _FUTURES_ACCOUNTS
         )
         if is_leg:
-            key = (row.text("UTC_Time"), row.text("Account"))
+            key = _group_key(row)
             if not groups[key]:
-                order.append(("trade", row))
+                order.append((row, key))
             groups[key].append(row)
         else:
-            order.append(("single", row))
+            order.append((row, None))
+    joined = _join_split_seconds(groups, [key for _, key in order if key is not None])
     result: list[Draft] = []
-    for what, row in order:
+    for row, group in order:
+        if group in joined:
+            continue
         with log.row(row):
-            if what == "trade":
-                result.extend(_trade(groups[(row.text("UTC_Time"), row.text("Account"))], wallet, log))
-            else:
-                result.extend(_single(row, wallet))
+            result.extend(_single(row, wallet) if group is None else _trade(groups[group], wallet, log))
     return result
+
+
+def _sides(rows: list[Row]) -> tuple[int, int] | None:
+    """How many assets the trade legs of ``rows`` give and receive; None when a cell is bad."""
+    legs = [row for row in rows if row.text("Operation").lower() in _TRADE_LEGS]
+    try:
+        totals = _sum_by_coin(legs)
+    except (CellError, ArithmeticError):
+        return None
+    return sum(1 for total in totals.values() if total < 0), sum(1 for total in totals.values() if total > 0)
+
+
+def _join_split_seconds(groups: dict[_GroupKey, list[Row]], keys: list[_GroupKey]) -> set[_GroupKey]:
+    """Join a one-sided trade group with the group of the next second of the same account.
+
+    Binance writes a trade's legs with their own timestamps, so one trade can straddle a second
+    (BittyTax's statement parser also looks one second ahead for the other legs). Two groups
+    are joined only when one only gives, the other only receives, and together they are one
+    exchange of one asset for another; anything else is left for :func:`_trade` to report.
+    Returns the keys whose rows were moved into the group of the second before.
+    """
+    joined: set[_GroupKey] = set()
+    for key in keys:
+        moment, account = key
+        if key in joined or not isinstance(moment, datetime):
+            continue
+        later = (moment + timedelta(seconds=1), account)
+        if later not in groups or later in joined:
+            continue
+        first, second = _sides(groups[key]), _sides(groups[later])
+        if first is None or second is None or sorted([first, second]) != [(0, 1), (1, 0)]:
+            continue
+        groups[key].extend(groups[later])
+        joined.add(later)
+    return joined
 
 
 def _sum_by_coin(rows: list[Row]) -> dict[str, Decimal]:
@@ -108,7 +188,7 @@ def _trade(rows: list[Row], wallet: str, log: ProblemLog) -> list[Draft]:
     if any(amount < 0 for _, amount in fees):
         raise CellError("Change", "a positive trade fee (a rebate) is not understood")
     kind, side, counter = trade_kind_and_sides(given[0], received[0])
-    timestamp = time_cell(first, "UTC_Time")
+    timestamp = statement_time(first)
     origin = Origin(first.source, first.number)
     main = draft(
         timestamp=timestamp, kind=kind, wallet=wallet, asset=side[0], amount=side[1],
@@ -127,7 +207,7 @@ def _single(row: Row, wallet: str) -> list[Draft]:
     operation = row.text("Operation").lower()
     change = decimal_cell(row, "Change")
     coin = row.required("Coin").upper()
-    common = {"timestamp": time_cell(row, "UTC_Time"), "wallet": wallet, "asset": coin,
+    common = {"timestamp": statement_time(row), "wallet": wallet, "asset": coin,
               "origin": Origin(row.source, row.number)}
     remark = row.text("Remark") or None
     if change == 0:
@@ -138,6 +218,12 @@ def _single(row: Row, wallet: str) -> list[Draft]:
         return [Draft(draft(kind=EventKind.BORROW, amount=change, note=remark, **common))]
     if operation in _REPAYMENTS and change < 0:
         return [Draft(draft(kind=EventKind.REPAY, amount=-change, note=remark, **common))]
+    if operation in _LIQUIDATION_REPAYMENTS and change < 0:
+        return [Draft(draft(kind=EventKind.REPAY, amount=-change, note=f"Binance {row.text('Operation')}",
+                            **common))]
+    if operation in _LIQUIDATION_FEES and change < 0:
+        return [Draft(draft(kind=EventKind.FEE, amount=-change, note=f"Binance {row.text('Operation')}",
+                            **common))]
     if account in _MARGIN_ACCOUNTS and operation in _INTEREST and change < 0:
         return [Draft(draft(kind=EventKind.INTEREST, amount=-change, note=remark, **common))]
     if account in _FUTURES_ACCOUNTS:
@@ -146,6 +232,8 @@ def _single(row: Row, wallet: str) -> list[Draft]:
             return [Draft(draft(kind=kind, amount=change, note=remark, **common))]
         if operation in _FUTURES_FEES and change < 0:
             return [Draft(draft(kind=EventKind.FEE, amount=-change, note="futures commission", **common))]
+    if operation == _BNB_FEE_DEDUCTION and change < 0:
+        return [Draft(draft(kind=EventKind.FEE, amount=-change, note="Binance BNB Fee Deduction", **common))]
     if operation == "deposit" and change > 0:
         return [Draft(draft(kind=EventKind.DEPOSIT, amount=change, **common))]
     if operation in ("withdraw", "withdrawal") and change < 0:

@@ -153,7 +153,10 @@ def read_table(
     present = set(header)
     layout = next((name for name, columns in layouts.items() if present.issuperset(columns)), None)
     if layout is None:
-        nearest = max(layouts, key=lambda name: len(present.intersection(layouts[name])))
+        # The nearest layout: one that misses a single column (a renamed column) before any
+        # other, then the one sharing most columns; ties go to the first listed.
+        nearest = min(layouts, key=lambda name: (len(set(layouts[name]) - present) > 1,
+                                                 -len(present.intersection(layouts[name]))))
         missing = [column for column in layouts[nearest] if column not in present]
         raise InputError(InputProblem(
             source, header_row, "",

@@ -10,10 +10,16 @@ One format, several export layouts told apart by header (see ``docs/importers.md
   statements): ``User_ID,UTC_Time,Account,Operation,Coin,Change,Remark`` covers spot, cross and
   isolated margin (loans, repayments, interest) and USDⓈ-M futures (realized P&L, funding,
   commission); read by :mod:`marginbook.importers._binance_statement`.
+- **Binance.US transaction history** (``User ID,Time,Category,Operation,…``): deposits,
+  withdrawals, distributions and trades; read by :mod:`marginbook.importers._binance_us`.
 - **USDⓈ-M futures transaction history** (Futures → Transaction History → Export):
-  ``Time,Type,Amount,Asset,Symbol`` (``Time(UTC)`` in some exports) with Binance's income types.
+  ``Date(UTC),type,Amount,Asset,Symbol,Transaction ID`` with Binance's income types
+  (``REALIZED_PNL``, ``COMMISSION``, ``FUNDING_FEE``, ``TRANSFER`` …), the layout BittyTax's
+  parser reads; the older ``Time,Type,Amount,Asset,Symbol`` (or ``Time(UTC)``) is still read but
+  is not confirmed by any public source.
 
-Times are UTC. Binance gives no unique id in these exports, so ids are content hashes.
+Times are UTC. Binance gives no unique id in most of these exports, so ids are content hashes;
+Binance.US rows carry their ``Transaction ID``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from marginbook.domain.events import EventKind, LedgerEvent, Origin
-from marginbook.importers import _binance_statement
+from marginbook.importers import _binance_statement, _binance_us
 from marginbook.importers._assets import split_symbol
 from marginbook.importers._csvrows import (
     CellError,
@@ -46,15 +52,23 @@ DESCRIPTION = "Binance / Binance.US trade history, transaction history statement
 TRADE_HISTORY = "Binance trade history export"
 TRADE_HISTORY_LEGACY = "Binance trade history export (legacy layout)"
 STATEMENT = "Binance transaction history statement"
+STATEMENT_NO_USER = "Binance transaction history statement (without User_ID)"
+FUTURES_INCOME = "Binance USDⓈ-M futures transaction history (Date(UTC), Transaction ID)"
 FUTURES = "Binance USDⓈ-M futures transaction history"
 FUTURES_UTC = "Binance USDⓈ-M futures transaction history (Time(UTC))"
+BINANCE_US = "Binance.US transaction history"
+BINANCE_US_UNDERSCORE = "Binance.US transaction history (User_Id … spelling)"
 
 LAYOUTS: dict[str, tuple[str, ...]] = {
     TRADE_HISTORY: ("Date(UTC)", "Pair", "Side", "Price", "Executed", "Amount", "Fee"),
     TRADE_HISTORY_LEGACY: ("Date(UTC)", "Market", "Type", "Price", "Amount", "Total", "Fee", "Fee Coin"),
     STATEMENT: _binance_statement.COLUMNS,
+    STATEMENT_NO_USER: _binance_statement.COLUMNS[1:],
+    FUTURES_INCOME: ("Date(UTC)", "type", "Amount", "Asset", "Symbol", "Transaction ID"),
     FUTURES: ("Time", "Type", "Amount", "Asset", "Symbol"),
     FUTURES_UTC: ("Time(UTC)", "Type", "Amount", "Asset", "Symbol"),
+    BINANCE_US: _binance_us.COLUMNS,
+    BINANCE_US_UNDERSCORE: _binance_us.COLUMNS_UNDERSCORE,
 }
 
 _LEGACY_QUOTES = (
@@ -90,7 +104,7 @@ def read(path: Path, *, wallet: str | None = None) -> list[LedgerEvent]:
     wallet_name = wallet or FORMAT_NAME
     table = read_table(path, LAYOUTS)
     log = ProblemLog(table.source)
-    if table.layout == STATEMENT:
+    if table.layout in (STATEMENT, STATEMENT_NO_USER):
         drafts = _binance_statement.drafts(table, wallet_name, log)
     else:
         drafts = _row_by_row(table, wallet_name, log)
@@ -102,7 +116,8 @@ def read(path: Path, *, wallet: str | None = None) -> list[LedgerEvent]:
 def _row_by_row(table: Table, wallet: str, log: ProblemLog) -> list[Draft]:
     parse = {
         TRADE_HISTORY: _trade_row, TRADE_HISTORY_LEGACY: _legacy_trade_row,
-        FUTURES: _futures_row, FUTURES_UTC: _futures_row,
+        FUTURES: _futures_row, FUTURES_UTC: _futures_row, FUTURES_INCOME: _futures_row,
+        BINANCE_US: _binance_us.row_events, BINANCE_US_UNDERSCORE: _binance_us.row_events,
     }[table.layout]
     drafts: list[Draft] = []
     for row in table.rows:
@@ -162,18 +177,21 @@ def _legacy_trade_row(row: Row, wallet: str) -> list[Draft]:
 
 
 def _futures_row(row: Row, wallet: str) -> list[Draft]:
-    income_type = row.required("Type").strip().lower()
+    type_column = "type" if "type" in row.cells else "Type"
+    income_type = row.required(type_column).strip().lower()
     amount = decimal_cell(row, "Amount")
     asset = row.required("Asset").upper()
     symbol = row.text("Symbol")
     if income_type in _FUTURES_INTERNAL:
         return []  # a move between the user's own Binance accounts
-    time_column = "Time" if "Time" in row.cells else "Time(UTC)"
+    time_column = next(column for column in ("Date(UTC)", "Time", "Time(UTC)") if column in row.cells)
     common = {"timestamp": time_cell(row, time_column), "wallet": wallet, "asset": asset,
-              "origin": Origin(row.source, row.number, None)}
+              "origin": Origin(row.source, row.number, row.text("Transaction ID") or None)}
     kind = _FUTURES_KINDS.get(income_type)
     if kind is None:
-        raise CellError("Type", f"futures income type {row.text('Type')!r} is not understood")
+        raise CellError(type_column, f"futures income type {row.text(type_column)!r} is not understood "
+                        "(e.g. a coin swap or an insurance-fund clearance); enter it in a marginbook "
+                        "ledger CSV instead")
     if amount == 0:
         return []
     if kind is EventKind.FEE:

@@ -55,8 +55,9 @@ COLUMNS_2021 = (
     "Fees and/or Spread", "Notes",
 )
 
-_BUYS = frozenset({"buy", "advanced trade buy"})
-_SELLS = frozenset({"sell", "advanced trade sell"})
+#: "Advance Trade …" (sic) is a spelling BittyTax's Coinbase parser meets in real reports.
+_BUYS = frozenset({"buy", "advanced trade buy", "advance trade buy"})
+_SELLS = frozenset({"sell", "advanced trade sell", "advance trade sell"})
 _INCOME = frozenset({
     "staking income", "rewards income", "learning reward", "inflation reward", "coinbase earn",
     "interest", "reward income",
