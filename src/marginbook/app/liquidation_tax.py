@@ -125,6 +125,11 @@ def liquidation_tax_json(result: WhatIfResult) -> dict[str, Any]:
         for lot in row.lots
     ]
     warnings = list(dict.fromkeys(w for d in result.disposals for w in d.warnings))
+    if result.quantity > result.held:
+        warnings.append(
+            f"sells {plain(result.quantity)} {result.sale.asset}, more than the {plain(result.held)} "
+            f"{result.sale.wallet!r} holds"
+        )
     if result.short_quantity > 0:
         warnings.append(
             f"{plain(result.short_quantity)} {result.sale.asset} would be sold short against a borrow; "

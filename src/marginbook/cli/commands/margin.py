@@ -99,7 +99,8 @@ def risk(
         str | None, typer.Option(help="Units sold (default: all the wallet's units of the asset).")
     ] = None,
     at: Annotated[
-        str | None, typer.Option("--at", help="Liquidation time for the lots (ISO-8601 with zone; default now).")
+        str | None,
+        typer.Option("--at", help="Liquidation time for the lots (ISO-8601 with zone; default now)."),
     ] = None,
     tax_profile: Annotated[
         Path | None, typer.Option("--profile", help="Taxpayer profile (TOML) for the lot method and boxes.")
