@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
@@ -46,3 +48,20 @@ def test_a_group_and_a_typo_behave_as_before() -> None:
     typo = _marginbook("rsk")
     assert typo.returncode == 2
     assert "No such command 'rsk'" in typo.stderr
+
+
+def test_every_command_is_registered_again_after_a_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from marginbook.cli.main import app, run
+
+    before = [info.name for info in app.registered_commands]
+    monkeypatch.setattr(sys, "argv", ["marginbook", "interest", "--venue", "binance-margin", "--principal",
+                                      "1000", "--asset", "USDC", "--rate", "0.00001", "--from",
+                                      "2025-03-01T13:20:00Z", "--to", "2025-03-01T14:15:00Z", "--format", "json"])  # fmt: skip
+    with pytest.raises(SystemExit) as done:
+        run()
+    assert done.value.code in (0, None)
+    assert json.loads(capsys.readouterr().out)["interest"] == "0.02"
+    assert [info.name for info in app.registered_commands] == before
+    assert "risk" in before and "tax" in before
