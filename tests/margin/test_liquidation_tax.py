@@ -12,6 +12,7 @@ Selling 1 BTC on 2024-12-01:
 
 from __future__ import annotations
 
+import io
 import json
 import tomllib
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from marginbook.cli.main import app
 from marginbook.domain.errors import InputError
 from marginbook.domain.events import EventKind, LedgerEvent
 from marginbook.domain.numbers import D
+from marginbook.importers import ledger_csv
 from marginbook.tax.engine import MissingBasisError, RunOptions, run_engine
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Profile
@@ -51,24 +53,8 @@ AT_2024 = datetime(2024, 12, 1, tzinfo=UTC)
 
 
 def _parse() -> list[LedgerEvent]:
-    events = []
-    lines = LEDGER.splitlines()
-    header = lines[0].split(",")
-    for line in lines[1:]:
-        cells = dict(zip(header, line.split(","), strict=True))
-        events.append(
-            LedgerEvent(
-                id=cells["id"],
-                timestamp=datetime.fromisoformat(cells["timestamp"]),
-                kind=EventKind(cells["type"]),
-                wallet=cells["wallet"],
-                asset=cells["asset"],
-                amount=D(cells["amount"]),
-                counter_asset=cells["counter_asset"] or None,
-                counter_amount=D(cells["counter_amount"]) if cells["counter_amount"] else None,
-            )
-        )
-    return events
+    """The worked ledger through the ledger CSV reader (the same events ``import`` stores)."""
+    return ledger_csv.read_text(io.StringIO(LEDGER), "ledger.csv")
 
 
 def _request(**changes: object) -> LiquidationTaxRequest:
@@ -305,3 +291,29 @@ def test_cli_never_liquidated_gives_null(db: str) -> None:
     out = json.loads(result.stdout)
     assert out["liquidation_price"] is None
     assert out["tax_if_liquidated"] is None
+
+
+def test_the_fee_on_a_collateral_sale_follows_the_venue() -> None:
+    from marginbook.margin import venues
+    from marginbook.margin.risk import collateral_sale_fee_terms
+
+    assert collateral_sale_fee_terms(venues.profile("binance-margin"), 0.0) == (0.02, 0.0)
+    kraken = venues.profile("kraken-margin")
+    assert collateral_sale_fee_terms(kraken, 0.0) == (kraken.taker_fee, 0.0)
+    assert collateral_sale_fee_terms(venues.profile("bybit-linear"), 100.0) == (0.0, 100.0)
+    assert collateral_sale_fee_terms(venues.profile("binance-usdm"), 72.5) == (0.0, 72.5)
+
+
+def test_cli_rate_venue_charges_the_rate_on_the_collateral_sold(db: str) -> None:
+    # Binance margin 3x cross long: the 2 % fee is on what the 2 BTC fetch, not on the position.
+    result = runner.invoke(app, ["--db", db, "risk", "--venue", "binance-margin", "--side", "long", "--entry",
+                                 "20000", "--quantity", "1", "--leverage", "3", "--collateral-wallet", "cold",
+                                 "--at", "2024-12-01T00:00:00Z", "--format", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    tax = out["tax_if_liquidated"]
+    gross = D(out["liquidation_price"]) * 2
+    assert D(tax["gross_proceeds"]) == gross.quantize(D("0.01"))
+    assert D(tax["liquidation_fee"]) == (gross * D("0.02")).quantize(D("0.01"))
+    # Form 8949 proceeds are the exact net amount rounded once (not gross cents − fee cents).
+    assert D(tax["proceeds"]) == (gross * D("0.98")).quantize(D("0.01"))
