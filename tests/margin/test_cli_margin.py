@@ -50,13 +50,6 @@ def test_risk_generic_uses_the_flags_and_zero_for_rates_not_given() -> None:
     assert out["interest_per_day"] == "0"
 
 
-def test_risk_collateral_wallet_says_the_tax_figure_is_not_available_yet() -> None:
-    out = _json("risk", "--venue", "binance-usdm", "--side", "long", "--entry", "20000", "--quantity", "1",
-                "--leverage", "10", "--collateral-wallet", "binance")  # fmt: skip
-    assert out["tax_if_liquidated"] is None
-    assert "not available yet" in out["tax_if_liquidated_note"]
-
-
 def test_interest_binance_example_and_schedule() -> None:
     out = _json("interest", "--venue", "binance-margin", "--principal", "1000", "--asset", "USDC",
                 "--rate", "0.00001", "--from", "2025-03-01T13:20:00Z", "--to", "2025-03-01T14:15:00Z")  # fmt: skip

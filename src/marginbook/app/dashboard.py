@@ -26,7 +26,7 @@ from marginbook.app import features, tax_views
 from marginbook.app.candles import Candles, load_candles
 from marginbook.app.features import AddOutcome, EventStore, FeatureUnavailable
 from marginbook.app.holdings_fold import FoldResult, fold_events
-from marginbook.app.liquidation_tax import LiquidationTax, liquidation_tax
+from marginbook.app.liquidation_tax import LiquidationTax, position_liquidation_tax
 from marginbook.app.portfolio import Portfolio, PriceLookup, value_portfolio
 from marginbook.app.position_views import PositionView, position_views
 from marginbook.domain.errors import InputError, InputProblem, MarginbookError
@@ -213,8 +213,8 @@ class Dashboard:
             raise InputError(
                 InputProblem("position", None, "", "only a long with a liquidation price can be asked")
             )
-        return liquidation_tax(
-            self.require_store(),
+        return position_liquidation_tax(
+            self.require_store().events(),
             wallet=view.position.wallet,
             asset=view.position.risk_asset,
             quantity=view.quantity,

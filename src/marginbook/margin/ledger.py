@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from marginbook.domain.events import EventKind, LedgerEvent, Origin
-from marginbook.domain.numbers import ZERO
+from marginbook.domain.numbers import ZERO, decimal_context
 
 #: Kinds that add their (signed) amount to the wallet.
 _CREDITS = frozenset(
@@ -30,9 +30,12 @@ def to_decimal(value: float) -> Decimal:
     """An engine float as an exact decimal, quantized to :data:`QUANTUM` (half-even).
 
     ``repr`` gives the shortest text that round-trips, so ``0.1`` becomes ``Decimal("0.1")``,
-    not the binary expansion.
+    not the binary expansion. Quantizing runs in the wide context of
+    :func:`~marginbook.domain.numbers.decimal_context`: a notional of 10**20 USD has more than
+    the default 28 significant digits at 8 places.
     """
-    return Decimal(repr(float(value))).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+    with decimal_context():
+        return Decimal(repr(float(value))).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 class EventSink:

@@ -191,3 +191,17 @@ def _text(value: Decimal) -> str:
     from marginbook.domain.numbers import plain
 
     return plain(value)
+
+
+def collateral_sale_fee_terms(venue: VenueProfile, liquidation_fee: float) -> tuple[float, float]:
+    """The venue's liquidation fee on a forced sale of collateral, as ``(rate, fixed USD)``.
+
+    A venue charging a rate of the liquidated value (Binance margin 2 %, Kraken the taker
+    fee) charges it on whatever the sale fetches, so the rate applies to the collateral
+    sold. A venue taking the position's remaining margin (Binance USDⓈ-M, Bybit, OKX)
+    takes one amount, ``liquidation_fee`` as :func:`assess` computed it, which is charged
+    whole to the sale.
+    """
+    if venue.liquidation_fee_kind == "remaining_margin":
+        return 0.0, liquidation_fee
+    return venue.liquidation_fee_rate or venue.taker_fee, 0.0

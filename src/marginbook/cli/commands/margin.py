@@ -35,6 +35,15 @@ class Output(StrEnum):
     json = "json"
 
 
+class LotMethod(StrEnum):
+    """Lot method for ``risk --collateral-wallet`` (the tax engine's ``--method``)."""
+
+    fifo = "fifo"
+    lifo = "lifo"
+    hifo = "hifo"
+    lofo = "lofo"
+
+
 class RatePeriod(StrEnum):
     """What a quoted rate covers."""
 
@@ -60,6 +69,7 @@ def _table(title: str, rows: list[tuple[str, str]]) -> None:
 
 
 def risk(
+    ctx: typer.Context,
     venue: Annotated[
         str, typer.Option(help="binance-usdm, binance-margin, kraken-margin, bybit-linear, okx-swap, generic")
     ],
@@ -79,47 +89,145 @@ def risk(
     ] = None,
     taker_fee: Annotated[float | None, typer.Option(help="Taker fee rate (fraction).")] = None,
     collateral_wallet: Annotated[
-        str | None, typer.Option(help="Wallet whose lots a liquidation would sell: adds tax_if_liquidated.")
+        str | None,
+        typer.Option(help="Ledger wallet whose coins a liquidation would sell: adds tax_if_liquidated."),
+    ] = None,
+    collateral_asset: Annotated[
+        str, typer.Option(help="The collateral coin in --collateral-wallet (the profiles are BTC markets).")
+    ] = "BTC",
+    collateral_quantity: Annotated[
+        str | None, typer.Option(help="Units sold (default: all the wallet's units of the asset).")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Liquidation time for the lots (ISO-8601 with zone; default now)."),
+    ] = None,
+    tax_profile: Annotated[
+        Path | None, typer.Option("--profile", help="Taxpayer profile (TOML) for the lot method and boxes.")
+    ] = None,
+    method: Annotated[
+        LotMethod | None, typer.Option(help="Lot method (default: the profile's for that year, else FIFO).")
     ] = None,
     output: Annotated[Output, typer.Option("--format", help="table or json")] = Output.table,
 ) -> None:
-    """Pre-trade calculator: liquidation, margin-call and bankruptcy prices, margins, carry."""
+    """Pre-trade calculator: liquidation, margin-call and bankruptcy prices, margins, carry.
+
+    With ``--collateral-wallet`` it also prices the tax of the forced sale of that ledger
+    wallet's coins at the liquidation price (``tax_if_liquidated``).
+    """
     from marginbook.margin import venues
     from marginbook.margin.risk import RiskQuestion, assess, risk_json, with_flag_overrides
 
     profile = with_flag_overrides(venues.profile(venue), mmr, maintenance_amount, taker_fee)
     margin_mode = mode.value if mode is not None else profile.default_mode
-    figures = risk_json(
-        assess(
-            RiskQuestion(
-                venue=profile,
-                side=1 if side is Side.long else -1,
-                entry=entry,
-                quantity=quantity,
-                leverage=leverage,
-                mode=margin_mode,
-                wallet_balance=wallet_balance,
-            )
+    raw = assess(
+        RiskQuestion(
+            venue=profile,
+            side=1 if side is Side.long else -1,
+            entry=entry,
+            quantity=quantity,
+            leverage=leverage,
+            mode=margin_mode,
+            wallet_balance=wallet_balance,
         )
     )
+    figures = risk_json(raw)
+    tax_lines: list[tuple[str, str]] = []
     if collateral_wallet is not None:
-        figures["tax_if_liquidated"] = None
-        figures["tax_if_liquidated_note"] = (
-            f"not available yet: the tax engine offers no lot API to price a forced sale of "
-            f"{collateral_wallet!r}'s lots"
-        )
+        figures["tax_if_liquidated"] = _tax_if_liquidated(
+            ctx, profile, raw, figures, collateral_wallet, collateral_asset, collateral_quantity, at,
+            tax_profile, method,
+        )  # fmt: skip
+        tax_lines = _tax_lines(figures["tax_if_liquidated"])
     if output is Output.json:
         _print_json(figures)
         return
     _table(
         f"{profile.name} {side.value} {quantity:g} @ {entry:g}, {leverage:g}x {margin_mode}",
-        [
-            (k, ("n/a" if k.startswith("tax") else "never") if v is None else str(v))
-            for k, v in figures.items()
-            if k != "source"
-        ],
+        [(k, "never" if v is None else str(v)) for k, v in figures.items() if k not in _NOT_IN_TABLE]
+        + tax_lines,
     )
     typer.echo(f"source: {profile.source}")
+
+
+_NOT_IN_TABLE = ("source", "tax_if_liquidated")
+
+
+def _tax_if_liquidated(
+    ctx: typer.Context,
+    venue: Any,
+    raw: dict[str, Any],
+    figures: dict[str, Any],
+    wallet: str,
+    asset: str,
+    quantity_text: str | None,
+    at_text: str | None,
+    profile_path: Path | None,
+    method: LotMethod | None,
+) -> dict[str, Any] | None:
+    """The ``tax_if_liquidated`` object, or ``None`` when the position is never liquidated."""
+    from datetime import UTC, datetime
+
+    from marginbook.app.liquidation_tax import LiquidationTaxRequest, liquidation_tax, liquidation_tax_json
+    from marginbook.cli.context import state
+    from marginbook.domain.errors import InputError, InputProblem
+    from marginbook.domain.numbers import D
+    from marginbook.margin.prices import parse_time
+    from marginbook.margin.risk import collateral_sale_fee_terms
+    from marginbook.tax.methods import Method
+
+    problems = []
+    quantity = None
+    when = datetime.now(UTC)
+    try:
+        quantity = D(quantity_text) if quantity_text is not None else None
+    except (ValueError, TypeError) as error:
+        problems.append(InputProblem("--collateral-quantity", None, "", str(error)))
+    if at_text is not None:
+        try:
+            when = parse_time(at_text)
+        except ValueError as error:
+            problems.append(InputProblem("--at", None, "", str(error)))
+    if problems:
+        raise InputError(problems)
+    if figures["liquidation_price"] is None:
+        return None
+    rate, fixed = collateral_sale_fee_terms(venue, raw["liquidation_fee"])
+    request = LiquidationTaxRequest(
+        wallet=wallet,
+        asset=asset.upper(),
+        at=when,
+        quantity=quantity,
+        liquidation_price=D(figures["liquidation_price"]),
+        fee_rate=D(repr(rate)),
+        fixed_fee=D(figures["liquidation_fee"]) if fixed else D("0"),
+        profile_path=profile_path,
+        method=Method(method.value) if method is not None else None,
+    )
+    return liquidation_tax_json(liquidation_tax(state(ctx).db_url, request))
+
+
+def _tax_lines(tax: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The table lines of ``tax_if_liquidated``."""
+    if tax is None:
+        return [("tax_if_liquidated", "n/a (never liquidated)")]
+    lines = [
+        (
+            "tax_if_liquidated",
+            f"{tax['quantity']} {tax['asset']} of {tax['wallet']} ({tax['method']}): gain {tax['gain']} "
+            f"(short {tax['short_term_gain']}, long {tax['long_term_gain']}), box {tax['box']}",
+        ),
+        (
+            "  proceeds − basis",
+            f"{tax['proceeds']} − {tax['cost_basis']} (fee {tax['liquidation_fee']})",
+        ),
+    ]
+    lines += [
+        (f"  lot {lot['acquisition_id']}", f"{lot['quantity']} basis {lot['cost_basis']} {lot['term']}")
+        for lot in tax["lots"][:10]
+    ]
+    lines += [("  warning", text) for text in tax["warnings"]]
+    return lines
 
 
 def interest(
