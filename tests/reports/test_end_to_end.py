@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from marginbook.cli.main import app
 from marginbook.reports.fields import FORM_4952, FORM_8949, SCHEDULE_D
 from marginbook.reports.txf import parse_txf
-from tests.reports.pdf_text import filled_texts, page_texts, text_in_field, widget_rects
+from tests.reports.pdf_text import filled_texts, page_texts, template_texts, text_in_field, widget_rects
 
 HEADER = "id,timestamp,type,wallet,asset,amount,counter_asset,counter_amount,fee_asset,fee_amount,usd_value"
 NAME, TIN = "Jane Q. Trader", "123-45-6789"
@@ -161,6 +161,41 @@ class FilledPage:
         return [label for label, field in candidates.items() if text_in_field(marks, self.rects[field])]
 
 
+def printed_line_of(
+    field: str, form: str, year: int, template_page: int, min_x: float, max_x: float = 612, above: float = 0
+) -> str:
+    """The line number the blank form prints level with ``field``'s widget (the IRS's own rectangle).
+
+    Independent of our line-to-field map: a map that sends line 7's value to line 6's field
+    fails here, although looking the value up through the same map would agree with itself.
+    """
+    x0, y0, x1, y1 = widget_rects(form, year)[field]
+    level = (y0 + y1) / 2 + above
+    texts = template_texts(form, year, template_page)
+    labels = [p for p in texts if min_x <= p.x <= max_x and p.text[:1].isdigit()]
+    nearest = min(labels, key=lambda label: abs(label.y - level))
+    assert abs(nearest.y - level) < 6, f"{field}: no line number level with it"
+    return nearest.text
+
+
+def printed_column_of(field: str, year: int, part: int) -> str:
+    """The Form 8949 column header, ``(a)`` ... ``(h)``, nearest to the middle of ``field``'s widget."""
+    x0, _, x1, _ = widget_rects("f8949", year)[field]
+    headers = {
+        p.text: p.x + 5
+        for p in template_texts("f8949", year, part)
+        if p.text in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(g)", "(h)")
+    }
+    return min(headers, key=lambda column: abs(headers[column] - (x0 + x1) / 2))
+
+
+def schedule_d_column_of(field: str, year: int) -> str:
+    """The Schedule D column whose header starts last before the middle of ``field``'s widget."""
+    x0, _, x1, _ = widget_rects("f1040sd", year)[field]
+    starts = {p.text[:3]: p.x for p in template_texts("f1040sd", year, 0) if p.text[:3] in ("(d)", "(e)", "(g)", "(h)")}
+    return max((column for column in starts if starts[column] <= (x0 + x1) / 2), key=lambda c: starts[c])
+
+
 BOX_ORDER = "ABCGHIDEFJKL"
 ALL_CASES = sorted(CASES)
 CASES_WITH_ROWS = [name for name in ALL_CASES if name != "ex6_2026_a"]
@@ -192,7 +227,10 @@ def test_form_8949_rows_and_page_totals_are_in_their_fields_in_the_box_the_engin
         assert page[layout.name_fields(part)[0]] == NAME
         assert page[layout.name_fields(part)[1]] == TIN
         for index, row in enumerate(page_rows, start=1):
-            a, b, c, d, e, f, g, h = layout.row_fields(part, index)
+            fields = layout.row_fields(part, index)
+            columns = [printed_column_of(field, layout.year, part) for field in fields]
+            assert columns == ["(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(g)", "(h)"]
+            a, b, c, d, e, f, g, h = fields
             assert (page[a], page[b], page[c]) == (
                 row["description"],
                 us_date(row["date_acquired"]),
@@ -206,6 +244,8 @@ def test_form_8949_rows_and_page_totals_are_in_their_fields_in_the_box_the_engin
             assert page[f] == row["adjustment_code"]
             has_adjustment = Decimal(row["adjustment"]) != 0 or row["adjustment_code"]
             assert page[g] == (shown(row["adjustment"]) if has_adjustment else "")
+        tops = [widget_rects("f8949", layout.year)[layout.row_fields(part, i)[3]][1] for i in range(1, 4)]
+        assert tops == sorted(tops, reverse=True), "row 1 is the top row"
         total_d, total_e, _, total_h = layout.total_fields(part)
         for field, key in ((total_d, "proceeds"), (total_e, "cost_basis"), (total_h, "gain")):
             assert page[field] == shown(str(sum(Decimal(row[key]) for row in page_rows))), key
@@ -268,6 +308,9 @@ def test_schedule_d_lines_are_the_engines_to_the_cent(run: Callable[[str], Run],
     schedule = result.document["schedule_d"]
     assert (pages[0][layout.name[0]], pages[0][layout.name[1]]) == (NAME, TIN)
     for line, fields in layout.box_lines.items():
+        # The IRS's own widgets: below the line number printed on the left, under (d), (e), (g), (h).
+        assert printed_line_of(fields[0], "f1040sd", layout.year, 0, 0, 60, above=8) == line[5:]
+        assert [schedule_d_column_of(f, layout.year) for f in fields] == ["(d)", "(e)", "(g)", "(h)"]
         totals = schedule[line]
         drawn = tuple(pages[0][field] for field in fields)
         if all(Decimal(value) == 0 for value in totals.values()):
@@ -282,6 +325,8 @@ def test_schedule_d_lines_are_the_engines_to_the_cent(run: Callable[[str], Run],
             ), line
     for line in ("line_6", "line_7", "line_14", "line_15", "line_16", "line_21"):
         field = layout.lines[line]
+        template_page = 1 if ".Page2[" in field else 0
+        assert printed_line_of(field, "f1040sd", layout.year, template_page, 460) == line[5:]
         value = Decimal(schedule[line])
         if line in PRINTED_PARENTHESES:
             expected = f"{abs(value):,.2f}" if value else ""
@@ -347,6 +392,7 @@ def test_form_4952_lines_are_the_engines_and_the_spec_s(
     page = FilledPage(result.files[f"form-4952-{result.document['year']}.pdf"], 0, "f4952", 2025)
     assert (page[layout.name[0]], page[layout.name[1]]) == (NAME, TIN)
     for line, field in layout.lines.items():
+        assert printed_line_of(field, "f4952", 2025, 0, 380) == line[5:], line
         assert page[field] == shown(lines[line]), line
 
 
