@@ -86,6 +86,8 @@ CASES = {
     "ex6_2025": Case(EX6, 2025),
     "ex6_2026_a": Case(EX6, 2026, '[year.2026]\ninvestment_income = "2500"\n'),
     "ex8_fees": Case(EX8, 2025),
+    # Ex 9: a $10,000 net section 1256 gain (Form 6781) beside Ex 8: 4,000 on line 4, 6,000 on line 11.
+    "ex9_1256": Case(EX8, 2025, '[year.2025]\nsection_1256_gain = "10000"\n'),
     "carry_2024": Case(CARRY, 2024, '[year.2024]\ntaxable_income = "50000"\n', form_year=2024),
     "carry_2025": Case(CARRY, 2025, '[year.2025]\ntaxable_income = "60000"\n'),
 }
@@ -254,6 +256,16 @@ def test_form_8949_rows_and_page_totals_are_in_their_fields_in_the_box_the_engin
             assert all(page[field] == "" for field in layout.row_fields(part, index))
 
 
+def test_section_1256_gain_is_split_onto_lines_4_and_11(run: Callable[[str], Run]) -> None:
+    layout = SCHEDULE_D[2025]
+    schedule = run("ex9_1256").document["schedule_d"]
+    assert (schedule["line_4"], schedule["line_11"]) == ("4000.00", "6000.00")
+    page1 = FilledPage(run("ex9_1256").files["schedule-d-2025.pdf"], 0, "f1040sd", 2025)
+    assert (page1[layout.lines["line_4"]], page1[layout.lines["line_11"]]) == ("4,000.00", "6,000.00")
+    # Line 7 = 732.50 (Ex 8) + 4,000.00; line 15 = 6,000.00.
+    assert (page1[layout.lines["line_7"]], page1[layout.lines["line_15"]]) == ("4,732.50", "6,000.00")
+
+
 def test_the_worked_examples_land_in_the_boxes_of_the_spec(run: Callable[[str], Run]) -> None:
     # Ex 2 FIFO in a gross-only broker account: box K (long-term, 1099-DA without basis).
     assert [row["box"] for row in run("ex2_fifo").document["form_8949"]] == ["K"]
@@ -297,6 +309,8 @@ def test_form_8949_summary_mode_has_one_code_m_row_per_box_with_the_schedule_d_t
 
 #: Lines whose parentheses the form prints: a loss is written there as its magnitude.
 PRINTED_PARENTHESES = {"line_6", "line_14", "line_21"}
+#: Lines of amounts from outside the ledger (Form 6781, K-1s ...): blank unless the profile gives one.
+OUTSIDE_LEDGER = {"line_4", "line_5", "line_11", "line_12", "line_13"}
 
 
 @pytest.mark.parametrize("name", ALL_CASES)
@@ -323,13 +337,18 @@ def test_schedule_d_lines_are_the_engines_to_the_cent(run: Callable[[str], Run],
                 adjustment,
                 shown(totals["gain"]),
             ), line
-    for line in ("line_6", "line_7", "line_14", "line_15", "line_16", "line_21"):
+    for line in (
+        *("line_4", "line_5", "line_6", "line_7", "line_11", "line_12", "line_13"),
+        *("line_14", "line_15", "line_16", "line_21"),
+    ):
         field = layout.lines[line]
         template_page = 1 if ".Page2[" in field else 0
         assert printed_line_of(field, "f1040sd", layout.year, template_page, 460) == line[5:]
         value = Decimal(schedule[line])
-        if line in PRINTED_PARENTHESES:
+        if line in PRINTED_PARENTHESES:  # carryovers and the loss allowed: the form prints "( )"
             expected = f"{abs(value):,.2f}" if value else ""
+        elif line in OUTSIDE_LEDGER:  # blank unless there is an amount, for the preparer
+            expected = shown(schedule[line]) if value else ""
         else:
             expected = shown(schedule[line])
         assert pages[1 if ".Page2[" in field else 0][field] == expected, line

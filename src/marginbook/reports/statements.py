@@ -19,6 +19,7 @@ from marginbook.reports.document import (
     TaxDocument,
 )
 from marginbook.reports.form8949_pdf import page_totals
+from marginbook.reports.form4952_pdf import has_investment_interest
 from marginbook.reports.formatting import form_amount
 from marginbook.reports.taxpayer import Taxpayer
 from marginbook.reports.worksheet import CarryoverWorksheet
@@ -185,7 +186,8 @@ def summary_pdf(document: TaxDocument, taxpayer: Taxpayer, notes: Iterable[str] 
             f"(first: {_amount_of(document.gifts_and_donations[0])})."
         )
     pdf.heading("Interest")
-    f4952 = document.form_4952
+    # The engine always writes Form 4952's lines; a year without investment interest files no 4952.
+    f4952 = document.form_4952 if has_investment_interest(document.form_4952) else None
     if f4952:
         pdf.line_text(
             f"Form 4952: investment interest line 1 {form_amount(f4952.get('line_1', Decimal(0)))}, "
