@@ -171,7 +171,7 @@ def printed_line_of(
     Independent of our line-to-field map: a map that sends line 7's value to line 6's field
     fails here, although looking the value up through the same map would agree with itself.
     """
-    x0, y0, x1, y1 = widget_rects(form, year)[field]
+    _, y0, _, y1 = widget_rects(form, year)[field]
     level = (y0 + y1) / 2 + above
     texts = template_texts(form, year, template_page)
     labels = [p for p in texts if min_x <= p.x <= max_x and p.text[:1].isdigit()]
@@ -194,7 +194,11 @@ def printed_column_of(field: str, year: int, part: int) -> str:
 def schedule_d_column_of(field: str, year: int) -> str:
     """The Schedule D column whose header starts last before the middle of ``field``'s widget."""
     x0, _, x1, _ = widget_rects("f1040sd", year)[field]
-    starts = {p.text[:3]: p.x for p in template_texts("f1040sd", year, 0) if p.text[:3] in ("(d)", "(e)", "(g)", "(h)")}
+    starts = {
+        p.text[:3]: p.x
+        for p in template_texts("f1040sd", year, 0)
+        if p.text[:3] in ("(d)", "(e)", "(g)", "(h)")
+    }
     return max((column for column in starts if starts[column] <= (x0 + x1) / 2), key=lambda c: starts[c])
 
 
@@ -284,7 +288,14 @@ def test_form_8949_summary_mode_has_one_code_m_row_per_box_with_the_schedule_d_t
 ) -> None:
     result = run("ex2_hifo")
     folder = result.files["form-8949-2025.pdf"].parent.parent
-    common = ["--year", "2025", "--ledger", str(folder / "ledger.csv"), "--profile", str(folder / "profile.toml")]
+    common = [
+        "--year",
+        "2025",
+        "--ledger",
+        str(folder / "ledger.csv"),
+        "--profile",
+        str(folder / "profile.toml"),
+    ]
     _tax([*common, "--format", "pdf", "--8949", "summary", "--out", str(tmp_path)])
     path = tmp_path / "form-8949-2025.pdf"
     layout = FORM_8949[2025]
@@ -292,7 +303,7 @@ def test_form_8949_summary_mode_has_one_code_m_row_per_box_with_the_schedule_d_t
     for number, (box, line) in enumerate((("I", "line_3"), ("L", "line_10"))):
         part = layout.page_index(box)
         page = FilledPage(path, number, "f8949", 2025, part)
-        a, b, c, d, e, f, g, h = layout.row_fields(part, 1)
+        a, b, c, d, e, f, _, h = layout.row_fields(part, 1)
         assert page[a] == "coinbase see attached statement"
         assert (page[b], page[c], page[f]) == ("", "", "M")
         assert (page[d], page[e], page[h]) == (
@@ -365,7 +376,10 @@ def test_a_2024_loss_is_carried_onto_2025_lines_6_and_14_and_the_worksheets(
 ) -> None:
     loss_year, next_year = run("carry_2024").document, run("carry_2025").document
     assert loss_year["schedule_d"]["line_21"] == "-3000.00"
-    assert loss_year["schedule_d"]["carryover_to_next_year"] == {"short_term": "7000.00", "long_term": "3000.00"}
+    assert loss_year["schedule_d"]["carryover_to_next_year"] == {
+        "short_term": "7000.00",
+        "long_term": "3000.00",
+    }
     assert (next_year["schedule_d"]["line_6"], next_year["schedule_d"]["line_14"]) == ("-7000.00", "-3000.00")
     assert next_year["schedule_d"]["line_7"] == "-6000.00"
     # The 2024 worksheet: taxable income 50,000, line 8 (short-term) 7,000, line 13 (long-term) 3,000.
@@ -385,7 +399,10 @@ def test_a_2024_loss_is_carried_onto_2025_lines_6_and_14_and_the_worksheets(
     carry = next_year["schedule_d"]["carryover_to_next_year"]
     assert carry == {"short_term": "3000.00", "long_term": "3000.00"}
     assert _worksheet_line(worksheet_2025, "8") == _worksheet_line(worksheet_2025, "13") == "3,000.00"
-    assert (_worksheet_line(worksheet_2024, "8"), _worksheet_line(worksheet_2024, "13")) == ("7,000.00", "3,000.00")
+    assert (_worksheet_line(worksheet_2024, "8"), _worksheet_line(worksheet_2024, "13")) == (
+        "7,000.00",
+        "3,000.00",
+    )
     assert "short-term 3,000.00, long-term 3,000.00" in worksheet_2025
 
 
@@ -396,9 +413,27 @@ def test_a_2024_loss_is_carried_onto_2025_lines_6_and_14_and_the_worksheets(
     ("name", "spec"),
     [
         # Ex 6, 2025: lines 1 = 3 = 4,000; 4d = 4f = 4h = 6 = 8 = 3,000; line 7 = 1,000 carried.
-        ("ex6_2025", {"line_1": "4000.00", "line_3": "4000.00", "line_4d": "3000.00", "line_8": "3000.00", "line_7": "1000.00"}),
+        (
+            "ex6_2025",
+            {
+                "line_1": "4000.00",
+                "line_3": "4000.00",
+                "line_4d": "3000.00",
+                "line_8": "3000.00",
+                "line_7": "1000.00",
+            },
+        ),
         # Ex 6, 2026 (a): the 1,000 carried in (line 2) is deducted against 2,500 of interest income.
-        ("ex6_2026_a", {"line_1": "0.00", "line_2": "1000.00", "line_4a": "2500.00", "line_8": "1000.00", "line_7": "0.00"}),
+        (
+            "ex6_2026_a",
+            {
+                "line_1": "0.00",
+                "line_2": "1000.00",
+                "line_4a": "2500.00",
+                "line_8": "1000.00",
+                "line_7": "0.00",
+            },
+        ),
     ],
 )
 def test_form_4952_lines_are_the_engines_and_the_spec_s(
@@ -438,11 +473,22 @@ def test_csv_parses_back_to_the_json_rows(run: Callable[[str], Run], name: str) 
     rows = result.document["form_8949"]
     assert len(parsed) == len(rows)
     for line, row in zip(parsed, rows, strict=True):
-        for key in ("box", "term", "description", "asset", "wallet", "quantity", "date_acquired", "date_sold"):
+        for key in (
+            "box",
+            "term",
+            "description",
+            "asset",
+            "wallet",
+            "quantity",
+            "date_acquired",
+            "date_sold",
+        ):
             assert line[key] == row[key], key
         for key in ("proceeds", "cost_basis", "adjustment_code", "adjustment", "gain", "disposal_id", "kind"):
             assert line[key] == row[key], key
-        assert line["lot_ids"] == ";".join(f"{lot['acquisition_id']}:{lot['quantity']}" for lot in row["lots"])
+        assert line["lot_ids"] == ";".join(
+            f"{lot['acquisition_id']}:{lot['quantity']}" for lot in row["lots"]
+        )
         assert line["warnings"] == " | ".join(row["warnings"])
 
 
@@ -475,7 +521,14 @@ def test_txf_parses_back_to_the_json_rows(run: Callable[[str], Run], name: str) 
 def test_text_formats_print_without_out_the_file_they_write(run: Callable[[str], Run]) -> None:
     result = run("ex8_fees")
     folder = result.files["form-8949-2025.pdf"].parent.parent
-    common = ["--year", "2025", "--ledger", str(folder / "ledger.csv"), "--profile", str(folder / "profile.toml")]
+    common = [
+        "--year",
+        "2025",
+        "--ledger",
+        str(folder / "ledger.csv"),
+        "--profile",
+        str(folder / "profile.toml"),
+    ]
     printed = _tax([*common, "--format", "csv"])
     assert printed == result.files["form-8949-2025.csv"].read_bytes().decode("utf-8")
     txf = _tax([*common, "--format", "txf"])

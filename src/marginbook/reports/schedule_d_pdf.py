@@ -17,7 +17,6 @@ from marginbook.reports.formatting import form_amount, form_magnitude
 from marginbook.reports.pdf_fill import FormFiller
 from marginbook.reports.taxpayer import Taxpayer
 
-
 #: Lines of amounts from outside the ledger: written only when the engine has an amount there.
 OUTSIDE_LINES = frozenset({"line_4", "line_5", "line_11", "line_12", "line_13"})
 

@@ -18,8 +18,8 @@ from marginbook.reports.document import (
     SHORT_TERM_BOXES,
     TaxDocument,
 )
-from marginbook.reports.form8949_pdf import page_totals
 from marginbook.reports.form4952_pdf import has_investment_interest
+from marginbook.reports.form8949_pdf import page_totals
 from marginbook.reports.formatting import form_amount
 from marginbook.reports.taxpayer import Taxpayer
 from marginbook.reports.worksheet import CarryoverWorksheet
