@@ -65,6 +65,11 @@ st,2024-06-01T00:00:00Z,sell,ledger,BTC,1,USD,40000,,,
 b25,2025-01-10T00:00:00Z,buy,ledger,SOL,10,USD,3000,,,
 s25,2025-03-01T00:00:00Z,sell,ledger,SOL,10,USD,4000,,,
 """
+INCOME = f"""{HEADER}
+r1,2025-03-01T00:00:00Z,income,kraken,ETH,0.1,,,,,300
+r2,2025-04-01T00:00:00Z,income,kraken,ETH,0.1,,,,,320
+s1,2025-06-01T00:00:00Z,sell,kraken,ETH,0.2,USD,700,,,
+"""
 HIFO_2025 = '[year.2025]\nmethod = "hifo"\nmethod_since = "2025-01-01T00:00:00Z"\n'
 COINBASE_GROSS = '[wallets.coinbase]\ncustodial = true\nform_1099da = "gross_only"\n'
 
@@ -88,6 +93,7 @@ CASES = {
     "ex8_fees": Case(EX8, 2025),
     # Ex 9: a $10,000 net section 1256 gain (Form 6781) beside Ex 8: 4,000 on line 4, 6,000 on line 11.
     "ex9_1256": Case(EX8, 2025, '[year.2025]\nsection_1256_gain = "10000"\n'),
+    "income": Case(INCOME, 2025),
     "carry_2024": Case(CARRY, 2024, '[year.2024]\ntaxable_income = "50000"\n', form_year=2024),
     "carry_2025": Case(CARRY, 2025, '[year.2025]\ntaxable_income = "60000"\n'),
 }
@@ -100,6 +106,7 @@ class Run:
     document: dict[str, Any]
     files: dict[str, Path]
     form_year: int
+    args: tuple[str, ...]  # --year, --ledger and --profile of the case, to run the command again
 
 
 def _tax(args: list[str]) -> str:
@@ -125,7 +132,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Run]:
             out = folder / "out"
             for fmt in ("pdf", "csv", "txf"):
                 _tax([*common, "--format", fmt, "--out", str(out)])
-            cache[name] = Run(document, {p.name: p for p in out.iterdir()}, case.form_year)
+            files = {p.name: p for p in out.iterdir()}
+            cache[name] = Run(document, files, case.form_year, tuple(common))
         return cache[name]
 
     return go
@@ -287,15 +295,7 @@ def test_form_8949_summary_mode_has_one_code_m_row_per_box_with_the_schedule_d_t
     run: Callable[[str], Run], tmp_path: Path
 ) -> None:
     result = run("ex2_hifo")
-    folder = result.files["form-8949-2025.pdf"].parent.parent
-    common = [
-        "--year",
-        "2025",
-        "--ledger",
-        str(folder / "ledger.csv"),
-        "--profile",
-        str(folder / "profile.toml"),
-    ]
+    common = result.args
     _tax([*common, "--format", "pdf", "--8949", "summary", "--out", str(tmp_path)])
     path = tmp_path / "form-8949-2025.pdf"
     layout = FORM_8949[2025]
@@ -520,15 +520,7 @@ def test_txf_parses_back_to_the_json_rows(run: Callable[[str], Run], name: str) 
 
 def test_text_formats_print_without_out_the_file_they_write(run: Callable[[str], Run]) -> None:
     result = run("ex8_fees")
-    folder = result.files["form-8949-2025.pdf"].parent.parent
-    common = [
-        "--year",
-        "2025",
-        "--ledger",
-        str(folder / "ledger.csv"),
-        "--profile",
-        str(folder / "profile.toml"),
-    ]
+    common = result.args
     printed = _tax([*common, "--format", "csv"])
     assert printed == result.files["form-8949-2025.csv"].read_bytes().decode("utf-8")
     txf = _tax([*common, "--format", "txf"])
@@ -540,6 +532,41 @@ def test_text_formats_print_without_out_the_file_they_write(run: Callable[[str],
         "ETH,02/03/2025,7.50,10/01/2025,10.00",
         "ETH,02/03/2025,750.00,10/01/2025,990.00",
     ]
+
+
+def test_summary_lists_the_engines_income_records_and_their_total(run: Callable[[str], Run]) -> None:
+    result = run("income")
+    assert [(i["event_id"], i["usd_value"]) for i in result.document["income"]] == [
+        ("r1", "300.00"),
+        ("r2", "320.00"),
+    ]
+    lines = page_texts(result.files["summary-2025.pdf"])[0].splitlines()
+    assert "2025-03-01 income kraken 0.1 ETH 300.00 r1" in lines
+    assert "2 records 620.00" in lines
+    # The units received keep their FMV as basis: sold for 700, basis 620, gain 80.
+    (row,) = result.document["form_8949"]
+    assert (row["cost_basis"], row["gain"]) == ("620.00", "80.00")
+
+
+@pytest.mark.parametrize("name", CASES_WITH_ROWS)
+def test_turbotax_lines_are_the_engines_lot_slices(run: Callable[[str], Run], name: str) -> None:
+    result = run(name)
+    printed = _tax([*result.args, "--format", "turbotax"])
+    lines = list(csv.DictReader(io.StringIO(printed, newline="")))
+    expected = [
+        {
+            "Currency Name": row["asset"],
+            "Purchase Date": us_date(lot["acquired_at"][:10]),
+            "Cost Basis": lot["cost_basis"],
+            "Date Sold": us_date(row["date_sold"]),
+            "Proceeds": lot["proceeds"],
+        }
+        for row in result.document["form_8949"]
+        for lot in row["lots"]
+    ]
+    # No case has a column (g) adjustment (TurboTax would fold it into the proceeds).
+    assert all(row["adjustment"] == "0.00" for row in result.document["form_8949"])
+    assert lines == expected
 
 
 def test_pdf_without_out_is_refused(run: Callable[[str], Run]) -> None:
