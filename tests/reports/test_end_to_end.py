@@ -49,6 +49,13 @@ b1,2025-04-01T00:00:00Z,buy,kraken,BTC,1,USD,50000,,,
 i2,2025-06-30T00:00:00Z,interest,kraken,USD,2500,,,,,
 s1,2025-07-01T00:00:00Z,sell,kraken,BTC,1,USD,53000,,,
 """
+# Ex 6, 2026 (b): only a long-term gain of 5,000 in 2026.
+EX6_B = (
+    EX6
+    + """b2,2025-08-01T00:00:00Z,buy,kraken,ETH,10,USD,20000,,,
+s2,2026-09-01T00:00:00Z,sell,kraken,ETH,10,USD,25000,,,
+"""
+)
 EX8 = f"""{HEADER}
 buy,2025-02-03T10:00:00Z,buy,kraken,ETH,1,USD,2985,USD,15,
 sell,2025-09-01T10:00:00Z,sell,kraken,ETH,0.5,USD,2000,USD,10,
@@ -90,6 +97,8 @@ CASES = {
     "ex3_per_wallet": Case(EX3, 2025),
     "ex6_2025": Case(EX6, 2025),
     "ex6_2026_a": Case(EX6, 2026, '[year.2026]\ninvestment_income = "2500"\n'),
+    "ex6_2026_b": Case(EX6_B, 2026),
+    "ex6_2026_b_4g": Case(EX6_B, 2026, '[year.2026]\nelect_4g = "1000"\n'),
     "ex8_fees": Case(EX8, 2025),
     # Ex 9: a $10,000 net section 1256 gain (Form 6781) beside Ex 8: 4,000 on line 4, 6,000 on line 11.
     "ex9_1256": Case(EX8, 2025, '[year.2025]\nsection_1256_gain = "10000"\n'),
@@ -433,6 +442,24 @@ def test_a_2024_loss_is_carried_onto_2025_lines_6_and_14_and_the_worksheets(
                 "line_8": "1000.00",
                 "line_7": "0.00",
             },
+        ),
+        # Ex 6, 2026 (b): a long-term gain only; without the election nothing is deducted.
+        (
+            "ex6_2026_b",
+            {
+                "line_2": "1000.00",
+                "line_4d": "5000.00",
+                "line_4e": "5000.00",
+                "line_4f": "0.00",
+                "line_6": "0.00",
+                "line_8": "0.00",
+                "line_7": "1000.00",
+            },
+        ),
+        # ... and electing 1,000 on line 4g deducts the 1,000 carried in.
+        (
+            "ex6_2026_b_4g",
+            {"line_4g": "1000.00", "line_6": "1000.00", "line_8": "1000.00", "line_7": "0.00"},
         ),
     ],
 )
