@@ -6,7 +6,10 @@ documents and the tax engine's output for the same ledgers agree.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
+
+from marginbook.tax.profile import Profile, YearSettings
 
 
 def _line(proceeds: str, cost: str, gain: str, adjustment: str = "0.00") -> dict[str, str]:
@@ -320,10 +323,12 @@ def loss_year_2024(rows: int = 16) -> dict[str, Any]:
     }
 
 
-PROFILE = {
-    "taxpayer": {"name": "Jane Q. Trader", "tin": "123-45-6789"},
-    "year": {"2024": {"taxable_income": "50000"}},
-}
+#: The tax engine's profile, as ``[taxpayer] name``/``tin`` and ``[year.2024] taxable_income`` give it.
+PROFILE = Profile(
+    name="Jane Q. Trader",
+    tin="123-45-6789",
+    years={2024: YearSettings(taxable_income=Decimal("50000"))},
+)
 
 
 def example_2_hifo() -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -11,7 +11,7 @@ from marginbook.domain.errors import InputError
 from marginbook.reports.document import read_document
 from marginbook.reports.exports import write_export
 from marginbook.reports.formatting import form_amount, form_date, form_magnitude
-from marginbook.reports.taxpayer import taxpayer_of
+from marginbook.reports.taxpayer import Taxpayer, taxpayer_of
 from tests.reports import examples
 
 
@@ -78,11 +78,14 @@ def test_a_failing_render_leaves_no_partial_files(tmp_path: Path, monkeypatch: p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_taxpayer_is_read_defensively() -> None:
-    assert taxpayer_of(None).name == ""
-    assert taxpayer_of({"taxpayer": {"name": " Ann ", "tin": "1"}}).name == "Ann"
-    assert taxpayer_of({"taxpayer": None}).tin == ""
-    assert taxpayer_of(object()).name == ""
+def test_taxpayer_comes_from_the_tax_profiles_flat_name_and_tin() -> None:
+    import tomllib
+
+    from marginbook.tax.profile_file import parse_profile
+
+    profile = parse_profile(tomllib.loads('[taxpayer]\nname = " Ann "\ntin = "12-3456789"\n'), "p.toml")
+    assert taxpayer_of(profile) == Taxpayer("Ann", "12-3456789")
+    assert taxpayer_of(None) == Taxpayer()
 
 
 @pytest.mark.parametrize(
@@ -109,18 +112,14 @@ def test_form_dates_and_magnitudes() -> None:
     assert form_magnitude(Decimal("-3000")) == "3,000.00"
 
 
-def test_worksheet_line_1_comes_from_a_profile_object_with_integer_year_keys(tmp_path: Path) -> None:
+def test_worksheet_line_1_falls_back_on_the_profiles_year_when_the_document_lacks_it(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from marginbook.tax.profile import Profile, YearSettings
     from tests.reports.pdf_text import page_texts
 
-    class Taxpayer:
-        name = "A"
-        tin = ""
-
-    class Profile:
-        taxpayer = Taxpayer()
-        years: ClassVar[dict[int, dict[str, str]]] = {2024: {"taxable_income": "-2000"}}
-
-    paths = write_export("pdf", examples.loss_year_2024(rows=2), tmp_path, Profile())
+    profile = Profile(name="A", years={2024: YearSettings(taxable_income=Decimal("-2000"))})
+    paths = write_export("pdf", examples.loss_year_2024(rows=2), tmp_path, profile)
     worksheet = page_texts(next(p for p in paths if p.name.startswith("schedule-d")))[2]
     # Negative taxable income: line 1 (2,000.00), line 3 = 1,000.00 = line 4, line 7 = 1,000 + 1,000,
     # so 8,000 - 2,000 = 6,000.00 is carried; the engine's document says 4,000.00: the page shows the gap.

@@ -97,15 +97,11 @@ def test_no_profile_leaves_name_and_tin_blank(rendered: Rendered) -> None:
     assert "Jane" not in text and "123-45-6789" not in text
 
 
-def test_profile_as_object_fills_name_and_tin(render: Render) -> None:
-    class Section:
-        name = "John Doe"
-        tin = "987-65-4321"
+def test_the_tax_profile_fills_name_and_tin(render: Render) -> None:
+    from marginbook.tax.profile import Profile
 
-    class Profile:
-        taxpayer = Section()
-
-    (text,) = page_texts(render("pdf", examples.example_2_fifo(), Profile())["form-8949-2025.pdf"])
+    profile = Profile(name="John Doe", tin="987-65-4321")
+    (text,) = page_texts(render("pdf", examples.example_2_fifo(), profile)["form-8949-2025.pdf"])
     assert "John Doe" in text and "987-65-4321" in text
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marginbook.reports.csv_export import CSV_COLUMNS, LOT_SEPARATOR
+from marginbook.reports.csv_export import CSV_COLUMNS, LOT_QUANTITY_SEPARATOR, LOT_SEPARATOR
 from marginbook.reports.document import Form8949Row, LotSlice, read_document
 from marginbook.reports.turbotax import TURBOTAX_COLUMNS, turbotax_text
 from marginbook.reports.txf import REFNUM_MEANING, TXF_REFNUM, parse_txf, txf_text
@@ -47,7 +47,10 @@ def test_csv_parses_back_to_every_json_row(render: Render) -> None:
                 assert line[key] == row[key], key
             for key in ("quantity", "proceeds", "cost_basis", "adjustment", "gain"):
                 assert Decimal(line[key]) == Decimal(row[key]), key
-            assert line["lot_ids"].split(LOT_SEPARATOR) == [lot["acquisition_id"] for lot in row["lots"]]
+            pairs = [pair.split(LOT_QUANTITY_SEPARATOR) for pair in line["lot_ids"].split(LOT_SEPARATOR)]
+            assert [(lot_id, Decimal(units)) for lot_id, units in pairs] == [
+                (lot["acquisition_id"], Decimal(lot["quantity"])) for lot in row["lots"]
+            ]
 
 
 def test_txf_parses_back_to_every_row_with_its_term_and_copy(render: Render) -> None:

@@ -1,7 +1,10 @@
-"""The Form 8949 rows as CSV: one line per row, every column, and the lot ids.
+"""The Form 8949 rows as CSV: one line per row, every column, and the lots each row used.
 
 Dates stay ISO (``YYYY-MM-DD`` or ``VARIOUS``) and amounts are plain decimals
 (``-250.00``), so a spreadsheet or a script reads them back without guessing formats.
+The columns are those of spec/cli.md's ``--format csv`` (the engine's own CSV), so the
+file is the same whether it is printed or written with ``--out``; lots are written as
+``ID:UNITS`` pairs so that a row can be traced back to its acquisitions.
 """
 
 from __future__ import annotations
@@ -29,11 +32,17 @@ CSV_COLUMNS = (
     "adjustment",
     "gain",
     "disposal_id",
+    "kind",
     "lot_ids",
+    "warnings",
 )
 
-#: Separates the lot ids in the ``lot_ids`` column (ids never contain it: they are event ids).
+#: Separates the lots in the ``lot_ids`` column (ids never contain it: they are event ids).
 LOT_SEPARATOR = ";"
+#: Separates a lot's acquisition id from the units taken from it (``L1:2``).
+LOT_QUANTITY_SEPARATOR = ":"
+#: Separates the row's warnings in the ``warnings`` column.
+WARNING_SEPARATOR = " | "
 
 
 def csv_text(rows: Sequence[Form8949Row]) -> str:
@@ -58,7 +67,11 @@ def csv_text(rows: Sequence[Form8949Row]) -> str:
                 plain_amount(row.adjustment),
                 plain_amount(row.gain),
                 row.disposal_id,
-                LOT_SEPARATOR.join(lot.acquisition_id for lot in row.lots),
+                row.kind,
+                LOT_SEPARATOR.join(
+                    f"{lot.acquisition_id}{LOT_QUANTITY_SEPARATOR}{plain(lot.quantity)}" for lot in row.lots
+                ),
+                WARNING_SEPARATOR.join(row.warnings),
             )
         )
     return buffer.getvalue()

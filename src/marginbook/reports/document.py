@@ -101,6 +101,8 @@ class Form8949Row:
         gain: column (h) = (d) - (e) + (g).
         disposal_id: the ledger event id of the disposal.
         lots: the acquisitions the disposal matched.
+        kind: what the engine says the disposal was (``sale``, ``fee`` ...), empty if not given.
+        warnings: the engine's warnings about this row.
     """
 
     box: str
@@ -118,6 +120,8 @@ class Form8949Row:
     gain: Decimal
     disposal_id: str
     lots: tuple[LotSlice, ...]
+    kind: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +288,18 @@ def _row(reader: _Reader, data: Any, where: str) -> Form8949Row | None:
         gain=reader.decimal(data, "gain", where),
         disposal_id=reader.text(data, "disposal_id", where, required=False),
         lots=tuple(_lot(reader, lot, f"{where}.lots[{i}]", wallet) for i, lot in enumerate(lots_data)),
+        kind=reader.text(data, "kind", where, required=False),
+        warnings=_texts(reader, data.get("warnings"), f"{where}.warnings"),
     )
+
+
+def _texts(reader: _Reader, data: Any, where: str) -> tuple[str, ...]:
+    if data is None:
+        return ()
+    if isinstance(data, str) or not isinstance(data, Sequence):
+        reader.fail(where, "", "expected a list of strings")
+        return ()
+    return tuple(str(item) for item in data)
 
 
 def _schedule_d(reader: _Reader, data: Any) -> ScheduleD:

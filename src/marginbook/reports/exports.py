@@ -40,6 +40,7 @@ from marginbook.reports.taxpayer import Taxpayer, taxpayer_of
 from marginbook.reports.turbotax import turbotax_text
 from marginbook.reports.txf import txf_text
 from marginbook.reports.worksheet import carryover_worksheet
+from marginbook.tax.profile import Profile
 
 log = logging.getLogger(__name__)
 
@@ -49,36 +50,23 @@ FORM_8949_MODES = ("detail", "summary")
 _LETTER = (612.0, 792.0)
 
 
-def _lookup(container: Any, *keys: str) -> Any:
-    """Follow keys through mappings (string or integer keys) or attributes; ``None`` where the path ends."""
-    node = container
-    for key in keys:
-        if node is None:
-            return None
-        if isinstance(node, Mapping):
-            node = node.get(key, node.get(int(key)) if key.isdigit() else None)
-        else:
-            node = getattr(node, key, None)
-    return node
+def _taxable_income(document: TaxDocument, profile: Profile | None) -> Decimal | None:
+    """Form 1040 taxable income of the year, for worksheet line 1.
 
-
-def _taxable_income(document: TaxDocument, profile: Any | None) -> Decimal | None:
-    """Form 1040 taxable income of the year, for worksheet line 1: from the document, else the profile."""
-    year = str(document.year)
-    candidates = (
-        document.extra.get("taxable_income"),
-        _lookup(profile, "year", year, "taxable_income"),
-        _lookup(profile, "years", year, "taxable_income"),
-    )
-    for value in candidates:
-        if isinstance(value, str | int | Decimal) and not isinstance(value, bool) and str(value).strip():
-            try:
-                return D(value)
-            except ValueError:
-                raise InputError(
-                    InputProblem("profile", None, "taxable_income", f"not a number: {value!r}")
-                ) from None
-    return None
+    The engine's document carries it (``taxable_income``, from the profile's ``[year.Y]``);
+    a document without it falls back on the profile given, else ``None`` (not known).
+    """
+    value = document.extra.get("taxable_income")
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        try:
+            return D(value)
+        except ValueError:
+            raise InputError(
+                InputProblem("document", None, "taxable_income", f"not a number: {value!r}")
+            ) from None
+    if profile is None:
+        return None
+    return profile.year(document.year).taxable_income
 
 
 def _filler(form: str, tax_year: int, output: PdfWriter, notes: list[str]) -> tuple[FormFiller, int]:
@@ -103,7 +91,7 @@ def _append(writer: PdfWriter, pdf: bytes) -> None:
 
 
 def _pdf_files(
-    document: TaxDocument, taxpayer: Taxpayer, profile: Any | None, form_8949_mode: str
+    document: TaxDocument, taxpayer: Taxpayer, profile: Profile | None, form_8949_mode: str
 ) -> dict[str, Callable[[], bytes]]:
     """File name -> a function that renders it (called in order; notes of earlier files reach the summary)."""
     year = document.year
@@ -174,7 +162,7 @@ def write_export(
     fmt: str,
     document: Mapping[str, Any],
     out_dir: Path,
-    profile: Any | None = None,
+    profile: Profile | None = None,
     *,
     form_8949_mode: str = "detail",
 ) -> list[Path]:
@@ -185,8 +173,9 @@ def write_export(
             ``txf`` (TXF V042) or ``turbotax`` (TurboTax Online crypto CSV).
         document: the tax engine's JSON document (``marginbook tax --format json``).
         out_dir: the directory to write into (created if missing).
-        profile: the taxpayer profile (object or mapping) for the name and TIN on the forms
-            and the taxable income of the carryover worksheet; ``None`` leaves them blank.
+        profile: the tax engine's profile, for the name and TIN on the forms (and the
+            taxable income of the carryover worksheet when the document lacks it);
+            ``None`` leaves them blank.
         form_8949_mode: ``detail`` (a Form 8949 row per disposal) or ``summary`` (one
             code-M row per box and wallet, the statement attached: Exception 2). PDF only.
 

@@ -104,8 +104,9 @@ def lot_statement_pdf(year: int, rows: Sequence[Form8949Row], taxpayer: Taxpayer
             continue
         term = "short-term (Part I)" if box in SHORT_TERM_BOXES else "long-term (Part II)"
         line = next(name for name, boxes in SCHEDULE_D_BOX_LINES.items() if box in boxes)
+        plural = "" if len(box_rows) == 1 else "s"
         sheet.line(
-            f"Box {box}, {term}: {len(box_rows)} rows, totals to Schedule D {line.replace('_', ' ')}",
+            f"Box {box}, {term}: {len(box_rows)} row{plural}, totals to Schedule D {line.replace('_', ' ')}",
             bold=True,
             gap=_LINE_HEIGHT,
         )

@@ -3,8 +3,10 @@
 Lines 1b-3 and 8b-10 carry the Form 8949 totals by box; lines 6 and 14 the carryovers
 into the year; 7, 15 and 16 the nets; 21 the loss allowed this year. Lines 6, 14 and 21
 have their parentheses printed on the form, so a loss goes there as its magnitude; other
-negative figures are written in parentheses. Lines the engine does not compute (4, 5,
-11-13, 17-20, 22) are left for the preparer.
+negative figures are written in parentheses. Lines 4, 5 and 11-13 hold amounts from
+outside the ledger (the profile's Form 6781 and other gains); like a box line without
+transactions they stay blank when zero, so that a preparer sees what is still to enter.
+Lines the engine does not compute (17-20, 22) are left for the preparer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from marginbook.reports.fields import ScheduleDLayout
 from marginbook.reports.formatting import form_amount, form_magnitude
 from marginbook.reports.pdf_fill import FormFiller
 from marginbook.reports.taxpayer import Taxpayer
+
+#: Lines of amounts from outside the ledger: written only when the engine has an amount there.
+OUTSIDE_LINES = frozenset({"line_4", "line_5", "line_11", "line_12", "line_13"})
 
 
 def schedule_d_values(
@@ -34,6 +39,8 @@ def schedule_d_values(
         if line not in schedule.lines:
             continue
         value = schedule.lines[line]
+        if line in OUTSIDE_LINES and not value:
+            continue
         if line in layout.printed_parentheses:
             text = form_magnitude(value) if value else ""
         else:

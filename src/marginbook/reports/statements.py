@@ -6,18 +6,20 @@ shares the page style, is in :mod:`marginbook.reports.lot_statement`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from marginbook.domain.numbers import D
 from marginbook.reports.document import (
     LONG_TERM_BOXES,
     SHORT_TERM_BOXES,
     TaxDocument,
 )
+from marginbook.reports.form4952_pdf import has_investment_interest
 from marginbook.reports.form8949_pdf import page_totals
 from marginbook.reports.formatting import form_amount
 from marginbook.reports.taxpayer import Taxpayer
@@ -106,6 +108,47 @@ def _amount_of(record: Any) -> str:
     return ""
 
 
+_INCOME_SHOWN = 12
+
+
+def _income_table(pdf: OwnPage, income: Sequence[Mapping[str, Any]]) -> None:
+    """The engine's income records as a table (date, kind, wallet, units, USD value) and their total."""
+    if not income:
+        pdf.line_text("None recorded.")
+        return
+    widths = (55, 60, 80, 110, 75, 110)
+    aligns = "LLLRRL"
+    pdf.table_row(("Date", "Kind", "Wallet", "Units", "USD value", "Ledger id"), widths, aligns, bold=True)
+    total = Decimal(0)
+    for record in income:
+        value = _decimal_or_none(record.get("usd_value"))
+        total += value or 0
+    for record in income[:_INCOME_SHOWN]:
+        value = _decimal_or_none(record.get("usd_value"))
+        pdf.table_row(
+            (
+                str(record.get("date", "")),
+                str(record.get("kind", "")),
+                str(record.get("wallet", "")),
+                f"{record.get('quantity', '')} {record.get('asset', '')}".strip(),
+                form_amount(value) if value is not None else "",
+                str(record.get("event_id", ""))[:28],
+            ),
+            widths,
+            aligns,
+        )
+    if len(income) > _INCOME_SHOWN:
+        pdf.line_text(f"... and {len(income) - _INCOME_SHOWN} more income records (see the JSON).")
+    pdf.table_row(("", "", "", f"{len(income)} records", form_amount(total), ""), widths, aligns, bold=True)
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    try:
+        return D(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except ValueError:
+        return None
+
+
 def summary_pdf(document: TaxDocument, taxpayer: Taxpayer, notes: Iterable[str] = ()) -> bytes:
     """The one-page summary: gains by term and box, income, interest, carryforwards, warnings.
 
@@ -171,21 +214,15 @@ def summary_pdf(document: TaxDocument, taxpayer: Taxpayer, notes: Iterable[str] 
         if key in sd.lines:
             pdf.line_text(f"{label}: {form_amount(sd.lines[key])}")
     pdf.heading("Income (ordinary)")
-    if document.income:
-        for record in document.income[:12]:
-            described = ", ".join(f"{k}={v}" for k, v in record.items() if k not in ("lots",))
-            pdf.line_text(f"- {described[:150]}")
-        if len(document.income) > 12:
-            pdf.line_text(f"... and {len(document.income) - 12} more income records (see the JSON or CSV).")
-    else:
-        pdf.line_text("None recorded.")
+    _income_table(pdf, document.income)
     if document.gifts_and_donations:
         pdf.line_text(
             f"Gifts and donations: {len(document.gifts_and_donations)} records "
             f"(first: {_amount_of(document.gifts_and_donations[0])})."
         )
     pdf.heading("Interest")
-    f4952 = document.form_4952
+    # The engine always writes Form 4952's lines; a year without investment interest files no 4952.
+    f4952 = document.form_4952 if has_investment_interest(document.form_4952) else None
     if f4952:
         pdf.line_text(
             f"Form 4952: investment interest line 1 {form_amount(f4952.get('line_1', Decimal(0)))}, "

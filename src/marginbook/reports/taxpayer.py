@@ -1,10 +1,10 @@
-"""Who the forms are for: the name and TIN printed in their headers, read from the profile."""
+"""Who the forms are for: the name and TIN printed in their headers, read from the tax profile."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from marginbook.tax.profile import Profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,21 +15,13 @@ class Taxpayer:
     tin: str = ""
 
 
-def taxpayer_of(profile: Any | None) -> Taxpayer:
-    """Read the taxpayer's name and TIN from a profile object or mapping, if it has them.
+def taxpayer_of(profile: Profile | None) -> Taxpayer:
+    """The name and TIN of the tax engine's profile (``[taxpayer] name``/``tin`` of the TOML).
 
-    The profile comes from the tax part; it may be ``None``, an object with
-    ``profile.taxpayer.name``/``.tin``, or a plain mapping ``{"taxpayer": {"name": ..., "tin": ...}}``.
-    Anything else gives blank fields: the forms are still valid for a preparer to complete.
+    The forms read the same :class:`~marginbook.tax.profile.Profile` the engine computed
+    with, so what is printed in the header is what the figures were computed for. No
+    profile, or an empty name or TIN, leaves the field blank for a preparer to complete.
     """
     if profile is None:
         return Taxpayer()
-    section = profile.get("taxpayer") if isinstance(profile, Mapping) else getattr(profile, "taxpayer", None)
-    if section is None:
-        return Taxpayer()
-
-    def field_of(key: str) -> str:
-        value = section.get(key) if isinstance(section, Mapping) else getattr(section, key, None)
-        return value.strip() if isinstance(value, str) else ""
-
-    return Taxpayer(name=field_of("name"), tin=field_of("tin"))
+    return Taxpayer(name=profile.name.strip(), tin=profile.tin.strip())

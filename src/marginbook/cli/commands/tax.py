@@ -28,6 +28,13 @@ class OutputFormat(StrEnum):
     TURBOTAX = "turbotax"
 
 
+class Form8949Mode(StrEnum):
+    """``--8949`` choices: a Form 8949 row per disposal, or Exception 2 summary rows."""
+
+    DETAIL = "detail"
+    SUMMARY = "summary"
+
+
 class MethodChoice(StrEnum):
     """``--method`` choices."""
 
@@ -70,6 +77,14 @@ def tax(
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.TABLE,
     out: Annotated[Path | None, typer.Option("--out", help="Write files to this directory.")] = None,
+    form_8949_mode: Annotated[
+        Form8949Mode,
+        typer.Option(
+            "--8949",
+            help="pdf: a Form 8949 row per disposal (detail), or one code-M row per box and wallet "
+            "with the statement attached (summary, Exception 2).",
+        ),
+    ] = Form8949Mode.DETAIL,
     allocation: Annotated[
         Path | None,
         typer.Option(
@@ -108,12 +123,11 @@ def tax(
     report = tax_ledger_files(ledger, request) if ledger else tax_from_db(state(ctx).db_url, request)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    _emit(report, output_format, out)
+    _emit(report, output_format, out, form_8949_mode)
 
 
-def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None) -> None:
-    from marginbook.domain.errors import MarginbookError
-    from marginbook.tax.document import allocation_csv, to_csv, to_document
+def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None, mode: Form8949Mode) -> None:
+    from marginbook.tax.document import allocation_csv, to_document
 
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -125,27 +139,21 @@ def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None) -> N
         # No indent: only the C encoder is fast enough for a year of a million-event ledger.
         text = json.dumps(to_document(report)) + "\n"
         _write_or_print(text, out, f"tax-{report.year}.json")
-    elif output_format is OutputFormat.CSV:
-        _write_or_print(to_csv(report), out, f"form8949-{report.year}.csv")
     elif output_format is OutputFormat.TABLE:
         _table(report)
     else:
-        try:
-            from marginbook.reports.exports import write_export
-        except ImportError:
-            raise MarginbookError(f"format {output_format.value} is not available yet") from None
-        profile = report.profile
-        forms_profile = {"taxpayer": {"name": profile.name, "tin": profile.tin}, "years": profile.years}
-        if out is not None:
-            for path in write_export(output_format.value, to_document(report), out, forms_profile):
-                print(f"wrote {path}", file=sys.stderr)
-            return
-        # txf and turbotax without --out print their one file (pdf always needs --out).
-        import tempfile
+        # pdf, csv, txf, turbotax: the forms part renders the engine's document.
+        from marginbook.reports.exports import export_text, write_export
 
-        with tempfile.TemporaryDirectory() as scratch:
-            for path in write_export(output_format.value, to_document(report), Path(scratch), forms_profile):
-                sys.stdout.write(path.read_text(encoding="utf-8"))
+        document = to_document(report)
+        if out is None:
+            # pdf has been refused without --out; the text formats print their one file.
+            sys.stdout.write(export_text(output_format.value, document))
+            return
+        for path in write_export(
+            output_format.value, document, out, report.profile, form_8949_mode=mode.value
+        ):
+            print(f"wrote {path}", file=sys.stderr)
 
 
 def _write_or_print(text: str, out: Path | None, name: str) -> None:
