@@ -4,10 +4,12 @@ A :class:`Dashboard` holds the ledger store and the optional parts (prices, tax 
 calculator, price bars, stored backtests). The web routes and the CLI call its methods and
 render the answers; they never reach a part directly.
 
-Caching: the portfolio fold and the tax document depend only on the ledger, which only grows
+Caching: the portfolio's snapshot (the holdings fold and the tax engine's run that gives its
+cost basis and realized P&L) and the tax document depend only on the ledger, which only grows
 (imports add events, never change them). Both are therefore cached under the ledger's event
-count and recomputed when an import changes it, which keeps each page of a 100,000-event
-ledger well inside its latency budget after the first view.
+count and recomputed when an import changes it; :meth:`Dashboard.warm` computes both (the
+snapshot and the last full tax year) in the background at server start and after an import,
+so that a page seldom waits for them.
 """
 
 from __future__ import annotations
@@ -27,13 +29,33 @@ from marginbook.app.candles import Candles, load_candles
 from marginbook.app.features import AddOutcome, EventStore, FeatureUnavailable
 from marginbook.app.holdings_fold import FoldResult, fold_events
 from marginbook.app.liquidation_tax import LiquidationTax, liquidation_tax
-from marginbook.app.portfolio import Portfolio, PriceLookup, value_portfolio
+from marginbook.app.portfolio import Portfolio, PriceLookup, build_portfolio, value_portfolio
 from marginbook.app.position_views import PositionView, position_views
 from marginbook.domain.errors import InputError, InputProblem, MarginbookError
 from marginbook.domain.events import LedgerEvent
 
 TaxSource = Callable[[EventStore, int, Path | None], dict[str, Any]]
 RiskSource = Callable[[dict[str, str]], dict[str, Any]]
+#: ``(events, at, profile path) -> (standing or None, why not)``: the tax engine's run for the portfolio.
+StandingSource = Callable[[list[LedgerEvent], datetime, Path | None], tuple[Any, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSnapshot:
+    """The ledger folded once for the portfolio, for one ledger size.
+
+    Attributes:
+        count: the ledger's event count when it was read.
+        fold: units, loans, interest and prices (:func:`marginbook.app.holdings_fold.fold_events`).
+        standing: the tax engine's run over the same events (basis held, realized per year),
+            or ``None`` when it could not run.
+        engine_problem: why ``standing`` is ``None``.
+    """
+
+    count: int
+    fold: FoldResult
+    standing: Any
+    engine_problem: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +101,11 @@ class Dashboard:
     backtest_dir: Path | None = None
     export_dir: Path | None = None
     tax_profile: Path | None = None
+    standing_source: StandingSource = features.tax_standing
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _fold_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _refold: threading.Thread | None = field(default=None, repr=False)
-    _fold: tuple[int, FoldResult] | None = field(default=None, repr=False)
+    _snapshot: LedgerSnapshot | None = field(default=None, repr=False)
     _tax: dict[int, _TaxEntry] = field(default_factory=dict, repr=False)
 
     # -- ledger ---------------------------------------------------------------------------
@@ -97,28 +120,36 @@ class Dashboard:
         return self.require_store().count()
 
     def folded(self, *, allow_stale: bool = False) -> FoldResult:
-        """The ledger folded (cached under its event count).
+        """The ledger's holdings fold (see :meth:`snapshot`)."""
+        return self.snapshot(allow_stale=allow_stale).fold
+
+    def snapshot(self, *, allow_stale: bool = False) -> LedgerSnapshot:
+        """The ledger folded and run through the tax engine (cached under its event count).
 
         Args:
-            allow_stale: when the ledger has grown since the cached fold, return that fold at
-                once and refold in a background thread (the pages' choice: a 100,000-event
-                refold takes seconds, and the page says its figures are being updated).
-                Without it, the caller waits for the new fold.
+            allow_stale: when the ledger has grown since the cached snapshot, return that one
+                at once and recompute in a background thread (the pages' choice: on a
+                100,000-event ledger it takes seconds, and the page says its figures are being
+                updated). Without it, the caller waits for the new snapshot.
         """
         store = self.require_store()
         count = store.count()
         with self._lock:
-            if self._fold is not None and (self._fold[0] == count or allow_stale):
-                if self._fold[0] != count:
+            cached = self._snapshot
+            if cached is not None and (cached.count == count or allow_stale):
+                if cached.count != count:
                     self._refold_in_background()
-                return self._fold[1]
-        with self._fold_lock:  # one fold at a time; a second caller finds it done
+                return cached
+        with self._fold_lock:  # one computation at a time; a second caller finds it done
             with self._lock:
-                if self._fold is not None and self._fold[0] == count:
-                    return self._fold[1]
-            result = fold_events(store.events(), prices=self.prices)
+                if self._snapshot is not None and self._snapshot.count == count:
+                    return self._snapshot
+            events = list(store.events())
+            fold = fold_events(events, prices=self.prices)
+            standing, problem = self.standing_source(events, now(), self.tax_profile)
+            result = LedgerSnapshot(fold.events, fold, standing, problem)
             with self._lock:
-                self._fold = (count, result)
+                self._snapshot = result
             return result
 
     def _refold_in_background(self) -> None:
@@ -139,19 +170,25 @@ class Dashboard:
         return self.store is not None and portfolio.events != self.store.count()
 
     def warm(self) -> None:
-        """Fold the ledger now (in a background thread at start-up and after an import), so that
-        the next page view finds the cache filled. Failures are left for that view to show."""
+        """Compute the snapshot and the last full year's tax document now (in a background
+        thread at start-up and after an import), so that the next Overview and Taxes views find
+        the caches filled. Failures are left for those views to show."""
         with contextlib.suppress(MarginbookError):
-            self.folded()
+            self.snapshot()
+        with contextlib.suppress(MarginbookError):
+            self._tax_entry(now().year - 1)
 
     def portfolio(self, at: datetime | None = None, *, allow_stale: bool = False) -> Portfolio:
-        """The valued portfolio now (cached fold; see :meth:`folded` for ``allow_stale``), or at
-        ``at`` (folded afresh up to then)."""
+        """The valued portfolio now (cached snapshot; see :meth:`snapshot` for ``allow_stale``),
+        or at ``at`` (folded and taxed afresh up to then)."""
         if at is None:
-            return value_portfolio(self.folded(allow_stale=allow_stale), prices=self.prices)
-        store = self.require_store()
-        folded = fold_events(store.events(), until=at, prices=self.prices)
-        return value_portfolio(folded, at=at, prices=self.prices)
+            snap = self.snapshot(allow_stale=allow_stale)
+            return value_portfolio(
+                snap.fold, snap.standing, prices=self.prices, engine_problem=snap.engine_problem
+            )
+        return build_portfolio(
+            self.require_store().events(), at=at, prices=self.prices, profile_path=self.tax_profile
+        )
 
     def events(
         self,
@@ -194,7 +231,7 @@ class Dashboard:
 
     def position_views(self) -> list[PositionView]:
         """The open positions with their chart lines (fresh fold)."""
-        return position_views(self.folded(), self.portfolio().positions)
+        return position_views(self.folded(), self.portfolio())
 
     def liquidation_tax(self, index: int) -> LiquidationTax:
         """Ask the tax engine what a liquidation of open position ``index`` would realize.

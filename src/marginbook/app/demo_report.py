@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -128,14 +127,11 @@ def write_report(
     }
     try:
         portfolio = dashboard.portfolio()
-        fold = dashboard.folded()
         context.update(
             portfolio=portfolio,
             value_chart=charts.value_over_time(portfolio),
             allocation_chart=charts.allocation(portfolio),
-            realized_by_year=sorted(
-                (year, Decimal(amount)) for year, amount in fold.realized_by_year.items()
-            ),
+            realized_by_year=list(portfolio.realized_by_year),
         )
     except MarginbookError as error:
         context["portfolio_problem"] = str(error)

@@ -177,7 +177,7 @@ def positions_page(
         "views": [],
     }
     portfolio = dashboard.portfolio(allow_stale=True)
-    views = position_views(dashboard.folded(allow_stale=True), portfolio.positions)
+    views = position_views(dashboard.folded(allow_stale=True), portfolio)
     try:
         candles = dashboard.candles(180)
     except FeatureUnavailable as error:
