@@ -104,6 +104,7 @@ class Dashboard:
     standing_source: StandingSource = features.tax_standing
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _fold_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tax_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _refold: threading.Thread | None = field(default=None, repr=False)
     _snapshot: LedgerSnapshot | None = field(default=None, repr=False)
     _tax: dict[int, _TaxEntry] = field(default_factory=dict, repr=False)
@@ -144,7 +145,7 @@ class Dashboard:
             with self._lock:
                 if self._snapshot is not None and self._snapshot.count == count:
                     return self._snapshot
-            events = list(store.events())
+            events = features.ledger_events_fast(store)
             fold = fold_events(events, prices=self.prices)
             standing, problem = self.standing_source(events, now(), self.tax_profile)
             result = LedgerSnapshot(fold.events, fold, standing, problem)
@@ -279,11 +280,16 @@ class Dashboard:
             cached = self._tax.get(year)
             if cached is not None and cached.count == count:
                 return cached
-        document = self.tax_source(store, year, self.tax_profile)
-        entry = _TaxEntry(count, document, tax_views.rows(document), tax_views.choices(document))
-        with self._lock:
-            self._tax[year] = entry
-        return entry
+        with self._tax_lock:  # one engine run at a time: a page waits for the warming run's result
+            with self._lock:
+                cached = self._tax.get(year)
+                if cached is not None and cached.count == count:
+                    return cached
+            document = self.tax_source(store, year, self.tax_profile)
+            entry = _TaxEntry(count, document, tax_views.rows(document), tax_views.choices(document))
+            with self._lock:
+                self._tax[year] = entry
+            return entry
 
     def exports(self, year: int) -> list[Path]:
         """Tax export files of ``year`` in the export folder (names containing the year)."""

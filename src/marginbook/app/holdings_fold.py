@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from marginbook.domain.events import LedgerEvent
 from marginbook.domain.numbers import ZERO, decimal_context
+from marginbook.tax.events import TaxEvent
 
 #: Assets valued at 1 USD (../shared/spec/ledger-csv.md, "Fiat and stablecoins").
 USD_LIKE = frozenset({"USD", "USDT", "USDC", "DAI", "BUSD", "TUSD", "USDP", "FDUSD", "PYUSD", "GUSD"})
@@ -109,7 +109,7 @@ class _Folder:
         price = self.result.last_price.get(asset)
         return amount * price if price is not None else None
 
-    def _event_usd(self, event: LedgerEvent) -> Decimal | None:
+    def _event_usd(self, event: TaxEvent) -> Decimal | None:
         """USD value of the event's ``amount``: its ``usd_value``, else the USD side of a trade."""
         if event.usd_value is not None:
             return event.usd_value
@@ -119,7 +119,7 @@ class _Folder:
             return event.counter_amount
         return None
 
-    def _note_price(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _note_price(self, event: TaxEvent, usd: Decimal | None) -> None:
         if usd is not None and event.asset not in USD_LIKE and event.amount != 0:
             self.result.last_price[event.asset] = usd / abs(event.amount)
         if (
@@ -157,7 +157,7 @@ class _Folder:
         self.result.value_history.append((self.day, value))
 
     # -- events ---------------------------------------------------------------------------
-    def apply(self, event: LedgerEvent) -> None:
+    def apply(self, event: TaxEvent) -> None:
         day = event.timestamp.date().isoformat()
         if day != self.day:
             self.snapshot()
@@ -169,30 +169,30 @@ class _Folder:
         self._fee(event)
         getattr(self, f"_on_{event.kind.value}")(event, usd)
 
-    def _fee(self, event: LedgerEvent) -> None:
+    def _fee(self, event: TaxEvent) -> None:
         if event.fee_asset is not None and event.fee_amount:
             self.remove(event.wallet, event.fee_asset, event.fee_amount)
 
-    def _on_buy(self, event: LedgerEvent, usd: Decimal | None) -> None:
-        assert event.counter_asset is not None and event.counter_amount is not None  # by LedgerEvent
+    def _on_buy(self, event: TaxEvent, usd: Decimal | None) -> None:
+        assert event.counter_asset is not None and event.counter_amount is not None  # by TaxEvent
         self.remove(event.wallet, event.counter_asset, event.counter_amount)
         self.add(event.wallet, event.asset, event.amount)
         if event.asset not in USD_LIKE:
             self.result.last_bought[event.wallet] = event.asset
 
-    def _on_sell(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_sell(self, event: TaxEvent, usd: Decimal | None) -> None:
         assert event.counter_asset is not None and event.counter_amount is not None
         self.remove(event.wallet, event.asset, event.amount)
         self.add(event.wallet, event.counter_asset, event.counter_amount)
 
     _on_liquidation = _on_sell
 
-    def _on_deposit(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_deposit(self, event: TaxEvent, usd: Decimal | None) -> None:
         self.add(event.wallet, event.asset, event.amount)
 
     _on_income = _on_deposit
 
-    def _on_withdrawal(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_withdrawal(self, event: TaxEvent, usd: Decimal | None) -> None:
         self.remove(event.wallet, event.asset, event.amount)
 
     _on_gift = _on_withdrawal
@@ -200,23 +200,23 @@ class _Folder:
     _on_fee = _on_withdrawal
     _on_spend = _on_withdrawal
 
-    def _on_transfer(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_transfer(self, event: TaxEvent, usd: Decimal | None) -> None:
         assert event.to_wallet is not None
         self.remove(event.wallet, event.asset, event.amount)
         self.add(event.to_wallet, event.asset, event.amount)
 
-    def _on_borrow(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_borrow(self, event: TaxEvent, usd: Decimal | None) -> None:
         self.add(event.wallet, event.asset, event.amount)
         key = (event.wallet, event.asset)
         self.result.liabilities[key] = self.result.liabilities.get(key, ZERO) + event.amount
         self.result.loan_position[key] = event.position or ""
 
-    def _on_repay(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_repay(self, event: TaxEvent, usd: Decimal | None) -> None:
         self.remove(event.wallet, event.asset, event.amount)
         key = (event.wallet, event.asset)
         self.result.liabilities[key] = self.result.liabilities.get(key, ZERO) - event.amount
 
-    def _on_interest(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_interest(self, event: TaxEvent, usd: Decimal | None) -> None:
         self.remove(event.wallet, event.asset, event.amount)
         paid = usd if usd is not None else self.usd_of(event.asset, event.amount)
         if paid is not None:
@@ -225,7 +225,7 @@ class _Folder:
             by_wallet = self.result.interest_by_wallet
             by_wallet[event.wallet] = by_wallet.get(event.wallet, ZERO) + paid
 
-    def _on_realized_pnl(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_realized_pnl(self, event: TaxEvent, usd: Decimal | None) -> None:
         """A settled margin result or a funding payment: money in (+) or out (−)."""
         self.add(event.wallet, event.asset, event.amount)
 
@@ -233,7 +233,7 @@ class _Folder:
 
 
 def fold_events(
-    events: Iterable[LedgerEvent], *, until: datetime | None = None, prices: MarketPrices | None = None
+    events: Iterable[TaxEvent], *, until: datetime | None = None, prices: MarketPrices | None = None
 ) -> FoldResult:
     """Fold ``events`` (already in ledger order) into balances, lots, loans and prices.
 
