@@ -88,7 +88,8 @@ def test_before_2025_one_pool_serves_every_wallet_so_a_wallets_basis_is_unknown(
     portfolio = build_portfolio(events(TWO_WALLETS_2024), at=END_2024)
     btc = {h.wallet: h for h in portfolio.holdings if h.asset == "BTC"}
     assert btc["cb"].cost_basis is None and btc["nano"].cost_basis is None
-    assert any("one pool of BTC" in warning for warning in portfolio.warnings)
+    (note,) = [warning for warning in portfolio.warnings if "one pool of BTC" in warning]
+    assert "2 BTC with a basis of 70,000.00" in note
 
 
 def test_after_the_2025_switch_each_wallet_has_the_allocated_basis() -> None:

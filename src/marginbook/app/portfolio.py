@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from marginbook.app.holdings_fold import USD_LIKE, FoldResult, OpenLoan, fold_events
 from marginbook.domain.events import LedgerEvent
-from marginbook.domain.numbers import ZERO, decimal_context, plain
+from marginbook.domain.numbers import ZERO, cents, decimal_context, plain
 from marginbook.domain.prices import PriceSource
 
 if TYPE_CHECKING:  # the tax engine is reached through marginbook.app.features at run time
@@ -264,10 +264,14 @@ def _basis_of(
         if universal is not None and holders == [wallet]:
             pool = universal
         elif universal is not None:
-            notes.append(
-                f"{wallet}:{asset}: the tax engine keeps one pool of {asset} for every wallet before "
-                "2025 (universal scope), so a wallet's share of its basis is not defined"
+            note = (
+                f"before 2025 the tax engine keeps one pool of {asset} for every wallet (universal "
+                f"scope): {plain(universal.quantity)} {asset} with a basis of {cents(universal.basis):,}"
+                f"{' (some of it unknown)' if universal.basis_missing else ''}; a wallet's share is "
+                "not defined, so the wallets' basis is shown as unknown"
             )
+            if note not in notes:
+                notes.append(note)
             return None
     if pool is None or pool.quantity <= 0:
         if quantity > 0:
