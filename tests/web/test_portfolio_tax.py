@@ -136,3 +136,26 @@ def test_dashboard_runs_the_engine_once_per_ledger_size() -> None:
     # FIFO per wallet in 2025: cb sells its allocated 1 @ 30,000 for 60,000.
     assert dict(first.realized_by_year).get(2025, ZERO) == 0
     assert dict(after.realized_by_year)[2025] == Decimal("30000")
+
+
+def test_a_pages_first_view_shows_the_fold_while_the_engine_runs_in_the_background() -> None:
+    import threading
+
+    store = MemoryStore(events(TWO_WALLETS_2024))
+    release = threading.Event()
+    from marginbook.app.features import tax_standing
+
+    def slow(evs: list[LedgerEvent], at: datetime, profile: object) -> tuple[object, str]:
+        release.wait(10)
+        return tax_standing(evs, at)
+
+    dashboard = Dashboard(store, standing_source=slow)
+    first = dashboard.portfolio(allow_stale=True, engine_may_follow=True)  # does not wait for the engine
+    assert [h.quantity for h in first.holdings if h.asset == "BTC"] == [Decimal("1.5"), Decimal("0.5")]
+    assert first.realized_pnl_year is None and all(h.cost_basis is None for h in first.holdings
+                                                   if h.asset == "BTC")
+    assert any(w.startswith("The tax engine is still running") for w in first.warnings)
+    release.set()
+    dashboard.wait_for_refold(10)
+    later = dashboard.portfolio(allow_stale=True, engine_may_follow=True)
+    assert later.realized_pnl_year == 0 and not any("still running" in w for w in later.warnings)

@@ -50,12 +50,15 @@ class LedgerSnapshot:
         standing: the tax engine's run over the same events (basis held, realized per year),
             or ``None`` when it could not run.
         engine_problem: why ``standing`` is ``None``.
+        engine_pending: ``standing`` is ``None`` because the engine is still running (a page's
+            first view right after start: the fold is shown, basis and gains follow).
     """
 
     count: int
     fold: FoldResult
     standing: Any
     engine_problem: str
+    engine_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,8 @@ class Dashboard:
     _tax_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _refold: threading.Thread | None = field(default=None, repr=False)
     _snapshot: LedgerSnapshot | None = field(default=None, repr=False)
+    _partial_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _partial: tuple[list[Any], FoldResult] | None = field(default=None, repr=False)
     _tax: dict[int, _TaxEntry] = field(default_factory=dict, repr=False)
 
     # -- ledger ---------------------------------------------------------------------------
@@ -124,7 +129,7 @@ class Dashboard:
         """The ledger's holdings fold (see :meth:`snapshot`)."""
         return self.snapshot(allow_stale=allow_stale).fold
 
-    def snapshot(self, *, allow_stale: bool = False) -> LedgerSnapshot:
+    def snapshot(self, *, allow_stale: bool = False, engine_may_follow: bool = False) -> LedgerSnapshot:
         """The ledger folded and run through the tax engine (cached under its event count).
 
         Args:
@@ -132,6 +137,10 @@ class Dashboard:
                 at once and recompute in a background thread (the pages' choice: on a
                 100,000-event ledger it takes seconds, and the page says its figures are being
                 updated). Without it, the caller waits for the new snapshot.
+            engine_may_follow: with ``allow_stale``, when nothing is cached yet (the first view
+                after start), return the fold at once with the engine's figures pending, and
+                let the background thread run the engine (the pages' choice: the engine takes
+                tens of seconds on a 100,000-event ledger; the API waits instead).
         """
         store = self.require_store()
         count = store.count()
@@ -141,17 +150,36 @@ class Dashboard:
                 if cached.count != count:
                     self._refold_in_background()
                 return cached
+            if cached is None and allow_stale and engine_may_follow:
+                self._refold_in_background()
+        if cached is None and allow_stale and engine_may_follow:
+            # The first view: show the fold now; the engine's basis and gains follow (the warm
+            # thread runs the engine and fills the cache).
+            _, fold = self._fold_now(store)
+            return LedgerSnapshot(fold.events, fold, None, "", engine_pending=True)
         with self._fold_lock:  # one computation at a time; a second caller finds it done
             with self._lock:
                 if self._snapshot is not None and self._snapshot.count == count:
                     return self._snapshot
-            events = features.ledger_events_fast(store)
-            fold = fold_events(events, prices=self.prices)
+            events, fold = self._fold_now(store)
             standing, problem = self.standing_source(events, now(), self.tax_profile)
             result = LedgerSnapshot(fold.events, fold, standing, problem)
             with self._lock:
                 self._snapshot = result
+            with self._partial_lock:
+                self._partial = None
             return result
+
+    def _fold_now(self, store: EventStore) -> tuple[list[Any], FoldResult]:
+        """Read and fold the ledger, or reuse the fold another thread has just made of it."""
+        with self._partial_lock:
+            count = store.count()
+            if self._partial is not None and self._partial[1].events == count:
+                return self._partial
+            events = features.ledger_events_fast(store)
+            fold = fold_events(events, prices=self.prices)
+            self._partial = (events, fold)
+            return events, fold
 
     def _refold_in_background(self) -> None:
         """Start one background refold (the caller holds ``_lock``)."""
@@ -179,13 +207,19 @@ class Dashboard:
         with contextlib.suppress(MarginbookError):
             self._tax_entry(now().year - 1)
 
-    def portfolio(self, at: datetime | None = None, *, allow_stale: bool = False) -> Portfolio:
-        """The valued portfolio now (cached snapshot; see :meth:`snapshot` for ``allow_stale``),
+    def portfolio(
+        self, at: datetime | None = None, *, allow_stale: bool = False, engine_may_follow: bool = False
+    ) -> Portfolio:
+        """The valued portfolio now (cached snapshot; see :meth:`snapshot` for the flags),
         or at ``at`` (folded and taxed afresh up to then)."""
         if at is None:
-            snap = self.snapshot(allow_stale=allow_stale)
+            snap = self.snapshot(allow_stale=allow_stale, engine_may_follow=engine_may_follow)
             return value_portfolio(
-                snap.fold, snap.standing, prices=self.prices, engine_problem=snap.engine_problem
+                snap.fold,
+                snap.standing,
+                prices=self.prices,
+                engine_problem=snap.engine_problem,
+                engine_pending=snap.engine_pending,
             )
         return build_portfolio(
             self.require_store().events(), at=at, prices=self.prices, profile_path=self.tax_profile

@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # the tax engine is reached through marginbook.app.features a
 #: ``(asset, at) -> USD price or None``; ``None`` means "no price known".
 PriceLookup = Callable[[str, datetime], Decimal | None]
 
+#: The start of the warning a page shows while the tax engine's first run is not done.
+PENDING_NOTE = "The tax engine is still running over the ledger"
+
 #: Default margin-level thresholds: Binance cross margin 3x (margin call at 1.3, liquidation at
 #: 1.1; ../shared/spec/margin-rules.md). A venue profile from the margin engine replaces them.
 DEFAULT_CALL_LEVEL = Decimal("1.3")
@@ -296,6 +299,7 @@ def value_portfolio(
     call_level: Decimal = DEFAULT_CALL_LEVEL,
     liquidation_level: Decimal = DEFAULT_LIQUIDATION_LEVEL,
     engine_problem: str = "",
+    engine_pending: bool = False,
 ) -> Portfolio:
     """Value a folded ledger at ``at`` (default: now), with the tax engine's basis and gains.
 
@@ -308,6 +312,7 @@ def value_portfolio(
         call_level: margin level of a margin call.
         liquidation_level: margin level of a liquidation.
         engine_problem: why ``standing`` is ``None`` (shown as a warning).
+        engine_pending: ``standing`` is ``None`` because the engine is still running.
 
     Returns:
         The valued :class:`Portfolio`.
@@ -368,12 +373,16 @@ def value_portfolio(
             if loan_price is not None:
                 total_liabilities += loan.borrowed * loan_price
     warnings: list[str] = []
-    if standing is None:
+    realized: Decimal | None = None
+    by_year: tuple[tuple[int, Decimal], ...] = ()
+    if standing is None and engine_pending:
+        warnings.append(
+            f"{PENDING_NOTE}: cost basis and realized P&L will show when it is done; reload in a moment"
+        )
+    elif standing is None:
         warnings.append(
             f"cost basis and realized P&L come from the tax engine, which could not run: {engine_problem}"
         )
-        realized: Decimal | None = None
-        by_year: tuple[tuple[int, Decimal], ...] = ()
     else:
         warnings.extend(standing.warnings)
         realized = standing.realized_by_year.get(at.year, ZERO)
