@@ -36,8 +36,8 @@ from marginbook.domain.events import LedgerEvent
 
 TaxSource = Callable[[EventStore, int, Path | None], dict[str, Any]]
 RiskSource = Callable[[dict[str, str]], dict[str, Any]]
-#: ``(events, at, profile path) -> (standing or None, why not)``: the tax engine's run for the portfolio.
-StandingSource = Callable[[list[LedgerEvent], datetime, Path | None], tuple[Any, str]]
+#: ``(events in ledger order, at, profile path) -> (standing or None, why not)``: the portfolio's engine run.
+StandingSource = Callable[[list[Any], datetime, Path | None], tuple[Any, str]]
 
 
 @dataclass(frozen=True, slots=True)
