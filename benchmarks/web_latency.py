@@ -213,7 +213,11 @@ def main() -> None:
                                 "p95_ms": round(p95, 1), "max_ms": round(timings[-1], 1), "n": len(timings)})
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a background engine run can outlast the graceful stop
+            server.kill()
+            server.wait(timeout=20)
 
     print(f"ledger: {stored} events (generated in {generated_s:.1f} s, stored in {stored_s:.1f} s); "
           f"{args.requests} sequential requests per target after one warm-up; "

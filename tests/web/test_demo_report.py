@@ -94,3 +94,25 @@ def test_report_command_stores_its_backtests_for_serve(tmp_path: Path) -> None:
     assert f"--backtests {out / 'backtests'}" in result.output
     (run,) = Dashboard(make_store(), backtest_dir=out / "backtests").backtests()
     assert run.name == "rsi" and len(run.document["equity_curve"]) == 3059
+
+
+def test_backtest_figures_are_shown_to_the_cent(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from marginbook.app.demo_report import two_decimals
+
+    assert two_decimals(376128.5528653142) == "376,128.55"
+    assert two_decimals("-12.345") == "-12.34"  # half to even, as cents() rounds
+    assert two_decimals(Decimal("5")) == "5.00" and two_decimals(365) == "365"
+    assert two_decimals(None) == "—" and two_decimals("n/a") == "n/a"
+    run = {"final_equity": 376128.5528653142, "return_pct": 3661.285528653142,
+           "max_drawdown_pct": 41.06001, "trades": [], "liquidations": []}
+    html = write_report(tmp_path, store=make_store(), backtests=[BacktestSection("run", run)]).read_text()
+    assert "Final equity 376,128.55 · return 3,661.29 % ·\nmax drawdown 41.06 %" in html
+    assert "376128.5528" not in html
+
+
+def test_the_report_shows_the_tax_engines_realized_pnl(tmp_path: Path) -> None:
+    # The fixture ledger: 0.5 ETH of a 1 ETH buy (3,010 with its fee) sold for 1,995 net.
+    html = write_report(tmp_path, store=make_store()).read_text()
+    assert "Realized P&amp;L by year (the tax engine's Form 8949 gains):\n2025: 490.00" in html

@@ -1,4 +1,9 @@
-"""The portfolio fold: FIFO basis per wallet, realized P&L, loans and their risk prices."""
+"""The portfolio: units per wallet, the tax engine's basis and realized P&L, loans and their risk prices.
+
+Basis and realized P&L come from the tax engine (default profile: FIFO, per-wallet pools from
+2025); these worked examples hold under it. See test_portfolio_tax.py for the differential
+tests against the engine's forms.
+"""
 
 from __future__ import annotations
 
@@ -101,10 +106,14 @@ trades = st.lists(st.tuples(st.booleans(), st.integers(1, 50), st.integers(100, 
                   min_size=1, max_size=25)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(trades)
 def test_net_value_minus_deposits_equals_realized_plus_unrealized(steps: list[tuple[bool, int, int, int]]) -> None:
-    """With USD fees and the last trade price as the mark, every dollar is either realized or unrealized."""
+    """With USD fees and the last trade price as the mark, every dollar is either realized or unrealized.
+
+    Realized P&L is the sum of Form 8949 rows, each rounded to the cent (proceeds and basis
+    separately), so the identity holds to a cent per sale.
+    """
     rows = ["timestamp,type,wallet,asset,amount,counter_asset,counter_amount,fee_asset,fee_amount",
             "2025-01-01T00:00:00Z,deposit,w,USD,1000000,,,,"]
     held = 0
@@ -118,19 +127,23 @@ def test_net_value_minus_deposits_equals_realized_plus_unrealized(steps: list[tu
         rows.append(f"{ts},{kind},w,BTC,{quantity},USD,{quantity * price},USD,{Decimal(fee) / 10}")
     portfolio = build_portfolio(events("\n".join(rows) + "\n"), at=END_2025)
     assert portfolio.warnings == ()
+    assert portfolio.realized_pnl_year is not None
     total_pnl = portfolio.realized_pnl_year + portfolio.unrealized_pnl
-    assert portfolio.net_value - Decimal(1000000) == total_pnl
+    sales = sum(1 for row in rows if ",sell," in row)
+    assert abs(portfolio.net_value - Decimal(1000000) - total_pnl) <= Decimal("0.01") * sales
     btc = [h for h in portfolio.holdings if h.asset == "BTC"]
     assert sum((h.quantity for h in btc), Decimal(0)) == Decimal(held) / 100
 
 
 def test_settled_margin_results_and_funding_are_realized_with_their_sign() -> None:
     portfolio = build_portfolio(events(
-        "timestamp,type,wallet,asset,amount,usd_value\n"
-        "2025-01-01T00:00:00Z,deposit,f,USDT,1000,\n"
-        "2025-02-01T00:00:00Z,realized_pnl,f,USDT,-300,\n"
-        "2025-03-01T00:00:00Z,realized_pnl,f,USDT,120.5,\n"
-        "2025-03-02T00:00:00Z,funding,f,USDT,-0.5,0.5\n"), at=END_2025)
+        "timestamp,type,wallet,asset,amount,usd_value,cost_basis_usd\n"
+        "2025-01-01T00:00:00Z,deposit,f,USDT,1000,,1000\n"
+        "2025-02-01T00:00:00Z,realized_pnl,f,USDT,-300,,\n"
+        "2025-03-01T00:00:00Z,realized_pnl,f,USDT,120.5,,\n"
+        "2025-03-02T00:00:00Z,funding,f,USDT,-0.5,0.5,\n"), at=END_2025)
+    # The engine treats USDT as a coin: a loss paid in USDT is a capital loss row and a
+    # disposal of the USDT paid (at its 1 USD basis: no further gain). −300 + 120.5 − 0.5.
     assert portfolio.realized_pnl_year == Decimal("-180")
     (usdt,) = portfolio.holdings
     assert usdt.quantity == Decimal("820")

@@ -87,12 +87,11 @@ def allocation(portfolio: Portfolio) -> str:
 def pnl(portfolio: Portfolio) -> str:
     """Realized P&L of the year, unrealized P&L now, and the year's interest, side by side."""
     year = portfolio.at.year
-    labels = [f"realized {year}", "unrealized", f"interest paid {year}"]
-    values = [
-        float(portfolio.realized_pnl_year),
-        float(portfolio.unrealized_pnl),
-        -float(portfolio.interest_paid_year),
-    ]
+    labels = ["unrealized", f"interest paid {year}"]
+    values = [float(portfolio.unrealized_pnl), -float(portfolio.interest_paid_year)]
+    if portfolio.realized_pnl_year is not None:  # unknown when the tax engine could not run
+        labels.insert(0, f"realized {year}")
+        values.insert(0, float(portfolio.realized_pnl_year))
     colors = ["#2a9d8f" if value >= 0 else "#e76f51" for value in values]
     trace = {"type": "bar", "x": labels, "y": values, "marker": {"color": colors}}
     return _html({"data": [trace], "layout": _layout("Profit and loss (USD)", 320)}, "chart-pnl")

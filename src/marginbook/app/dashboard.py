@@ -4,10 +4,12 @@ A :class:`Dashboard` holds the ledger store and the optional parts (prices, tax 
 calculator, price bars, stored backtests). The web routes and the CLI call its methods and
 render the answers; they never reach a part directly.
 
-Caching: the portfolio fold and the tax document depend only on the ledger, which only grows
+Caching: the portfolio's snapshot (the holdings fold and the tax engine's run that gives its
+cost basis and realized P&L) and the tax document depend only on the ledger, which only grows
 (imports add events, never change them). Both are therefore cached under the ledger's event
-count and recomputed when an import changes it, which keeps each page of a 100,000-event
-ledger well inside its latency budget after the first view.
+count and recomputed when an import changes it; :meth:`Dashboard.warm` computes both (the
+snapshot and the last full tax year) in the background at server start and after an import,
+so that a page seldom waits for them.
 """
 
 from __future__ import annotations
@@ -27,13 +29,36 @@ from marginbook.app.candles import Candles, load_candles
 from marginbook.app.features import AddOutcome, EventStore, FeatureUnavailable
 from marginbook.app.holdings_fold import FoldResult, fold_events
 from marginbook.app.liquidation_tax import LiquidationTax, position_liquidation_tax
-from marginbook.app.portfolio import Portfolio, PriceLookup, value_portfolio
+from marginbook.app.portfolio import Portfolio, PriceLookup, build_portfolio, value_portfolio
 from marginbook.app.position_views import PositionView, position_views
 from marginbook.domain.errors import InputError, InputProblem, MarginbookError
 from marginbook.domain.events import LedgerEvent
 
 TaxSource = Callable[[EventStore, int, Path | None], dict[str, Any]]
 RiskSource = Callable[[dict[str, str]], dict[str, Any]]
+#: ``(events in ledger order, at, profile path) -> (standing or None, why not)``: the portfolio's engine run.
+StandingSource = Callable[[list[Any], datetime, Path | None], tuple[Any, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSnapshot:
+    """The ledger folded once for the portfolio, for one ledger size.
+
+    Attributes:
+        count: the ledger's event count when it was read.
+        fold: units, loans, interest and prices (:func:`marginbook.app.holdings_fold.fold_events`).
+        standing: the tax engine's run over the same events (basis held, realized per year),
+            or ``None`` when it could not run.
+        engine_problem: why ``standing`` is ``None``.
+        engine_pending: ``standing`` is ``None`` because the engine is still running (a page's
+            first view right after start: the fold is shown, basis and gains follow).
+    """
+
+    count: int
+    fold: FoldResult
+    standing: Any
+    engine_problem: str
+    engine_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +104,14 @@ class Dashboard:
     backtest_dir: Path | None = None
     export_dir: Path | None = None
     tax_profile: Path | None = None
+    standing_source: StandingSource = features.tax_standing
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _fold_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tax_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _refold: threading.Thread | None = field(default=None, repr=False)
-    _fold: tuple[int, FoldResult] | None = field(default=None, repr=False)
+    _snapshot: LedgerSnapshot | None = field(default=None, repr=False)
+    _partial_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _partial: tuple[list[Any], FoldResult] | None = field(default=None, repr=False)
     _tax: dict[int, _TaxEntry] = field(default_factory=dict, repr=False)
 
     # -- ledger ---------------------------------------------------------------------------
@@ -97,29 +126,60 @@ class Dashboard:
         return self.require_store().count()
 
     def folded(self, *, allow_stale: bool = False) -> FoldResult:
-        """The ledger folded (cached under its event count).
+        """The ledger's holdings fold (see :meth:`snapshot`)."""
+        return self.snapshot(allow_stale=allow_stale).fold
+
+    def snapshot(self, *, allow_stale: bool = False, engine_may_follow: bool = False) -> LedgerSnapshot:
+        """The ledger folded and run through the tax engine (cached under its event count).
 
         Args:
-            allow_stale: when the ledger has grown since the cached fold, return that fold at
-                once and refold in a background thread (the pages' choice: a 100,000-event
-                refold takes seconds, and the page says its figures are being updated).
-                Without it, the caller waits for the new fold.
+            allow_stale: when the ledger has grown since the cached snapshot, return that one
+                at once and recompute in a background thread (the pages' choice: on a
+                100,000-event ledger it takes seconds, and the page says its figures are being
+                updated). Without it, the caller waits for the new snapshot.
+            engine_may_follow: with ``allow_stale``, when nothing is cached yet (the first view
+                after start), return the fold at once with the engine's figures pending, and
+                let the background thread run the engine (the pages' choice: the engine takes
+                tens of seconds on a 100,000-event ledger; the API waits instead).
         """
         store = self.require_store()
         count = store.count()
         with self._lock:
-            if self._fold is not None and (self._fold[0] == count or allow_stale):
-                if self._fold[0] != count:
+            cached = self._snapshot
+            if cached is not None and (cached.count == count or allow_stale):
+                if cached.count != count:
                     self._refold_in_background()
-                return self._fold[1]
-        with self._fold_lock:  # one fold at a time; a second caller finds it done
+                return cached
+            if cached is None and allow_stale and engine_may_follow:
+                self._refold_in_background()
+        if cached is None and allow_stale and engine_may_follow:
+            # The first view: show the fold now; the engine's basis and gains follow (the warm
+            # thread runs the engine and fills the cache).
+            _, fold = self._fold_now(store)
+            return LedgerSnapshot(fold.events, fold, None, "", engine_pending=True)
+        with self._fold_lock:  # one computation at a time; a second caller finds it done
             with self._lock:
-                if self._fold is not None and self._fold[0] == count:
-                    return self._fold[1]
-            result = fold_events(store.events(), prices=self.prices)
+                if self._snapshot is not None and self._snapshot.count == count:
+                    return self._snapshot
+            events, fold = self._fold_now(store)
+            standing, problem = self.standing_source(events, now(), self.tax_profile)
+            result = LedgerSnapshot(fold.events, fold, standing, problem)
             with self._lock:
-                self._fold = (count, result)
+                self._snapshot = result
+            with self._partial_lock:
+                self._partial = None
             return result
+
+    def _fold_now(self, store: EventStore) -> tuple[list[Any], FoldResult]:
+        """Read and fold the ledger, or reuse the fold another thread has just made of it."""
+        with self._partial_lock:
+            count = store.count()
+            if self._partial is not None and self._partial[1].events == count:
+                return self._partial
+            events = features.ledger_events_fast(store)
+            fold = fold_events(events, prices=self.prices)
+            self._partial = (events, fold)
+            return events, fold
 
     def _refold_in_background(self) -> None:
         """Start one background refold (the caller holds ``_lock``)."""
@@ -139,19 +199,31 @@ class Dashboard:
         return self.store is not None and portfolio.events != self.store.count()
 
     def warm(self) -> None:
-        """Fold the ledger now (in a background thread at start-up and after an import), so that
-        the next page view finds the cache filled. Failures are left for that view to show."""
+        """Compute the snapshot and the last full year's tax document now (in a background
+        thread at start-up and after an import), so that the next Overview and Taxes views find
+        the caches filled. Failures are left for those views to show."""
         with contextlib.suppress(MarginbookError):
-            self.folded()
+            self.snapshot()
+        with contextlib.suppress(MarginbookError):
+            self._tax_entry(now().year - 1)
 
-    def portfolio(self, at: datetime | None = None, *, allow_stale: bool = False) -> Portfolio:
-        """The valued portfolio now (cached fold; see :meth:`folded` for ``allow_stale``), or at
-        ``at`` (folded afresh up to then)."""
+    def portfolio(
+        self, at: datetime | None = None, *, allow_stale: bool = False, engine_may_follow: bool = False
+    ) -> Portfolio:
+        """The valued portfolio now (cached snapshot; see :meth:`snapshot` for the flags),
+        or at ``at`` (folded and taxed afresh up to then)."""
         if at is None:
-            return value_portfolio(self.folded(allow_stale=allow_stale), prices=self.prices)
-        store = self.require_store()
-        folded = fold_events(store.events(), until=at, prices=self.prices)
-        return value_portfolio(folded, at=at, prices=self.prices)
+            snap = self.snapshot(allow_stale=allow_stale, engine_may_follow=engine_may_follow)
+            return value_portfolio(
+                snap.fold,
+                snap.standing,
+                prices=self.prices,
+                engine_problem=snap.engine_problem,
+                engine_pending=snap.engine_pending,
+            )
+        return build_portfolio(
+            self.require_store().events(), at=at, prices=self.prices, profile_path=self.tax_profile
+        )
 
     def events(
         self,
@@ -194,7 +266,7 @@ class Dashboard:
 
     def position_views(self) -> list[PositionView]:
         """The open positions with their chart lines (fresh fold)."""
-        return position_views(self.folded(), self.portfolio().positions)
+        return position_views(self.folded(), self.portfolio())
 
     def liquidation_tax(self, index: int) -> LiquidationTax:
         """Ask the tax engine what a liquidation of open position ``index`` would realize.
@@ -242,11 +314,16 @@ class Dashboard:
             cached = self._tax.get(year)
             if cached is not None and cached.count == count:
                 return cached
-        document = self.tax_source(store, year, self.tax_profile)
-        entry = _TaxEntry(count, document, tax_views.rows(document), tax_views.choices(document))
-        with self._lock:
-            self._tax[year] = entry
-        return entry
+        with self._tax_lock:  # one engine run at a time: a page waits for the warming run's result
+            with self._lock:
+                cached = self._tax.get(year)
+                if cached is not None and cached.count == count:
+                    return cached
+            document = self.tax_source(store, year, self.tax_profile)
+            entry = _TaxEntry(count, document, tax_views.rows(document), tax_views.choices(document))
+            with self._lock:
+                self._tax[year] = entry
+            return entry
 
     def exports(self, year: int) -> list[Path]:
         """Tax export files of ``year`` in the export folder (names containing the year)."""

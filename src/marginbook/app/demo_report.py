@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -81,12 +81,36 @@ def run_backtest_section(
     return backtest_section(name, result.to_json(), times, result.equity.tolist())
 
 
+_HUNDREDTH = Decimal("0.01")
+
+
+def two_decimals(value: object) -> str:
+    """A backtest figure to two decimals with thousands separators (``376,128.55``).
+
+    Backtest documents carry floats (``376128.5528653142``) or decimal strings; both read
+    better to the cent. An integer (a count) stays whole, a missing value is "—", and text
+    that is not a number is shown as it is.
+    """
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, int):  # a count (bool is an int too)
+        return f"{value:,}"
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    return f"{number.quantize(_HUNDREDTH, rounding=ROUND_HALF_EVEN):,}"
+
+
 def _environment() -> Any:
     from jinja2 import Environment, select_autoescape
 
     environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     environment.filters["money"] = lambda value: "—" if value is None else f"{cents(value):,}"
     environment.filters["qty"] = lambda value: "—" if value is None else plain(value)
+    environment.filters["fixed2"] = two_decimals
     return environment
 
 
@@ -128,14 +152,11 @@ def write_report(
     }
     try:
         portfolio = dashboard.portfolio()
-        fold = dashboard.folded()
         context.update(
             portfolio=portfolio,
             value_chart=charts.value_over_time(portfolio),
             allocation_chart=charts.allocation(portfolio),
-            realized_by_year=sorted(
-                (year, Decimal(amount)) for year, amount in fold.realized_by_year.items()
-            ),
+            realized_by_year=list(portfolio.realized_by_year),
         )
     except MarginbookError as error:
         context["portfolio_problem"] = str(error)

@@ -9,9 +9,9 @@ naming what is missing. Nothing here invents a number.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -86,6 +86,18 @@ def add_events(store: EventStore, events: list[LedgerEvent]) -> AddOutcome:
     return AddOutcome(added=int(result.added), unchanged=int(result.unchanged))
 
 
+def ledger_events_fast(store: EventStore) -> list[Any]:
+    """Every event in ledger order, read with the tax engine's light reader when the store is the
+    SQL ledger (:func:`marginbook.app.stored_events.tax_events_from_store`: the rows were validated
+    on import, so building a full ``LedgerEvent`` per row again is wasted time), else through
+    ``store.events()``. The events have the fields of a ledger event, read-only."""
+    if not hasattr(store, "engine"):
+        return list(store.events())
+    from marginbook.app.stored_events import tax_events_from_store
+
+    return list(tax_events_from_store(store))
+
+
 def market_price_lookup() -> Any:
     """``(asset, at) -> Decimal | None`` over the market's default price source, or ``None``.
 
@@ -130,6 +142,39 @@ def tax_document(store: EventStore, year: int, profile_path: Path | None = None)
     )
     document: dict[str, Any] = document_module.to_document(report)
     return document
+
+
+def tax_standing(
+    events: Iterable[Any], at: datetime, profile_path: Path | None = None, prices: Any = None
+) -> tuple[Any, str]:
+    """One tax engine run over ``events`` (in ledger order, up to ``at``) for the portfolio.
+
+    The run is the Taxes page's run (the profile's lot method per year, the transition scope,
+    the market's prices) ending just after ``at``, so the basis of the open lots and each
+    year's realized gain are the forms' figures. Missing basis does not stop it (zero basis
+    and a warning, as ``--allow-missing-basis``): a lot without basis shows as unknown.
+
+    Returns:
+        ``(standing, "")`` (a :class:`marginbook.tax.standing.Standing`), or ``(None, why)``
+        when the engine is not installed or refuses the ledger (e.g. a missing price).
+    """
+    try:
+        standing_module = optional_module("marginbook.tax.standing", "the tax engine")
+        engine = optional_module("marginbook.tax.engine", "the tax engine")
+        profile_module = optional_module("marginbook.tax.profile_file", "the tax engine")
+        tax_year_module = optional_module("marginbook.app.tax_year", "the tax engine")
+        profile = profile_module.load_profile(profile_path)
+        options = engine.RunOptions(allow_missing_basis=True, end=at + timedelta(microseconds=1))
+        standing = standing_module.run_standing(
+            events,
+            profile,
+            prices if prices is not None else tax_year_module.default_prices(),
+            options,
+            standing_module.tax_year_of(at, profile),
+        )
+    except MarginbookError as error:
+        return None, str(error)
+    return standing, ""
 
 
 def risk_figures(params: dict[str, str]) -> dict[str, Any]:

@@ -1,26 +1,25 @@
-"""One pass over the ledger that the portfolio needs: balances, FIFO lots, loans, prices seen.
+"""One pass over the ledger that the portfolio needs: balances, loans, interest, prices seen.
 
-Why a fold of its own rather than the tax engine: the dashboard must answer in milliseconds on
-a large ledger and must work on a ledger the tax engine rejects (missing basis, a year without
-a profile). It therefore keeps a per-wallet FIFO *estimate* of basis, and leaves anything it
-cannot price as unknown (``None``) instead of guessing. Tax forms never use these numbers.
+This fold keeps no lots and computes no gains: cost basis and realized P&L come from the tax
+engine (:mod:`marginbook.tax.standing`), so the dashboard and the tax forms give one answer.
+What is left here is what the tax engine does not track: units per wallet (borrowed units
+included), open loans, interest paid, the last price the ledger shows for each asset, and the
+value at the end of each day.
 
 Semantics follow ../shared/spec/ledger-csv.md: amounts are before fees, a fee is a separate
 debit of ``fee_asset``; USD and the USD stablecoins are valued at par; units received by a
-``borrow`` enter the wallet at their value when borrowed (so borrowing shows no gain) and the
-loan is tracked as a liability until repaid.
+``borrow`` count as held and the loan is tracked as a liability until repaid.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from marginbook.domain.events import LedgerEvent
 from marginbook.domain.numbers import ZERO, decimal_context
+from marginbook.tax.events import TaxEvent
 
 #: Assets valued at 1 USD (../shared/spec/ledger-csv.md, "Fiat and stablecoins").
 USD_LIKE = frozenset({"USD", "USDT", "USDC", "DAI", "BUSD", "TUSD", "USDP", "FDUSD", "PYUSD", "GUSD"})
@@ -28,33 +27,6 @@ USD_LIKE = frozenset({"USD", "USDT", "USDC", "DAI", "BUSD", "TUSD", "USDP", "FDU
 
 #: ``(asset, at) -> USD price or None`` (the same shape as :data:`marginbook.app.portfolio.PriceLookup`).
 MarketPrices = Callable[[str, datetime], Decimal | None]
-
-
-@dataclass(slots=True)
-class Lot:
-    """Units of one acquisition still held: ``unit_cost`` is ``None`` when the basis is unknown."""
-
-    quantity: Decimal
-    unit_cost: Decimal | None
-    acquired_at: datetime
-
-
-@dataclass(slots=True)
-class WalletAsset:
-    """The running state of one asset in one wallet."""
-
-    quantity: Decimal = ZERO
-    lots: deque[Lot] = field(default_factory=deque)
-
-    @property
-    def cost_basis(self) -> Decimal | None:
-        """USD basis of the lots held; ``None`` when any lot's basis is unknown."""
-        total = ZERO
-        for lot in self.lots:
-            if lot.unit_cost is None:
-                return None
-            total += lot.quantity * lot.unit_cost
-        return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +55,8 @@ class OpenLoan:
 class FoldResult:
     """What :func:`fold_events` found. See :class:`marginbook.app.portfolio.Portfolio` for use."""
 
-    balances: dict[tuple[str, str], WalletAsset] = field(default_factory=dict)
+    balances: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     last_price: dict[str, Decimal] = field(default_factory=dict)
-    realized_by_year: dict[int, Decimal] = field(default_factory=dict)
     interest_by_year: dict[int, Decimal] = field(default_factory=dict)
     interest_by_wallet: dict[str, Decimal] = field(default_factory=dict)
     liabilities: dict[tuple[str, str], Decimal] = field(default_factory=dict)
@@ -93,9 +64,6 @@ class FoldResult:
     last_bought: dict[str, str] = field(default_factory=dict)
     value_history: list[tuple[str, Decimal]] = field(default_factory=list)
     events: int = 0
-    unmatched_disposals: int = 0
-    unpriced_disposals: int = 0
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def open_loans(self) -> list[OpenLoan]:
@@ -114,25 +82,6 @@ class FoldResult:
         return loans
 
 
-def _merge_lots(state: WalletAsset, arriving: list[Lot]) -> None:
-    """Add lots that keep their acquisition dates, keeping ``state.lots`` oldest first.
-
-    Both sides are already in date order: when every arriving lot is newer than the wallet's
-    newest they are appended; otherwise a sort of the two runs (linear for timsort) merges them.
-    """
-    if not arriving:
-        return
-    if not state.lots or state.lots[-1].acquired_at <= arriving[0].acquired_at:
-        state.lots.extend(arriving)
-        return
-    state.lots.extend(arriving)
-    state.lots = deque(sorted(state.lots, key=_acquired))
-
-
-def _acquired(lot: Lot) -> datetime:
-    return lot.acquired_at
-
-
 class _Folder:
     """Applies events one by one to a :class:`FoldResult` (internal)."""
 
@@ -144,49 +93,14 @@ class _Folder:
         self.prices = prices
 
     # -- balances -------------------------------------------------------------------------
-    def _state(self, wallet: str, asset: str) -> WalletAsset:
+    def add(self, wallet: str, asset: str, quantity: Decimal) -> None:
+        balances = self.result.balances
         key = (wallet, asset)
-        state = self.result.balances.get(key)
-        if state is None:
-            state = self.result.balances[key] = WalletAsset()
-        return state
-
-    def add(
-        self, wallet: str, asset: str, quantity: Decimal, unit_cost: Decimal | None, at: datetime
-    ) -> None:
-        state = self._state(wallet, asset)
-        state.quantity += quantity
+        balances[key] = balances.get(key, ZERO) + quantity
         self.totals[asset] = self.totals.get(asset, ZERO) + quantity
-        if asset == "USD":
-            return
-        state.lots.append(Lot(quantity, unit_cost, at))
 
-    def remove(self, wallet: str, asset: str, quantity: Decimal) -> tuple[Decimal | None, list[Lot]]:
-        """Take ``quantity`` units out FIFO; return their basis (``None`` if any unknown) and lots."""
-        state = self._state(wallet, asset)
-        state.quantity -= quantity
-        self.totals[asset] = self.totals.get(asset, ZERO) - quantity
-        if asset == "USD":
-            return quantity, []
-        remaining = quantity
-        basis: Decimal | None = ZERO
-        taken: list[Lot] = []
-        while remaining > 0 and state.lots:
-            lot = state.lots[0]
-            used = min(lot.quantity, remaining)
-            if lot.unit_cost is None:
-                basis = None
-            elif basis is not None:
-                basis += used * lot.unit_cost
-            taken.append(Lot(used, lot.unit_cost, lot.acquired_at))
-            lot.quantity -= used
-            remaining -= used
-            if lot.quantity == 0:
-                state.lots.popleft()
-        if remaining > 0:
-            self.result.unmatched_disposals += 1
-            basis = None
-        return basis, taken
+    def remove(self, wallet: str, asset: str, quantity: Decimal) -> None:
+        self.add(wallet, asset, -quantity)
 
     # -- prices ---------------------------------------------------------------------------
     def usd_of(self, asset: str, amount: Decimal) -> Decimal | None:
@@ -195,7 +109,7 @@ class _Folder:
         price = self.result.last_price.get(asset)
         return amount * price if price is not None else None
 
-    def _event_usd(self, event: LedgerEvent) -> Decimal | None:
+    def _event_usd(self, event: TaxEvent) -> Decimal | None:
         """USD value of the event's ``amount``: its ``usd_value``, else the USD side of a trade."""
         if event.usd_value is not None:
             return event.usd_value
@@ -205,7 +119,7 @@ class _Folder:
             return event.counter_amount
         return None
 
-    def _note_price(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _note_price(self, event: TaxEvent, usd: Decimal | None) -> None:
         if usd is not None and event.asset not in USD_LIKE and event.amount != 0:
             self.result.last_price[event.asset] = usd / abs(event.amount)
         if (
@@ -243,7 +157,7 @@ class _Folder:
         self.result.value_history.append((self.day, value))
 
     # -- events ---------------------------------------------------------------------------
-    def apply(self, event: LedgerEvent) -> None:
+    def apply(self, event: TaxEvent) -> None:
         day = event.timestamp.date().isoformat()
         if day != self.day:
             self.snapshot()
@@ -252,102 +166,57 @@ class _Folder:
         self.result.events += 1
         usd = self._event_usd(event)
         self._note_price(event, usd)
-        fee_usd = self._fee(event)
-        getattr(self, f"_on_{event.kind.value}")(event, usd, fee_usd)
+        self._fee(event)
+        getattr(self, f"_on_{event.kind.value}")(event, usd)
 
-    def _fee(self, event: LedgerEvent) -> Decimal | None:
-        if event.fee_asset is None or event.fee_amount is None or event.fee_amount == 0:
-            return ZERO
-        fee_usd = self.usd_of(event.fee_asset, event.fee_amount)
-        self.remove(event.wallet, event.fee_asset, event.fee_amount)
-        return fee_usd
+    def _fee(self, event: TaxEvent) -> None:
+        if event.fee_asset is not None and event.fee_amount:
+            self.remove(event.wallet, event.fee_asset, event.fee_amount)
 
-    def _realize(self, at: datetime, gain: Decimal) -> None:
-        year = at.year
-        self.result.realized_by_year[year] = self.result.realized_by_year.get(year, ZERO) + gain
-
-    def _dispose(self, event: LedgerEvent, proceeds: Decimal | None) -> None:
-        basis, _ = self.remove(event.wallet, event.asset, event.amount)
-        if event.asset in USD_LIKE:
-            return
-        if proceeds is None or basis is None:
-            self.result.unpriced_disposals += proceeds is None
-            return
-        self._realize(event.timestamp, proceeds - basis)
-
-    def _on_buy(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        assert event.counter_asset is not None and event.counter_amount is not None  # by LedgerEvent
-        self._dispose_counter(event, usd)
-        cost = usd + fee_usd if usd is not None and fee_usd is not None else None
-        unit = cost / event.amount if cost is not None else None
-        self.add(event.wallet, event.asset, event.amount, unit, event.timestamp)
+    def _on_buy(self, event: TaxEvent, usd: Decimal | None) -> None:
+        assert event.counter_asset is not None and event.counter_amount is not None  # by TaxEvent
+        self.remove(event.wallet, event.counter_asset, event.counter_amount)
+        self.add(event.wallet, event.asset, event.amount)
         if event.asset not in USD_LIKE:
             self.result.last_bought[event.wallet] = event.asset
 
-    def _dispose_counter(self, event: LedgerEvent, usd: Decimal | None) -> None:
+    def _on_sell(self, event: TaxEvent, usd: Decimal | None) -> None:
         assert event.counter_asset is not None and event.counter_amount is not None
-        basis, _ = self.remove(event.wallet, event.counter_asset, event.counter_amount)
-        if event.counter_asset not in USD_LIKE and usd is not None and basis is not None:
-            self._realize(event.timestamp, usd - basis)
-
-    def _on_sell(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        assert event.counter_asset is not None and event.counter_amount is not None
-        proceeds = usd - fee_usd if usd is not None and fee_usd is not None else None
-        self._dispose(event, proceeds)
-        unit = usd / event.counter_amount if usd is not None and event.counter_amount else None
-        self.add(event.wallet, event.counter_asset, event.counter_amount, unit, event.timestamp)
+        self.remove(event.wallet, event.asset, event.amount)
+        self.add(event.wallet, event.counter_asset, event.counter_amount)
 
     _on_liquidation = _on_sell
 
-    def _on_deposit(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        if event.asset in USD_LIKE:
-            unit: Decimal | None = Decimal(1)
-        elif event.cost_basis_usd is not None:
-            unit = event.cost_basis_usd / event.amount
-        else:
-            unit = None
-        self.add(event.wallet, event.asset, event.amount, unit, event.acquired_at or event.timestamp)
+    def _on_deposit(self, event: TaxEvent, usd: Decimal | None) -> None:
+        self.add(event.wallet, event.asset, event.amount)
 
-    def _on_withdrawal(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
+    _on_income = _on_deposit
+
+    def _on_withdrawal(self, event: TaxEvent, usd: Decimal | None) -> None:
         self.remove(event.wallet, event.asset, event.amount)
 
     _on_gift = _on_withdrawal
     _on_donation = _on_withdrawal
     _on_fee = _on_withdrawal
+    _on_spend = _on_withdrawal
 
-    def _on_transfer(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
+    def _on_transfer(self, event: TaxEvent, usd: Decimal | None) -> None:
         assert event.to_wallet is not None
-        _, lots = self.remove(event.wallet, event.asset, event.amount)
-        moved = sum((lot.quantity for lot in lots), ZERO)
-        destination = self._state(event.to_wallet, event.asset)
-        destination.quantity += event.amount
-        self.totals[event.asset] = self.totals.get(event.asset, ZERO) + event.amount
-        if event.asset != "USD":
-            if moved < event.amount:
-                lots.append(Lot(event.amount - moved, None, event.timestamp))
-            _merge_lots(destination, lots)
+        self.remove(event.wallet, event.asset, event.amount)
+        self.add(event.to_wallet, event.asset, event.amount)
 
-    def _on_income(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        unit = usd / event.amount if usd is not None else None
-        self.add(event.wallet, event.asset, event.amount, unit, event.timestamp)
-
-    def _on_spend(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        self._dispose(event, usd)
-
-    def _on_borrow(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        value = usd if usd is not None else self.usd_of(event.asset, event.amount)
-        unit = value / event.amount if value is not None else None
-        self.add(event.wallet, event.asset, event.amount, unit, event.timestamp)
+    def _on_borrow(self, event: TaxEvent, usd: Decimal | None) -> None:
+        self.add(event.wallet, event.asset, event.amount)
         key = (event.wallet, event.asset)
         self.result.liabilities[key] = self.result.liabilities.get(key, ZERO) + event.amount
         self.result.loan_position[key] = event.position or ""
 
-    def _on_repay(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
+    def _on_repay(self, event: TaxEvent, usd: Decimal | None) -> None:
         self.remove(event.wallet, event.asset, event.amount)
         key = (event.wallet, event.asset)
         self.result.liabilities[key] = self.result.liabilities.get(key, ZERO) - event.amount
 
-    def _on_interest(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
+    def _on_interest(self, event: TaxEvent, usd: Decimal | None) -> None:
         self.remove(event.wallet, event.asset, event.amount)
         paid = usd if usd is not None else self.usd_of(event.asset, event.amount)
         if paid is not None:
@@ -356,28 +225,15 @@ class _Folder:
             by_wallet = self.result.interest_by_wallet
             by_wallet[event.wallet] = by_wallet.get(event.wallet, ZERO) + paid
 
-    def _on_realized_pnl(self, event: LedgerEvent, usd: Decimal | None, fee_usd: Decimal | None) -> None:
-        """A settled margin result or a funding payment: money in (+) or out (−), all realized."""
-        if event.amount >= 0:
-            if event.asset in USD_LIKE:
-                unit: Decimal | None = Decimal(1)
-            else:
-                unit = usd / event.amount if usd is not None and event.amount else None
-            self.add(event.wallet, event.asset, event.amount, unit, event.timestamp)
-        else:
-            self.remove(event.wallet, event.asset, -event.amount)
-        if event.usd_value is not None:
-            value: Decimal | None = event.usd_value.copy_sign(event.amount)
-        else:
-            value = self.usd_of(event.asset, event.amount)
-        if value is not None:
-            self._realize(event.timestamp, value)
+    def _on_realized_pnl(self, event: TaxEvent, usd: Decimal | None) -> None:
+        """A settled margin result or a funding payment: money in (+) or out (−)."""
+        self.add(event.wallet, event.asset, event.amount)
 
     _on_funding = _on_realized_pnl
 
 
 def fold_events(
-    events: Iterable[LedgerEvent], *, until: datetime | None = None, prices: MarketPrices | None = None
+    events: Iterable[TaxEvent], *, until: datetime | None = None, prices: MarketPrices | None = None
 ) -> FoldResult:
     """Fold ``events`` (already in ledger order) into balances, lots, loans and prices.
 
@@ -398,14 +254,4 @@ def fold_events(
             folder.apply(event)
         folder.snapshot()
     result = folder.result
-    if result.unmatched_disposals:
-        result.warnings.append(
-            f"{result.unmatched_disposals} disposals exceeded the wallet's lots (short sales or missing "
-            "history): their basis is unknown and their gain is not in the realized P&L"
-        )
-    if result.unpriced_disposals:
-        result.warnings.append(
-            f"{result.unpriced_disposals} disposals have no USD value in the ledger: their gain is not "
-            "in the realized P&L"
-        )
     return result

@@ -1,10 +1,11 @@
 """The portfolio: what each wallet holds, what it cost, what it is worth, and what is at risk.
 
-It is one fold over the ledger in ``(timestamp, seq)`` order (see :mod:`marginbook.app.holdings_fold`)
-followed by a valuation at the latest known prices. The cost basis here is a per-wallet FIFO
-*estimate* for the dashboard; the figures that go on tax forms come from the tax engine
-(:mod:`marginbook.app.tax_year`), which knows the profile's method, scope and the 2025
-per-wallet transition.
+Two passes over the ledger feed it. The holdings fold (:mod:`marginbook.app.holdings_fold`)
+gives units per wallet, loans, interest and the ledger's own prices. The tax engine, run once
+with the profile's lot method and the transition scope (:mod:`marginbook.tax.standing`), gives
+the cost basis of the units still held (the basis of the open lots of each pool) and the
+realized P&L of each year (the year's Form 8949 gains, plus P&L and funding taxed as
+ordinary): the numbers on the forms, not an estimate of them.
 
 Prices: a market price source when one is installed (``marginbook.market.prices``), else the
 last price the ledger itself shows for the asset (a trade against USD or a stablecoin, or an
@@ -17,13 +18,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from marginbook.app.holdings_fold import USD_LIKE, FoldResult, OpenLoan, fold_events
 from marginbook.domain.events import LedgerEvent
-from marginbook.domain.numbers import ZERO, decimal_context
+from marginbook.domain.numbers import ZERO, cents, decimal_context, plain
+from marginbook.domain.prices import PriceSource
+
+if TYPE_CHECKING:  # the tax engine is reached through marginbook.app.features at run time
+    from marginbook.tax.standing import Standing
 
 #: ``(asset, at) -> USD price or None``; ``None`` means "no price known".
 PriceLookup = Callable[[str, datetime], Decimal | None]
+
+#: The start of the warning a page shows while the tax engine's first run is not done.
+PENDING_NOTE = "The tax engine is still running over the ledger"
 
 #: Default margin-level thresholds: Binance cross margin 3x (margin call at 1.3, liquidation at
 #: 1.1; ../shared/spec/margin-rules.md). A venue profile from the margin engine replaces them.
@@ -39,9 +49,11 @@ class Holding:
         wallet: the wallet.
         asset: the asset.
         quantity: units held (negative when a wallet is short without a recorded loan).
-        cost_basis: USD basis of the units held (FIFO per wallet); ``None`` when a lot's
-            basis is unknown (a deposit without ``cost_basis_usd``, a crypto-for-crypto trade
-            without ``usd_value``).
+        cost_basis: USD basis of the units held: the basis of the tax engine's open lots in
+            the wallet's pool (USD itself at par; stablecoins are lots like any coin);
+            ``None`` when the engine holds lots without a known basis (a deposit without
+            ``cost_basis_usd``), holds no lots for the units, keeps one pool for several
+            wallets (before 2025), or could not run.
         price: USD price of one unit at the valuation time, ``None`` when unknown.
         price_source: ``market``, ``ledger`` (last price seen in the ledger) or ``par`` (USD,
             stablecoins at 1), or ``""`` when no price is known.
@@ -115,8 +127,10 @@ class Portfolio:
         net_value: ``total_value − total_liabilities``: what the trader would keep.
         total_cost_basis: sum of the known cost bases.
         unrealized_pnl: sum of the known unrealized P&L.
-        realized_pnl_year: realized P&L of the calendar year of ``at`` (FIFO estimate plus
-            ``realized_pnl`` and ``funding`` events; interest not deducted).
+        realized_pnl_year: realized P&L of the tax year of ``at``: the tax engine's Form 8949
+            gains of the year plus ``realized_pnl`` and ``funding`` taxed as ordinary (interest
+            not deducted); ``None`` when the engine could not run (see ``warnings``).
+        realized_by_year: the same for every year up to ``at``, oldest first.
         interest_paid_year: margin interest paid that year, in USD where known.
         unvalued: ``wallet:asset`` of holdings without a price.
         positions: open margin loans with their risk figures.
@@ -132,13 +146,14 @@ class Portfolio:
     net_value: Decimal
     total_cost_basis: Decimal
     unrealized_pnl: Decimal
-    realized_pnl_year: Decimal
+    realized_pnl_year: Decimal | None
     interest_paid_year: Decimal
     unvalued: tuple[str, ...]
     positions: tuple[MarginPosition, ...]
     value_history: tuple[ValuePoint, ...]
     events: int
     warnings: tuple[str, ...] = field(default=())
+    realized_by_year: tuple[tuple[int, Decimal], ...] = field(default=())
 
 
 def _price_of(
@@ -238,22 +253,66 @@ def _position_risk(
     )
 
 
+def _basis_of(
+    wallet: str, asset: str, quantity: Decimal, standing: Standing, holders: list[str], notes: list[str]
+) -> Decimal | None:
+    """The engine's basis of the units ``wallet`` holds, or ``None`` (with a note) when it has none.
+
+    A universal pool (one per asset: before the 2025 switch) belongs to no wallet; its basis is
+    a wallet's only when that wallet is the asset's only holder.
+    """
+    pool = standing.held.get((wallet, asset))
+    if pool is None:
+        universal = standing.held.get(("", asset))
+        if universal is not None and holders == [wallet]:
+            pool = universal
+        elif universal is not None:
+            note = (
+                f"before 2025 the tax engine keeps one pool of {asset} for every wallet (universal "
+                f"scope): {plain(universal.quantity)} {asset} with a basis of {cents(universal.basis):,}"
+                f"{' (some of it unknown)' if universal.basis_missing else ''}; a wallet's share is "
+                "not defined, so the wallets' basis is shown as unknown"
+            )
+            if note not in notes:
+                notes.append(note)
+            return None
+    if pool is None or pool.quantity <= 0:
+        if quantity > 0:
+            notes.append(f"{wallet}:{asset}: the tax engine holds no lots for these units (basis unknown)")
+        return None
+    if pool.quantity != quantity:
+        notes.append(
+            f"{wallet}:{asset}: the tax engine's lots hold {plain(pool.quantity)} units, the ledger "
+            f"{plain(quantity)}; the basis shown is that of the engine's lots"
+        )
+    if pool.basis_missing:
+        return None
+    return pool.basis
+
+
 def value_portfolio(
     fold: FoldResult,
+    standing: Standing | None,
     *,
     at: datetime | None = None,
     prices: PriceLookup | None = None,
     call_level: Decimal = DEFAULT_CALL_LEVEL,
     liquidation_level: Decimal = DEFAULT_LIQUIDATION_LEVEL,
+    engine_problem: str = "",
+    engine_pending: bool = False,
 ) -> Portfolio:
-    """Value a folded ledger at ``at`` (default: now).
+    """Value a folded ledger at ``at`` (default: now), with the tax engine's basis and gains.
 
     Args:
         fold: the result of :func:`marginbook.app.holdings_fold.fold_events`.
-        at: valuation time (tz-aware); the realized P&L is that of its calendar year (UTC).
+        standing: the tax engine's run over the same events (:func:`marginbook.app.features.tax_standing`),
+            or ``None`` when it could not run: then basis and realized P&L are unknown.
+        at: valuation time (tz-aware); the realized P&L is that of its tax year.
         prices: a market price look-up; ``None`` values only with prices the ledger shows.
         call_level: margin level of a margin call.
         liquidation_level: margin level of a liquidation.
+        engine_problem: why ``standing`` is ``None`` (shown as a warning).
+        engine_pending: ``standing`` is ``None`` because the engine is still running.
 
     Returns:
         The valued :class:`Portfolio`.
@@ -266,22 +325,28 @@ def value_portfolio(
             price_cache[asset] = _price_of(asset, at, fold, prices)
         return price_cache[asset]
 
+    holders: dict[str, list[str]] = {}
+    for (wallet, asset), quantity in sorted(fold.balances.items()):
+        if quantity > 0:
+            holders.setdefault(asset, []).append(wallet)
     holdings: list[Holding] = []
     total_value = total_basis = total_unrealized = ZERO
     unvalued: list[str] = []
+    notes: list[str] = []
     with decimal_context():
-        for (wallet, asset), state in sorted(fold.balances.items()):
-            if state.quantity == 0:
+        for (wallet, asset), quantity in sorted(fold.balances.items()):
+            if quantity == 0:
                 continue
             unit_price, source = price(asset)
-            value = state.quantity * unit_price if unit_price is not None else None
-            basis = None if asset == "USD" else state.cost_basis
+            value = quantity * unit_price if unit_price is not None else None
             if asset == "USD":
-                basis = state.quantity
+                basis: Decimal | None = quantity
+            elif standing is None:
+                basis = None
+            else:
+                basis = _basis_of(wallet, asset, quantity, standing, holders.get(asset, []), notes)
             unrealized = value - basis if value is not None and basis is not None else None
-            holdings.append(
-                Holding(wallet, asset, state.quantity, basis, unit_price, source, value, unrealized)
-            )
+            holdings.append(Holding(wallet, asset, quantity, basis, unit_price, source, value, unrealized))
             if value is None:
                 unvalued.append(f"{wallet}:{asset}")
             else:
@@ -296,8 +361,8 @@ def value_portfolio(
     positions = []
     for loan in fold.open_loans:
         wallet_values = {
-            asset: (state.quantity, price_by_asset.get(asset))
-            for (wallet, asset), state in fold.balances.items()
+            asset: (quantity, price_by_asset.get(asset))
+            for (wallet, asset), quantity in fold.balances.items()
             if wallet == loan.wallet
         }
         positions.append(_position_risk(loan, wallet_values, price_by_asset, call_level, liquidation_level))
@@ -307,8 +372,22 @@ def value_portfolio(
             loan_price = price_by_asset.get(loan.asset)
             if loan_price is not None:
                 total_liabilities += loan.borrowed * loan_price
-    year = at.year
-    warnings = list(fold.warnings)
+    warnings: list[str] = []
+    realized: Decimal | None = None
+    by_year: tuple[tuple[int, Decimal], ...] = ()
+    if standing is None and engine_pending:
+        warnings.append(
+            f"{PENDING_NOTE}: cost basis and realized P&L will show when it is done; reload in a moment"
+        )
+    elif standing is None:
+        warnings.append(
+            f"cost basis and realized P&L come from the tax engine, which could not run: {engine_problem}"
+        )
+    else:
+        warnings.extend(standing.warnings)
+        realized = standing.realized_by_year.get(at.year, ZERO)
+        by_year = tuple(sorted(standing.realized_by_year.items()))
+    warnings.extend(notes)
     if unvalued:
         warnings.append(f"no price known for {', '.join(unvalued)}: left out of the total value")
     return Portfolio(
@@ -319,13 +398,14 @@ def value_portfolio(
         net_value=total_value - total_liabilities,
         total_cost_basis=total_basis,
         unrealized_pnl=total_unrealized,
-        realized_pnl_year=fold.realized_by_year.get(year, ZERO),
-        interest_paid_year=fold.interest_by_year.get(year, ZERO),
+        realized_pnl_year=realized,
+        interest_paid_year=fold.interest_by_year.get(at.year, ZERO),
         unvalued=tuple(unvalued),
         positions=tuple(positions),
         value_history=tuple(ValuePoint(day, value) for day, value in fold.value_history),
         events=fold.events,
         warnings=tuple(warnings),
+        realized_by_year=by_year,
     )
 
 
@@ -334,12 +414,30 @@ def build_portfolio(
     *,
     at: datetime | None = None,
     prices: PriceLookup | None = None,
+    profile_path: Path | None = None,
+    tax_prices: PriceSource | None = None,
     call_level: Decimal = DEFAULT_CALL_LEVEL,
     liquidation_level: Decimal = DEFAULT_LIQUIDATION_LEVEL,
 ) -> Portfolio:
-    """Fold ``events`` (in ledger order) up to ``at`` and value the result; see :func:`value_portfolio`."""
-    cutoff = at.astimezone(UTC) if at is not None else None
-    fold = fold_events(events, until=cutoff, prices=prices)
+    """Fold ``events`` (in ledger order) up to ``at``, run the tax engine over the same events,
+    and value the result; see :func:`value_portfolio`.
+
+    Args:
+        profile_path: the tax profile (its lot method per year); ``None``: the defaults.
+        tax_prices: the engine's fair-market-value source; ``None``: the market's default.
+    """
+    from marginbook.app.features import tax_standing
+
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    selected = [event for event in events if event.timestamp <= at]
+    fold = fold_events(selected, prices=prices)
+    standing, problem = tax_standing(selected, at, profile_path, tax_prices)
     return value_portfolio(
-        fold, at=at, prices=prices, call_level=call_level, liquidation_level=liquidation_level
+        fold,
+        standing,
+        at=at,
+        prices=prices,
+        call_level=call_level,
+        liquidation_level=liquidation_level,
+        engine_problem=problem,
     )

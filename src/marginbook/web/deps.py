@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from marginbook.app.dashboard import Dashboard
+from marginbook.app.demo_report import two_decimals
 from marginbook.domain.numbers import cents, plain
 from marginbook.web import security
 from marginbook.web.settings import WebSettings
@@ -43,7 +44,9 @@ def _amount(value: object) -> str:
 def make_templates() -> Jinja2Templates:
     """The page templates with marginbook's number filters (autoescaping on)."""
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-    templates.env.filters.update(money=_money, qty=_quantity, pct=_percent, amount=_amount)
+    templates.env.filters.update(
+        money=_money, qty=_quantity, pct=_percent, amount=_amount, fixed2=two_decimals
+    )
     return templates
 
 

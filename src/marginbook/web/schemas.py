@@ -30,7 +30,7 @@ _RATIO_STEP = Decimal("1e-6")
 
 
 def usd(value: Decimal | None) -> str | None:
-    """A USD amount to the cent: FIFO unit costs are quotients with 60 digits, which tell nobody
+    """A USD amount to the cent: bases split pro rata carry 20 decimal places, which tell nobody
     anything past the cent (quantities, by contrast, are never rounded)."""
     return None if value is None else plain(cents(value))
 
@@ -113,7 +113,7 @@ class PortfolioOut(BaseModel):
     net_value: str
     total_cost_basis: str
     unrealized_pnl: str
-    realized_pnl_year: str
+    realized_pnl_year: str | None
     interest_paid_year: str
     holdings: list[HoldingOut]
     positions: list[PositionOut]
@@ -195,7 +195,7 @@ def portfolio_out(portfolio: Portfolio) -> PortfolioOut:
         net_value=_usd_text(portfolio.net_value),
         total_cost_basis=_usd_text(portfolio.total_cost_basis),
         unrealized_pnl=_usd_text(portfolio.unrealized_pnl),
-        realized_pnl_year=_usd_text(portfolio.realized_pnl_year),
+        realized_pnl_year=usd(portfolio.realized_pnl_year),
         interest_paid_year=_usd_text(portfolio.interest_paid_year),
         holdings=[holding_out(h) for h in portfolio.holdings],
         positions=[position_out(p) for p in portfolio.positions],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,9 +36,14 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--at", help="Value the ledger as of this time (ISO-8601).")
         ] = None,
         format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+        profile: Annotated[
+            Path | None,
+            typer.Option("--profile", help="Taxpayer profile (TOML): the lot method of the basis and gains."),
+        ] = None,
     ) -> None:
         """Holdings per wallet and asset with basis, market value and unrealized P&L; realized P&L of
-        the year; open margin loans with margin level and distance to margin call and liquidation."""
+        the year; open margin loans with margin level and distance to margin call and liquidation.
+        Basis and realized P&L are the tax engine's (the figures of ``marginbook tax``)."""
         from marginbook.app.dashboard import Dashboard
         from marginbook.app.features import market_price_lookup, open_ledger
         from marginbook.domain.errors import InputError, InputProblem
@@ -45,7 +51,9 @@ def register(app: typer.Typer) -> None:
         if format not in ("table", "json"):
             raise InputError(InputProblem("--format", None, "", f"must be table or json, not {format!r}"))
         when = _parse_at(at)
-        dashboard = Dashboard(open_ledger(state(ctx).db_url), prices=market_price_lookup())
+        dashboard = Dashboard(
+            open_ledger(state(ctx).db_url), prices=market_price_lookup(), tax_profile=profile
+        )
         result = dashboard.portfolio(when)
         if format == "json":
             from marginbook.web.schemas import portfolio_out

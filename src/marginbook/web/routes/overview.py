@@ -21,7 +21,7 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 @router.get("/", include_in_schema=False)
 def overview_page(request: Request, dashboard: DashboardDep) -> Response:
     """The Overview page."""
-    portfolio = dashboard.portfolio(allow_stale=True)
+    portfolio = dashboard.portfolio(allow_stale=True, engine_may_follow=True)
     figures = {
         "value_chart": charts.value_over_time(portfolio),
         "allocation_chart": charts.allocation(portfolio),

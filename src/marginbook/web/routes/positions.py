@@ -176,8 +176,8 @@ def positions_page(
         "risk_chart": "",
         "views": [],
     }
-    portfolio = dashboard.portfolio(allow_stale=True)
-    views = position_views(dashboard.folded(allow_stale=True), portfolio.positions)
+    portfolio = dashboard.portfolio(allow_stale=True, engine_may_follow=True)
+    views = position_views(dashboard.snapshot(allow_stale=True, engine_may_follow=True).fold, portfolio)
     try:
         candles = dashboard.candles(180)
     except FeatureUnavailable as error:
