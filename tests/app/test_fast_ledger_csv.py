@@ -161,3 +161,19 @@ def test_an_id_conflict_is_worded_by_the_codec(tmp_path: Path) -> None:
             import_files(store, [path])
         assert str(caught.value) == f"{path}:3: id: id 'dup' is already used by row 2 with different content"
         assert store.count() == 0
+
+
+def test_default_ids_count_identical_rows_across_blocks_as_the_codec_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The occurrence count of a repeated id-less row carries over from block to block; rows
+    # with their own id in between do not count.
+    monkeypatch.setattr(fast_ledger_csv, "BLOCK_BYTES", 150)
+    same = ",2025-01-01T00:00:00Z,income,kraken,ETH,1,,,,,,,,,,,"
+    other = ",2025-01-01T00:00:00Z,income,kraken,ETH,2,,,,,,,,,,,"
+    given = "g{},2025-01-01T00:00:00Z,income,kraken,ETH,1,,,,,,,,,,,"
+    rows = [same, other, given.format(0), same, same, other, given.format(1), same] * 3
+    path = write(tmp_path / "repeats.csv", rows)
+    fast = fast_rows(path)
+    assert fast is not None and fast == codec_rows(path)
+    assert len({row[0] for row in fast}) == len(rows) - 4  # the given ids g0, g1 repeat (same content)

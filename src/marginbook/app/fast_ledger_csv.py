@@ -21,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from marginbook.domain.events import AMOUNT_MAY_BE_NEGATIVE, TRADE_KINDS, EventKind, default_event_id
+from marginbook.domain.events import AMOUNT_MAY_BE_NEGATIVE, TRADE_KINDS, EventKind
 from marginbook.importers.ledger_csv import COLUMNS, REQUIRED
 from marginbook.ledger.rows import StoredRow
 
@@ -137,11 +138,12 @@ class _BlockReader:
         cells = frame["line"].str.split_exact(",", width - 1).struct.unnest()
         cells.columns = list(self.names)
         cells = cells.with_columns(frame["row"])
-        columns = self._canonical(cells)
-        return self._stored(columns)
+        columns, fingerprints = self._canonical(cells)
+        return self._stored(columns, fingerprints)
 
-    def _canonical(self, cells: pl.DataFrame) -> dict[str, list[Any]]:
-        """Check every rule on whole columns; return canonical column values (None = absent)."""
+    def _canonical(self, cells: pl.DataFrame) -> tuple[dict[str, list[Any]], pl.Series]:
+        """Check every rule on whole columns; return canonical column values (None = absent)
+        and each row's fingerprint text."""
         import polars as pl
 
         def fail_if(mask: pl.Series, why: str) -> None:
@@ -190,9 +192,8 @@ class _BlockReader:
             )
         ).to_series()
         result = {name: series.to_list() for name, series in out.items()}
-        result["fingerprint"] = fingerprints.to_list()
         result["row"] = cells["row"].to_list()
-        return result
+        return result, fingerprints
 
     @staticmethod
     def _check_event_rules(out: dict[str, pl.Series], fail_if: Any) -> None:
@@ -214,31 +215,41 @@ class _BlockReader:
         fail_if(transfer & (to_wallet.is_null() | same_wallet), "bad transfer")
         fail_if(~transfer & to_wallet.is_not_null(), "to_wallet on a non-transfer")
 
-    def _stored(self, c: dict[str, list[Any]]) -> list[StoredRow]:
-        occurrences = self.occurrences
-        source = self.source
-        rows: list[StoredRow] = []
+    def _stored(self, c: dict[str, list[Any]], fingerprints: pl.Series) -> list[StoredRow]:
+        """Build the rows: digests and default ids hashed in tight loops, the rest by column.
+
+        Python's ``hashlib`` is the only SHA-256 at hand (polars has none), so the two hashes
+        a row needs run as bare comprehensions over bytes; counting occurrences, hex encoding
+        and assembling the tuples are done by polars and ``zip`` rather than per-row code.
+        """
+        import polars as pl
+
         sha256 = hashlib.sha256
-        for (given_id, ts_us, kind, wallet, asset, amount, counter_asset, counter_amount, fee_asset,
-             fee_amount, usd_value, to_wallet, cost_basis, acquired_us, position, opened_us, note,
-             row, fingerprint) in zip(
-            c["id"], c["timestamp_us"], c["kind"], c["wallet"], c["asset"], c["amount"],
+        raw = [sha256(text).digest() for text in fingerprints.cast(pl.Binary).to_list()]
+        digests = pl.Series(raw, dtype=pl.Binary).bin.encode("hex").to_list()
+        ids = pl.Series("id", c["id"], dtype=pl.String)
+        missing = ids.is_null().arg_true()
+        if missing.len():
+            keys = [raw[i] for i in missing.to_list()]
+            seen = self.occurrences.get
+            earlier = pl.Series([seen(key, 0) for key in keys], dtype=pl.Int64)
+            keyed = pl.DataFrame({"key": pl.Series(keys, dtype=pl.Binary)})
+            within = keyed.select(pl.int_range(pl.len(), dtype=pl.Int64).over("key")).to_series()
+            occurrence = (earlier + within).cast(pl.String)
+            counts = keyed.group_by("key").len()
+            unique_keys = counts["key"].to_list()
+            totals = [seen(key, 0) + n for key, n in zip(unique_keys, counts["len"].to_list(), strict=True)]
+            self.occurrences.update(zip(unique_keys, totals, strict=True))
+            hashed_texts = (fingerprints.gather(missing) + "\x1e" + occurrence).cast(pl.Binary).to_list()
+            default_ids = pl.Series([sha256(text).digest() for text in hashed_texts], dtype=pl.Binary)
+            ids = ids.scatter(missing, "h" + default_ids.bin.encode("hex").str.slice(0, 31))
+        nothing = repeat(None)
+        return list(zip(
+            ids.to_list(), c["timestamp_us"], c["kind"], c["wallet"], c["asset"], c["amount"],
             c["counter_asset"], c["counter_amount"], c["fee_asset"], c["fee_amount"], c["usd_value"],
-            c["to_wallet"], c["cost_basis_usd"], c["acquired_at_us"], c["position"], c["opened_at_us"],
-            c["note"], c["row"], c["fingerprint"], strict=True,
-        ):
-            raw_digest = sha256(fingerprint.encode()).digest()
-            digest = raw_digest.hex()
-            if given_id is None:
-                seen = occurrences.get(raw_digest, 0)
-                occurrences[raw_digest] = seen + 1
-                given_id = default_event_id(fingerprint, seen)
-            rows.append((
-                given_id, ts_us, kind, wallet, asset, amount, counter_asset, counter_amount, fee_asset,
-                fee_amount, usd_value, to_wallet, cost_basis, acquired_us, None, position, opened_us, note,
-                source, row, None, digest,
-            ))
-        return rows
+            c["to_wallet"], c["cost_basis_usd"], c["acquired_at_us"], nothing, c["position"],
+            c["opened_at_us"], c["note"], repeat(self.source), c["row"], nothing, digests,
+        ))
 
 
 def _plain_decimals(values: pl.Series, fail_if: Any) -> pl.Series:
