@@ -1,10 +1,12 @@
 """Bulk adding through a staging table: set-based checks instead of per-chunk look-ups.
 
 A large import (the vectorised CSV reader's million rows) first goes, with ``executemany``,
-into a temporary table without indexes, which is the cheapest insert there is. Repeated ids
-inside the batch and ids the ledger already has are then found with a few set-based joins,
-and the new rows are copied into ``events`` by one ``INSERT … SELECT`` in staging order, so
-``seq`` (and therefore the order of events with equal timestamps) follows the file. All of
+into a temporary table without indexes, which is the cheapest insert there is. The rows are
+then copied into ``events`` by one ``INSERT … SELECT`` in staging order, so ``seq`` (and
+therefore the order of events with equal timestamps) follows the file. That copy is first
+tried with no checks (a first import passes the unique index on ``id`` untouched); only when
+the index objects are repeated ids inside the batch and ids the ledger already has sorted out
+with a few set-based joins, and the copy redone with just the new rows. All of
 it runs inside the caller's transaction: a conflict or an error leaves nothing behind, and
 the temporary table lives only as long as the call (and is dropped with a rollback).
 """
@@ -17,6 +19,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from marginbook.ledger.rows import STORED_COLUMNS, StoredRow
 from marginbook.ledger.schema import events as events_table
@@ -84,6 +87,14 @@ class _Stage:
             count += len(chunk)
         return count
 
+    def copy(self) -> None:
+        """Copy every staged row into ``events`` in staging order (so ``seq`` follows it)."""
+        self.sql(f"INSERT INTO {self.events} ({self.columns}) "
+                 f"SELECT {self.prefixed} FROM {self.name} s ORDER BY s.pos")
+
+    def drop(self) -> None:
+        self.sql(f"DROP TABLE {self.name}")
+
     def row(self, position: int) -> StoredRow:
         found = self.sql(f"SELECT {self.columns} FROM {self.name} WHERE pos = {int(position)}").one()
         return tuple(found)
@@ -102,12 +113,26 @@ def merge_staged(
     Args:
         connection: inside the transaction of the import.
         rows: stored rows in file order.
-        before_copy: called with the number of rows about to be copied (a chance to drop
-            an index that is cheaper to rebuild than to update), only when there is no clash.
+        before_copy: called once with the number of rows staged, before any copy (a
+            chance to drop an index that is cheaper to rebuild than to update).
+
+    The copy is first tried optimistically, in a SAVEPOINT, with no checks at all: on a
+    first import (the common case) the unique index on ``id`` finds nothing and the
+    set-based checks are skipped. When it objects, the copy is undone and the checks run.
     """
     stage = _Stage(connection)
     stage.create()
     staged = stage.fill(rows)
+    if staged:
+        before_copy(staged)
+        try:
+            with connection.begin_nested():
+                stage.copy()
+        except IntegrityError:
+            pass
+        else:
+            stage.drop()
+            return StagedOutcome(added=staged)
     outcome = StagedOutcome()
     by_pos: list[tuple[int, StoredRow, StoredRow | Mapping[Any, Any]]] = []
 
@@ -150,9 +175,7 @@ def merge_staged(
             stage.sql(f"DELETE FROM {stage.name} WHERE id IN (SELECT id FROM {stage.events})")
         new_rows = staged - outcome.unchanged
         if new_rows:
-            before_copy(new_rows)
-            stage.sql(f"INSERT INTO {stage.events} ({stage.columns}) "
-                      f"SELECT {stage.prefixed} FROM {stage.name} s ORDER BY s.pos")
+            stage.copy()
         outcome.added = new_rows
-    stage.sql(f"DROP TABLE {stage.name}")
+    stage.drop()
     return outcome

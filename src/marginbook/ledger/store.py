@@ -138,7 +138,7 @@ class EventWriter:
         return result
 
     def _before_bulk_copy(self, rows: int) -> None:
-        """Bulk mode for a staged copy of ``rows`` new rows, when that is enough to pay."""
+        """Bulk mode for a staged copy of ``rows`` rows, when that is enough to pay."""
         self._rows_seen += rows
         if not self._bulk and self._rows_seen >= BULK_ROWS:
             self._enter_bulk_mode()
