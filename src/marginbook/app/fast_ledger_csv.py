@@ -78,9 +78,12 @@ def iter_stored_rows(path: Path, *, wallet: str | None = None) -> Iterator[list[
         header = _header(handle)
         reader = _BlockReader(header, source, wallet)
         line_number = 1
-        while lines := handle.readlines(BLOCK_BYTES):
-            yield reader.rows(lines, first_row=line_number + 1)
-            line_number += len(lines)
+        while block := handle.read(BLOCK_BYTES):
+            if not block.endswith(b"\n"):
+                block += handle.readline()  # whole lines only
+            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            yield reader.rows(block, lines, first_row=line_number + 1)
+            line_number += lines
 
 
 def _header(handle: BinaryIO) -> tuple[str, ...]:
@@ -114,19 +117,21 @@ class _BlockReader:
         #: the fingerprint's SHA-256 (32 bytes rather than the whole text: a million rows).
         self.occurrences: dict[bytes, int] = {}
 
-    def rows(self, lines: list[bytes], first_row: int) -> list[StoredRow]:
+    def rows(self, block: bytes, lines: int, first_row: int) -> list[StoredRow]:
+        """The stored rows of ``block``: ``lines`` whole lines, the first being ``first_row``."""
         import polars as pl
 
-        block = b"".join(lines)
         if _UNPLAIN_BYTES.search(block) or block.count(b"\r") != block.count(b"\r\n"):
             raise NotFastPath("quoted cells or unusual line breaks")
         try:
-            texts = [line.decode("utf-8") for line in lines]
+            text = block.decode("utf-8")
         except UnicodeDecodeError:
             raise NotFastPath("not UTF-8") from None
+        # One string split by polars, rather than a Python string per line.
+        split = pl.Series("line", [text.removesuffix("\n")], dtype=pl.String).str.split("\n").explode()
         frame = pl.DataFrame({
-            "line": pl.Series(texts, dtype=pl.String).str.strip_suffix("\n").str.strip_suffix("\r"),
-            "row": pl.int_range(first_row, first_row + len(texts), eager=True),
+            "line": split.str.strip_suffix("\r"),
+            "row": pl.int_range(first_row, first_row + lines, eager=True),
         })
         # The codec skips rows whose cells are all blank (they still count as rows).
         frame = frame.filter(~pl.col("line").str.contains(r"^[ \t,]*$"))
