@@ -115,3 +115,14 @@ def test_a_bulk_copy_rebuilds_the_ordered_index(store: LedgerStore, monkeypatch:
         names = {index["name"] or "" for index in inspect(connection).get_indexes("events")}
     assert "ix_events_ts_seq" in names
     assert [e.id for e in store.events()] == [f"b{i:02d}" for i in reversed(range(20))]
+
+
+def test_ids_repeated_in_the_batch_and_known_to_the_ledger(store: LedgerStore) -> None:
+    add_staged(store, [event("it's", row=2)])
+    batch = [event("it's", row=2), event("fresh", row=3), event("it's", row=4), event("fresh", row=5),
+             event("fresh", row=6)]
+    assert add_staged(store, batch) == AddResult(added=1, unchanged=4)
+    assert [e.id for e in store.events()] == ["it's", "fresh"]
+    clash = [event("fresh", row=7), event("it's", row=8, wallet="coinbase")]
+    [problem] = staged_problems(store, clash)
+    assert problem.startswith("test.csv:8: id: id \"it's\" is already in the ledger (from test.csv:2)")

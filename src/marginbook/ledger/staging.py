@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from marginbook.ledger.rows import STORED_COLUMNS, StoredRow
+from marginbook.ledger.rows import FINGERPRINT_INDEX, STORED_COLUMNS, StoredRow
 from marginbook.ledger.schema import events as events_table
 
 #: Rows per ``executemany`` into the staging table.
@@ -136,22 +136,9 @@ def merge_staged(
     outcome = StagedOutcome()
     by_pos: list[tuple[int, StoredRow, StoredRow | Mapping[Any, Any]]] = []
 
-    # Ids the batch repeats: a later row is unchanged (same content) or a clash; either
-    # way only the first row of an id stays staged.
-    repeats = stage.sql(
-        f"SELECT s.pos, head.pos, s.fingerprint = head.fingerprint FROM {stage.name} s "
-        f"JOIN (SELECT id, MIN(pos) AS first_pos FROM {stage.name} GROUP BY id HAVING COUNT(*) > 1) f "
-        f"ON f.id = s.id JOIN {stage.name} head ON head.pos = f.first_pos "
-        f"WHERE s.pos > f.first_pos ORDER BY s.pos"
-    ).all()
-    for position, first_position, same in repeats:
-        if same:
-            outcome.unchanged += 1
-        else:
-            by_pos.append((position, stage.row(position), stage.row(first_position)))
-    stage.delete([position for position, _, _ in repeats])
-
-    # Ids the ledger has: unchanged when the content matches, else a clash.
+    # Ids the ledger has (every staged row, repeats included): unchanged when the content
+    # matches, else a clash. Checked first, so that a pure re-import groups nothing below.
+    known = f"EXISTS (SELECT 1 FROM {stage.events} e WHERE e.id = s.id)"
     same, different = stage.sql(
         f"SELECT COALESCE(SUM(CASE WHEN e.fingerprint = s.fingerprint THEN 1 ELSE 0 END), 0), "
         f"COALESCE(SUM(CASE WHEN e.fingerprint <> s.fingerprint THEN 1 ELSE 0 END), 0) "
@@ -167,14 +154,33 @@ def merge_staged(
                 events_table.select().where(events_table.c.id == event_id)
             ).mappings().one()
             by_pos.append((position, stage.row(position), old))
+
+    # Ids new to the ledger that the batch repeats: a later row is unchanged (same content
+    # as the first) or a clash; either way only the first row of an id is copied.
+    repeated = stage.sql(
+        f"SELECT s.id, MIN(s.pos) FROM {stage.name} s WHERE NOT {known} GROUP BY s.id HAVING COUNT(*) > 1"
+    ).all()
+    later: list[int] = []
+    for event_id, first_position in repeated:
+        first = stage.row(first_position)
+        for position, fingerprint in connection.exec_driver_sql(
+            f"SELECT pos, fingerprint FROM {stage.name} WHERE id = {stage.marker} AND pos > {stage.marker}",
+            (event_id, first_position),
+        ).all():
+            later.append(position)
+            if fingerprint == first[FINGERPRINT_INDEX]:
+                outcome.unchanged += 1
+            else:
+                by_pos.append((position, stage.row(position), first))
     by_pos.sort(key=lambda item: item[0])
     outcome.clashes = [(new, old) for _, new, old in by_pos]
 
     if not outcome.clashes:
-        if same:
-            stage.sql(f"DELETE FROM {stage.name} WHERE id IN (SELECT id FROM {stage.events})")
         new_rows = staged - outcome.unchanged
         if new_rows:
+            stage.delete(later)
+            if same:
+                stage.sql(f"DELETE FROM {stage.name} WHERE id IN (SELECT id FROM {stage.events})")
             stage.copy()
         outcome.added = new_rows
     stage.drop()
