@@ -157,7 +157,7 @@ def merge_staged(
 
     # Ids new to the ledger that the batch repeats: a later row is unchanged (same content
     # as the first) or a clash; either way only the first row of an id is copied.
-    repeated = stage.sql(
+    repeated = [] if same + different == staged else stage.sql(  # all known: nothing to group
         f"SELECT s.id, MIN(s.pos) FROM {stage.name} s WHERE NOT {known} GROUP BY s.id HAVING COUNT(*) > 1"
     ).all()
     later: list[int] = []
