@@ -126,3 +126,22 @@ def test_ids_repeated_in_the_batch_and_known_to_the_ledger(store: LedgerStore) -
     clash = [event("fresh", row=7), event("it's", row=8, wallet="coinbase")]
     [problem] = staged_problems(store, clash)
     assert problem.startswith("test.csv:8: id: id \"it's\" is already in the ledger (from test.csv:2)")
+
+
+def test_a_re_import_goes_through_the_chunked_path_with_the_same_result(
+    store: LedgerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from marginbook.ledger import staging
+
+    first = [event(f"r{i}", row=i + 2) for i in range(6)]
+    add_staged(store, first)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a re-import should not be staged")
+
+    monkeypatch.setattr(staging, "merge_staged", refuse)
+    again = [*first, event("r-new", row=8)]
+    assert add_staged(store, again) == AddResult(added=1, unchanged=6)
+    clash = [*first, event("r0", row=9, amount=Decimal("5"))]
+    [problem] = staged_problems(store, clash)
+    assert problem.startswith("test.csv:9: id: id 'r0' is already in the ledger (from test.csv:2)")

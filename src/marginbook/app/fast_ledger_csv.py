@@ -116,6 +116,10 @@ class _BlockReader:
         #: How many rows without an id had each fingerprint so far (for default ids), keyed by
         #: the fingerprint's SHA-256 (32 bytes rather than the whole text: a million rows).
         self.occurrences: dict[bytes, int] = {}
+        #: ``hash()`` of every id the file gave so far: a repeated id goes to the codec, which
+        #: refuses it when the content differs (an int a row, not the id text; a collision
+        #: only sends the file to the codec needlessly).
+        self.given_ids: set[int] = set()
 
     def rows(self, block: bytes, lines: int, first_row: int) -> list[StoredRow]:
         """The stored rows of ``block``: ``lines`` whole lines, the first being ``first_row``."""
@@ -229,6 +233,12 @@ class _BlockReader:
         """
         import polars as pl
 
+        given = [hash(event_id) for event_id in c["id"] if event_id is not None]
+        if given:
+            given_keys = set(given)
+            if len(given_keys) != len(given) or not self.given_ids.isdisjoint(given_keys):
+                raise NotFastPath("an id repeats: the codec checks whether its content differs")
+            self.given_ids |= given_keys
         sha256 = hashlib.sha256
         raw = [sha256(text).digest() for text in fingerprints.cast(pl.Binary).to_list()]
         digests = pl.Series(raw, dtype=pl.Binary).bin.encode("hex").to_list()
