@@ -14,7 +14,9 @@ each in a fresh child process so that peak memory is that phase's own:
    SQLite file: the whole ``marginbook import`` minus argument parsing and printing;
 4. ``reimport``: the same file again (every event unchanged).
 
-Prints one JSON object per phase and a summary. Peak RSS is ``ru_maxrss`` of the child.
+Prints one JSON object per phase and a summary. Peak RSS is ``ru_maxrss`` of the child, and
+``cpu_seconds`` its user + system CPU time (all threads, start-up included): on a machine
+shared with other work, that moves far less than the wall time.
 """
 
 from __future__ import annotations
@@ -158,6 +160,9 @@ def main() -> None:
                   "import": lambda: phase_import(args.csv, args.db)}[args.phase]
         result = runner()
         result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        # CPU seconds (all threads) move far less with other processes' load than wall time.
+        result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
         print(json.dumps(result))
         return
 

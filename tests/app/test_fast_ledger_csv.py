@@ -161,3 +161,32 @@ def test_an_id_conflict_is_worded_by_the_codec(tmp_path: Path) -> None:
             import_files(store, [path])
         assert str(caught.value) == f"{path}:3: id: id 'dup' is already used by row 2 with different content"
         assert store.count() == 0
+
+
+def test_default_ids_count_identical_rows_across_blocks_as_the_codec_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The occurrence count of a repeated id-less row carries over from block to block; rows
+    # with their own id (same content) in between do not count.
+    monkeypatch.setattr(fast_ledger_csv, "BLOCK_BYTES", 150)
+    same = ",2025-01-01T00:00:00Z,income,kraken,ETH,1,,,,,,,,,,,"
+    other = ",2025-01-01T00:00:00Z,income,kraken,ETH,2,,,,,,,,,,,"
+    given = "g{},2025-01-01T00:00:00Z,income,kraken,ETH,1,,,,,,,,,,,"
+    rows = [row for k in range(3) for row in
+            (same, other, given.format(2 * k), same, same, other, given.format(2 * k + 1), same)]
+    path = write(tmp_path / "repeats.csv", rows)
+    fast = fast_rows(path)
+    assert fast is not None and fast == codec_rows(path)
+    assert len({row[0] for row in fast}) == len(rows)
+
+
+def test_a_repeated_id_is_left_to_the_codec_even_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fast_ledger_csv, "BLOCK_BYTES", 100)
+    rows = [f"e{i},2025-01-01T00:00:{i:02d}Z,income,kraken,ETH,1,,,,,,,,,,," for i in range(10)]
+    rows.append("e3,2025-01-01T00:00:03Z,income,kraken,ETH,2,,,,,,,,,,,")  # e3 again, other amount
+    path = write(tmp_path / "again.csv", rows)
+    assert fast_rows(path) is None
+    error = codec_rows(path)
+    assert isinstance(error, InputError) and "id 'e3' is already used by row 5" in str(error)

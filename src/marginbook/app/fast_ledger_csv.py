@@ -21,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from marginbook.domain.events import AMOUNT_MAY_BE_NEGATIVE, TRADE_KINDS, EventKind, default_event_id
+from marginbook.domain.events import AMOUNT_MAY_BE_NEGATIVE, TRADE_KINDS, EventKind
 from marginbook.importers.ledger_csv import COLUMNS, REQUIRED
 from marginbook.ledger.rows import StoredRow
 
@@ -77,9 +78,12 @@ def iter_stored_rows(path: Path, *, wallet: str | None = None) -> Iterator[list[
         header = _header(handle)
         reader = _BlockReader(header, source, wallet)
         line_number = 1
-        while lines := handle.readlines(BLOCK_BYTES):
-            yield reader.rows(lines, first_row=line_number + 1)
-            line_number += len(lines)
+        while block := handle.read(BLOCK_BYTES):
+            if not block.endswith(b"\n"):
+                block += handle.readline()  # whole lines only
+            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            yield reader.rows(block, lines, first_row=line_number + 1)
+            line_number += lines
 
 
 def _header(handle: BinaryIO) -> tuple[str, ...]:
@@ -112,20 +116,26 @@ class _BlockReader:
         #: How many rows without an id had each fingerprint so far (for default ids), keyed by
         #: the fingerprint's SHA-256 (32 bytes rather than the whole text: a million rows).
         self.occurrences: dict[bytes, int] = {}
+        #: ``hash()`` of every id the file gave so far: a repeated id goes to the codec, which
+        #: refuses it when the content differs (an int a row, not the id text; a collision
+        #: only sends the file to the codec needlessly).
+        self.given_ids: set[int] = set()
 
-    def rows(self, lines: list[bytes], first_row: int) -> list[StoredRow]:
+    def rows(self, block: bytes, lines: int, first_row: int) -> list[StoredRow]:
+        """The stored rows of ``block``: ``lines`` whole lines, the first being ``first_row``."""
         import polars as pl
 
-        block = b"".join(lines)
         if _UNPLAIN_BYTES.search(block) or block.count(b"\r") != block.count(b"\r\n"):
             raise NotFastPath("quoted cells or unusual line breaks")
         try:
-            texts = [line.decode("utf-8") for line in lines]
+            text = block.decode("utf-8")
         except UnicodeDecodeError:
             raise NotFastPath("not UTF-8") from None
+        # One string split by polars, rather than a Python string per line.
+        split = pl.Series("line", [text.removesuffix("\n")], dtype=pl.String).str.split("\n").explode()
         frame = pl.DataFrame({
-            "line": pl.Series(texts, dtype=pl.String).str.strip_suffix("\n").str.strip_suffix("\r"),
-            "row": pl.int_range(first_row, first_row + len(texts), eager=True),
+            "line": split.str.strip_suffix("\r"),
+            "row": pl.int_range(first_row, first_row + lines, eager=True),
         })
         # The codec skips rows whose cells are all blank (they still count as rows).
         frame = frame.filter(~pl.col("line").str.contains(r"^[ \t,]*$"))
@@ -137,11 +147,12 @@ class _BlockReader:
         cells = frame["line"].str.split_exact(",", width - 1).struct.unnest()
         cells.columns = list(self.names)
         cells = cells.with_columns(frame["row"])
-        columns = self._canonical(cells)
-        return self._stored(columns)
+        columns, fingerprints = self._canonical(cells)
+        return self._stored(columns, fingerprints)
 
-    def _canonical(self, cells: pl.DataFrame) -> dict[str, list[Any]]:
-        """Check every rule on whole columns; return canonical column values (None = absent)."""
+    def _canonical(self, cells: pl.DataFrame) -> tuple[dict[str, list[Any]], pl.Series]:
+        """Check every rule on whole columns; return canonical column values (None = absent)
+        and each row's fingerprint text."""
         import polars as pl
 
         def fail_if(mask: pl.Series, why: str) -> None:
@@ -190,9 +201,8 @@ class _BlockReader:
             )
         ).to_series()
         result = {name: series.to_list() for name, series in out.items()}
-        result["fingerprint"] = fingerprints.to_list()
         result["row"] = cells["row"].to_list()
-        return result
+        return result, fingerprints
 
     @staticmethod
     def _check_event_rules(out: dict[str, pl.Series], fail_if: Any) -> None:
@@ -214,31 +224,47 @@ class _BlockReader:
         fail_if(transfer & (to_wallet.is_null() | same_wallet), "bad transfer")
         fail_if(~transfer & to_wallet.is_not_null(), "to_wallet on a non-transfer")
 
-    def _stored(self, c: dict[str, list[Any]]) -> list[StoredRow]:
-        occurrences = self.occurrences
-        source = self.source
-        rows: list[StoredRow] = []
+    def _stored(self, c: dict[str, list[Any]], fingerprints: pl.Series) -> list[StoredRow]:
+        """Build the rows: digests and default ids hashed in tight loops, the rest by column.
+
+        Python's ``hashlib`` is the only SHA-256 at hand (polars has none), so the two hashes
+        a row needs run as bare comprehensions over bytes; counting occurrences, hex encoding
+        and assembling the tuples are done by polars and ``zip`` rather than per-row code.
+        """
+        import polars as pl
+
+        given = [hash(event_id) for event_id in c["id"] if event_id is not None]
+        if given:
+            given_keys = set(given)
+            if len(given_keys) != len(given) or not self.given_ids.isdisjoint(given_keys):
+                raise NotFastPath("an id repeats: the codec checks whether its content differs")
+            self.given_ids |= given_keys
         sha256 = hashlib.sha256
-        for (given_id, ts_us, kind, wallet, asset, amount, counter_asset, counter_amount, fee_asset,
-             fee_amount, usd_value, to_wallet, cost_basis, acquired_us, position, opened_us, note,
-             row, fingerprint) in zip(
-            c["id"], c["timestamp_us"], c["kind"], c["wallet"], c["asset"], c["amount"],
+        raw = [sha256(text).digest() for text in fingerprints.cast(pl.Binary).to_list()]
+        digests = pl.Series(raw, dtype=pl.Binary).bin.encode("hex").to_list()
+        ids = pl.Series("id", c["id"], dtype=pl.String)
+        missing = ids.is_null().arg_true()
+        if missing.len():
+            keys = [raw[i] for i in missing.to_list()]
+            seen = self.occurrences.get
+            earlier = pl.Series([seen(key, 0) for key in keys], dtype=pl.Int64)
+            keyed = pl.DataFrame({"key": pl.Series(keys, dtype=pl.Binary)})
+            within = keyed.select(pl.int_range(pl.len(), dtype=pl.Int64).over("key")).to_series()
+            occurrence = (earlier + within).cast(pl.String)
+            counts = keyed.group_by("key").len()
+            unique_keys = counts["key"].to_list()
+            totals = [seen(key, 0) + n for key, n in zip(unique_keys, counts["len"].to_list(), strict=True)]
+            self.occurrences.update(zip(unique_keys, totals, strict=True))
+            hashed_texts = (fingerprints.gather(missing) + "\x1e" + occurrence).cast(pl.Binary).to_list()
+            default_ids = pl.Series([sha256(text).digest() for text in hashed_texts], dtype=pl.Binary)
+            ids = ids.scatter(missing, "h" + default_ids.bin.encode("hex").str.slice(0, 31))
+        nothing = repeat(None)
+        return list(zip(
+            ids.to_list(), c["timestamp_us"], c["kind"], c["wallet"], c["asset"], c["amount"],
             c["counter_asset"], c["counter_amount"], c["fee_asset"], c["fee_amount"], c["usd_value"],
-            c["to_wallet"], c["cost_basis_usd"], c["acquired_at_us"], c["position"], c["opened_at_us"],
-            c["note"], c["row"], c["fingerprint"], strict=True,
-        ):
-            raw_digest = sha256(fingerprint.encode()).digest()
-            digest = raw_digest.hex()
-            if given_id is None:
-                seen = occurrences.get(raw_digest, 0)
-                occurrences[raw_digest] = seen + 1
-                given_id = default_event_id(fingerprint, seen)
-            rows.append((
-                given_id, ts_us, kind, wallet, asset, amount, counter_asset, counter_amount, fee_asset,
-                fee_amount, usd_value, to_wallet, cost_basis, acquired_us, None, position, opened_us, note,
-                source, row, None, digest,
-            ))
-        return rows
+            c["to_wallet"], c["cost_basis_usd"], c["acquired_at_us"], nothing, c["position"],
+            c["opened_at_us"], c["note"], repeat(self.source), c["row"], nothing, digests,
+        ))
 
 
 def _plain_decimals(values: pl.Series, fail_if: Any) -> pl.Series:

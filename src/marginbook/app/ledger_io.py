@@ -150,7 +150,7 @@ def _import_fast(
     conflicts_before = len(writer.conflicts)
     try:
         with writer.savepoint():
-            added = writer.add_rows(counted())
+            added = writer.add_rows_staged(counted())
             if len(writer.conflicts) > conflicts_before:
                 raise fast_ledger_csv.NotFastPath("id conflicts: let the codec word them")
     except fast_ledger_csv.NotFastPath:

@@ -50,11 +50,28 @@ def _available_modules() -> list[tuple[str, ModuleType]]:
 
 
 def read_header(path: Path) -> list[str]:
-    """The first CSV row of ``path`` that is not blank, as stripped cells."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for row in csv.reader(handle):
-            if any(cell.strip() for cell in row):
-                return [cell.strip() for cell in row]
+    """The first CSV row of ``path`` that is not blank, as stripped cells.
+
+    Raises:
+        InputError: naming the file (and the row, when the CSV is broken) for a file that
+            is missing, not UTF-8 text or not readable as CSV, so that detection reports bad
+            input the same way every reader does rather than with a raw traceback.
+    """
+    source = str(path)
+    reader = None
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle, strict=True)
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    return [cell.strip() for cell in row]
+    except FileNotFoundError:
+        raise InputError(InputProblem(source, None, "", "no such file")) from None
+    except UnicodeDecodeError as error:
+        raise InputError(InputProblem(source, None, "", f"not UTF-8 text: {error.reason}")) from None
+    except csv.Error as error:
+        row_number = reader.line_num if reader is not None and reader.line_num else None
+        raise InputError(InputProblem(source, row_number, "", f"malformed CSV: {error}")) from None
     return []
 
 
