@@ -114,7 +114,8 @@ def paper_orders(result: BacktestResult) -> list[Order]:
     return orders
 
 
-def run_paper(scenario: Scenario, result: BacktestResult) -> RunResult:
+def run_paper(scenario: Scenario, result: BacktestResult, orders: list[Order] | None = None) -> RunResult:
+    """Replay ``orders`` (by default :func:`paper_orders` of ``result``) through the paper engine."""
     settings = scenario.settings
     bars = scenario.bars
     config = RunConfig(
@@ -124,7 +125,7 @@ def run_paper(scenario: Scenario, result: BacktestResult) -> RunResult:
     )
     paper_bars = PaperBars([bars.time_of(i) for i in range(len(bars))], [int(t) for t in bars.timestamps],
                            bars.open.tolist(), bars.high.tolist(), bars.low.tolist(), bars.close.tolist())
-    _, outcome = replay(config, paper_bars, paper_orders(result))
+    _, outcome = replay(config, paper_bars, paper_orders(result) if orders is None else orders)
     return outcome
 
 

@@ -58,12 +58,6 @@ def test_final_equity_is_cash_plus_every_trades_net_result(seed: int, n: int, ru
         assert after.entry_bar >= before.exit_bar
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, open: a signal exit due at an open that gapped through the liquidation price "
-    "fills at that open before the liquidation (kernel and paper engine alike), so the loss can pass "
-    "the margin; e.g. seed=1905, leverage=25. Both engines must liquidate first; see CHANGELOG.",
-)
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**31), leverage=st.sampled_from([5.0, 10.0, 25.0, 50.0]))
 def test_an_isolated_position_never_loses_more_than_its_margin_and_fees(seed: int, leverage: float) -> None:

@@ -56,6 +56,7 @@ CASES: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
     (rules.favourable_extreme, (-1, 105.0, 95.0)),
     (rules.exit_fill, (1, 100.0, 101.0, 80.0, 95.0, math.nan, 90.0)),
     (rules.exit_fill, (-1, 100.0, 120.0, 99.0, 115.0, 90.0, 110.0)),
+    (rules.liquidated_at_open, (-1, 88.008, 87.17)),
     (rules.order_fill_price, (True, rules.LIMIT, 93.0, 101.0, 92.0, 95.0)),
     (rules.trailing_stop_level, (1, math.nan, 110.0, 0.05)),
 ]
@@ -81,6 +82,7 @@ def test_leaf_rules_compile_with_bare_njit() -> None:
     """Rules that call no other rule need no help: ``numba.njit(rule)`` compiles them as they are."""
     leaves = {
         "exit_fill",
+        "liquidated_at_open",
         "order_fill_price",
         "bybit_liquidation_price",
         "charges_count",

@@ -10,10 +10,13 @@ What happens in bar ``i``, in this order, the order of the event-driven engine
 (:mod:`marginbook.margin.broker.engine`), so that both give the same trades:
 
 0. A funding time at the bar's very open settles for the position held before it.
-1. The order decided at the close of bar ``i − 1`` fills at the open of bar ``i``: an exit
-   or a reversal closes the position, an entry opens one (paying a charge at opening where
-   the venue has one); stop-loss, take-profit and the trailing stop are set from the signal
-   bar's close.
+1. A position whose liquidation price the open has gapped through is liquidated at the open
+   first (``liquidated_at_open``): the venue acts before the trader's order, so a pending
+   exit is then dropped, and a pending entry opens on what is left if the account affords it.
+   The order decided at the close of bar ``i − 1`` fills at the open of bar ``i``: an exit or
+   a reversal closes the position, an entry opens one (paying a charge at opening where the
+   venue has one); stop-loss, take-profit and the trailing stop are set from the signal bar's
+   close.
 2. An open position is checked against the bar's range with the one intrabar rule
    (``exit_fill``): liquidation, stop, take-profit, conservatively ordered.
 3. Funding times inside the bar settle at its open price.
@@ -42,10 +45,26 @@ from marginbook.margin.rules.jit import (
     exit_fill,
     favourable_extreme,
     funding_payment,
+    liquidated_at_open,
     trading_fee,
     trailing_stop_level,
     unrealized_pnl,
 )
+
+
+@numba.njit(cache=True)
+def _record_exit(row: np.ndarray, bar: int, price: float, fee: float, interest: float, interest_paid: float,
+                 accrued: float, charges_done: int, funding_sum: float, delta: float, reason: int) -> None:
+    """Write a closed trade's exit into its ``trades_out`` row (``TR_*``)."""
+    row[L.TR_EXIT_BAR] = bar
+    row[L.TR_EXIT_PRICE] = price
+    row[L.TR_EXIT_FEE] = fee
+    row[L.TR_INTEREST] = interest + interest_paid
+    row[L.TR_INTEREST_UNITS] = accrued
+    row[L.TR_CHARGES] = charges_done
+    row[L.TR_FUNDING] = funding_sum
+    row[L.TR_PNL] = delta - row[L.TR_ENTRY_FEE] - interest_paid + funding_sum
+    row[L.TR_REASON] = reason
 
 
 @numba.njit(cache=True)
@@ -140,23 +159,35 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
             totals[L.TOT_FUNDING] += payment
             levels_stale = True
 
-        # 1. The order decided at the previous close fills at this open. Every interest charge
-        #    falling before this open was booked bar by bar already.
+        # 1. A liquidation at a gapped open precedes the order due at that open: the venue's
+        #    liquidation engine acts first, so a pending exit then finds nothing to close (it is
+        #    dropped), while a pending entry (a reversal) may still open, on what is left.
+        if side != 0:
+            if levels_stale:
+                liquidation_price = threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral,
+                                                     cash, quote_borrowed, base_borrowed, accrued,
+                                                     L.CFG_LIQUIDATION_LEVEL)
+            if liquidated_at_open(side, open_[i], liquidation_price):
+                delta, fee, interest, price = close_position(cfg, floors, mmrs, side, qty, entry_price,
+                                                             open_[i], liquidation_fee_rate, True, collateral,
+                                                             cash, quote_borrowed, base_borrowed, accrued)
+                cash += delta
+                _record_exit(trades_out[trade], i, price, fee, interest, interest_paid, accrued, charges_done,
+                             funding_sum, delta, L.EXIT_LIQUIDATION)
+                totals[L.TOT_FEES] += fee
+                totals[L.TOT_INTEREST] += interest
+                totals[L.TOT_LIQUIDATIONS] += 1.0
+                side = 0
+
+        #    Then the order decided at the previous close fills at this open. Every interest
+        #    charge falling before this open was booked bar by bar already.
         if side != 0 and (pending_exit or (pending_entry != 0 and pending_entry != side)):
             delta, fee, interest, price = close_position(cfg, floors, mmrs, side, qty, entry_price, open_[i],
                                                  fee_rate, False, collateral, cash, quote_borrowed,
                                                  base_borrowed, accrued)
             cash += delta
-            row = trades_out[trade]
-            row[L.TR_EXIT_BAR] = i
-            row[L.TR_EXIT_PRICE] = price
-            row[L.TR_EXIT_FEE] = fee
-            row[L.TR_INTEREST] = interest + interest_paid
-            row[L.TR_INTEREST_UNITS] = accrued
-            row[L.TR_CHARGES] = charges_done
-            row[L.TR_FUNDING] = funding_sum
-            row[L.TR_PNL] = delta - row[L.TR_ENTRY_FEE] - interest_paid + funding_sum
-            row[L.TR_REASON] = L.EXIT_SIGNAL
+            _record_exit(trades_out[trade], i, price, fee, interest, interest_paid, accrued, charges_done,
+                         funding_sum, delta, L.EXIT_SIGNAL)
             totals[L.TOT_FEES] += fee
             totals[L.TOT_INTEREST] += interest
             side = 0
@@ -257,16 +288,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                                                      rate_now, liquidated, collateral, cash, quote_borrowed,
                                                      base_borrowed, accrued)
                 cash += delta
-                row = trades_out[trade]
-                row[L.TR_EXIT_BAR] = i
-                row[L.TR_EXIT_PRICE] = price
-                row[L.TR_EXIT_FEE] = fee
-                row[L.TR_INTEREST] = interest + interest_paid
-                row[L.TR_INTEREST_UNITS] = accrued
-                row[L.TR_CHARGES] = charges_done
-                row[L.TR_FUNDING] = funding_sum
-                row[L.TR_PNL] = delta - row[L.TR_ENTRY_FEE] - interest_paid + funding_sum
-                row[L.TR_REASON] = reason
+                _record_exit(trades_out[trade], i, price, fee, interest, interest_paid, accrued, charges_done,
+                             funding_sum, delta, reason)
                 totals[L.TOT_FEES] += fee
                 totals[L.TOT_INTEREST] += interest
                 side = 0

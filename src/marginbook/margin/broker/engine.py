@@ -3,7 +3,12 @@
 Each bar, in this order (the conservative reading of a bar, stated once in docs/margin.md):
 
 1. a funding time at the bar's open settles for the positions open before it;
-2. orders whose time has come go live, in file order; market orders fill at the open;
+   a position (cross: the account) whose liquidation price the open has gapped through is
+   liquidated at the open, before any order: the venue's liquidation engine acts first
+   (:func:`~marginbook.margin.rules.liquidated_at_open`);
+2. orders whose time has come go live, in file order; market orders fill at the open (a
+   market order on the other side of a position just liquidated at this open finds nothing
+   to close: that part is dropped, not turned into an opposite position);
 3. live limit and stop entries fill where the bar reaches them;
 4. every position's protective exits and its liquidation (isolated) or the account's
    liquidation (cross) are decided by :func:`~marginbook.margin.rules.exit_fill`, oldest
@@ -67,6 +72,9 @@ class Engine:
         self._charges_interest = venue.settlement == "spot" or venue.liquidation_rule == "kraken"
         self._levels_key: tuple[int, float] = (-1, math.nan)
         self._levels = RiskLevels(1, math.nan, math.nan)
+        #: Positions liquidated at this bar's gapped open: name -> (side, quantity not yet
+        #: claimed by a market order meant to close them).
+        self._gapped: dict[str, tuple[int, float]] = {}
 
     # ----- public --------------------------------------------------------------------
     def start(self, at: datetime) -> None:
@@ -84,6 +92,7 @@ class Engine:
         if not self._started:
             self.start(at)
         self._funding(epoch, epoch + 1, open_)
+        self._liquidate_gapped_open(at, epoch, open_)
         self._activate(at, epoch, open_)
         self._fill_entries(at, epoch, open_, high, low)
         self._exits(at, epoch, open_, high, low)
@@ -134,6 +143,31 @@ class Engine:
             for position in list(self.account.positions.values()):
                 self.executor.pay_funding(position, open_, rate, when)
             instant += interval
+
+    def _liquidate_gapped_open(self, at: datetime, epoch: int, open_: float) -> None:
+        """Liquidate at the open what the open has gapped through, before any order there.
+
+        The venue's liquidation engine acts before the trader's order at that open; the
+        positions it closes are remembered for this bar so that a market order meant to close
+        one of them is not read as an order to open the other side.
+        """
+        self._gapped.clear()
+        account = self.account
+        if not account.positions:
+            return
+        before = {p.name: (p.side, p.quantity) for p in account.positions.values()}
+        if account.mode == "cross":
+            levels = self._account_levels(open_)
+            if rules.liquidated_at_open(levels.direction, open_, levels.liquidation_price):
+                self._liquidate(list(account.positions.values()), open_, at, epoch)
+        else:
+            for position in list(account.positions.values()):
+                liquidation = account.position_levels(position).liquidation_price
+                if rules.liquidated_at_open(position.side, open_, liquidation):
+                    self._liquidate([position], open_, at, epoch)
+        for name, side_and_quantity in before.items():
+            if name not in account.positions:
+                self._gapped[name] = side_and_quantity
 
     def _exposure(self, name: str) -> int:
         position = self.account.positions.get(name)
@@ -299,6 +333,16 @@ class Engine:
         quantity = float(order.quantity)
         position = account.positions.get(order.position)
         reason = order.type
+        gone = self._gapped.get(order.position) if order.type == "market" else None
+        if position is None and gone is not None and gone[0] == -order.side:
+            # Its position was liquidated at this open first: nothing is left to close.
+            dropped = min(quantity, gone[1])
+            self._gapped[order.position] = (gone[0], gone[1] - dropped)
+            quantity -= dropped
+            if quantity <= EPSILON:
+                order.status = "cancelled"
+                order.note = "its position was liquidated at this open before the order"
+                return
         if position is not None and position.side != order.side:
             closing = min(quantity, position.quantity)
             self.executor.close(position, closing, price, at, epoch, self._fee_rate(taker), reason)

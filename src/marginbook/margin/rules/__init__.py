@@ -22,6 +22,7 @@ from marginbook.margin.rules.fills import (
     adverse_extreme,
     exit_fill,
     favourable_extreme,
+    liquidated_at_open,
     order_fill_price,
     trailing_stop_level,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "kraken_position_value",
     "kraken_rollovers",
     "kraken_used_margin",
+    "liquidated_at_open",
     "maintenance_margin",
     "margin_level",
     "margin_ratio_price",

@@ -8,6 +8,8 @@ alike:
    high for a short) happens, even if the bar closes back.
 2. A stop fills at its price, or at the open when the bar opens beyond it (a gap).
 3. A liquidation fills at the liquidation price, or at the open when the bar gaps through it.
+   A liquidation at a gapped open precedes every order due at that open
+   (:func:`liquidated_at_open`): the venue's liquidation engine acts before the trader's order.
 4. A stop lying between the open and the liquidation price fills before the liquidation;
    a stop beyond the liquidation price never gets the chance.
 5. When a stop and a take-profit are both touched, the stop fills (the adverse path first);
@@ -93,6 +95,24 @@ def exit_fill(
     if took_profit:
         return TAKE_PROFIT, min(open_, take_profit_price)
     return NO_FILL, math.nan
+
+
+def liquidated_at_open(side: int, open_: float, liquidation_price: float) -> bool:
+    """Whether the bar opens at or beyond the liquidation price (a gap through it).
+
+    Such a position is liquidated at the open before any order due at that open fills: the
+    venue's liquidation engine acts first, so a market exit of that position finds nothing
+    to close. It is :func:`exit_fill` read at the open alone, kept as its own rule so the
+    engine and the kernel can apply it before their orders.
+
+    Args:
+        side: +1 long, −1 short (for a cross account, the direction of its net exposure).
+        open_: the bar's open.
+        liquidation_price: the liquidation price, ``nan`` when none.
+    """
+    if liquidation_price != liquidation_price:
+        return False
+    return open_ <= liquidation_price if side == 1 else open_ >= liquidation_price
 
 
 def order_fill_price(buy: bool, kind: int, open_: float, high: float, low: float, price: float) -> float:
