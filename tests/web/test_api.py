@@ -235,10 +235,10 @@ def test_risk_uses_the_margin_engine_when_installed(store: MemoryStore) -> None:
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("empty", b"", "the file is empty"),
     ("header only", b"timestamp,type,wallet,asset,amount\n", "holds no events"),
-    ("NUL byte", b"timestamp,type,wallet,asset,amount\n2025-01-01T00:00:00Z,dep\x00osit,w,USD,1\n", "unknown type"),
+    ("NUL byte", b"timestamp,type,wallet,asset,amount\n2025-01-01T00:00:00Z,dep\x00osit,w,USD,1\n", "type: contains a NUL character"),
     ("open quote", b'timestamp,type,wallet,asset,amount\n"2025-01-01T00:00:00Z,deposit,w,USD,1\n', "malformed CSV"),
     ("latin-1", "timestamp,type,wallet,asset,amount\n2025-01-01T00:00:00Z,deposit,wé,USD,1\n".encode("latin-1"),
-     "cannot read the file"),
+     "not UTF-8 text"),
     ("one long cell", b"timestamp,type,wallet,asset,amount\n" + b"x" * 3000 + b"\n", "type: is required"),
 ])
 def test_hostile_uploads_are_bad_input_and_write_nothing(client: TestClient, store: MemoryStore, name: str,

@@ -32,23 +32,6 @@ ROW_COLUMNS = (
 )
 SCHEDULE_D_PARTS = ("line_1b", "line_2", "line_3", "line_8b", "line_9", "line_10")
 SCHEDULE_D_TOTALS = ("line_6", "line_7", "line_14", "line_15", "line_16", "line_21")
-FORM_4952_LINES = (
-    "line_1",
-    "line_2",
-    "line_3",
-    "line_4a",
-    "line_4b",
-    "line_4c",
-    "line_4d",
-    "line_4e",
-    "line_4f",
-    "line_4g",
-    "line_4h",
-    "line_5",
-    "line_6",
-    "line_7",
-    "line_8",
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from marginbook.app import tax_views
 from marginbook.app.tax_views import RowFilter
+from marginbook.reports.document import FORM_4952_LINES
 from marginbook.web.deps import DashboardDep, render
 from marginbook.web.routes.overview import UNAVAILABLE
 
@@ -133,7 +134,7 @@ def taxes_page(
             "selection": selection,
             "schedule_d_parts": tax_views.SCHEDULE_D_PARTS,
             "schedule_d_totals": tax_views.SCHEDULE_D_TOTALS,
-            "form_4952_lines": tax_views.FORM_4952_LINES,
+            "form_4952_lines": FORM_4952_LINES,
             "exports": dashboard.exports(year),
             "query": request.url.query,
         },
