@@ -17,7 +17,7 @@ from decimal import Decimal
 from marginbook.domain.numbers import ZERO, cents, decimal_context
 from marginbook.domain.prices import PriceSource
 from marginbook.tax.book import WALLET_RULES_START, AllocationRow
-from marginbook.tax.engine import EngineResult, RunOptions, ShortSale, run_engine
+from marginbook.tax.engine import EngineResult, RunOptions, ShortSale, gc_paused, run_engine
 from marginbook.tax.events import TaxEvent
 from marginbook.tax.form4952 import Form4952, form_4952
 from marginbook.tax.form8949 import BoxAmounts, Form8949Row, box_amounts, rows_for_disposal
@@ -155,6 +155,13 @@ def build_reports(
             warnings): their Schedule D is computed from the rows' totals per box, which
             are the same figures at a fraction of the cost. ``None``: every year's rows.
     """
+    with gc_paused():
+        return _build_reports(result, last_year, profile, options, rows_from)
+
+
+def _build_reports(
+    result: EngineResult, last_year: int, profile: Profile, options: RunOptions, rows_from: int | None
+) -> dict[int, TaxReport]:
     zone = profile.zone()
     disposals = _by_year(result.disposals, profile)
     expenses: defaultdict[int, list[Expense]] = defaultdict(list)
