@@ -89,6 +89,7 @@ def _lots(text: str | None) -> tuple[LotPick, ...]:
 
 
 def _event(row: Any) -> StoredEvent:
+    """One row (``COLUMNS`` order) as a :class:`StoredEvent` (the general, SQLAlchemy path)."""
     (
         id_,
         ts_us,
@@ -112,27 +113,118 @@ def _event(row: Any) -> StoredEvent:
         source_row,
         source_ref,
     ) = row
-    return StoredEvent(
-        id_,
-        _EPOCH + timedelta(microseconds=ts_us),
-        _KINDS[kind],
-        wallet,
-        asset,
-        Decimal(amount),
-        counter_asset,
-        None if counter_amount is None else Decimal(counter_amount),
-        fee_asset,
-        None if fee_amount is None else Decimal(fee_amount),
-        None if usd_value is None else Decimal(usd_value),
-        to_wallet,
-        _number(cost_basis_usd),
-        _time(acquired_at_us),
-        _lots(lots),
-        position,
-        _time(opened_at_us),
-        note,
-        Origin(source, source_row, source_ref),
+    return _new(
+        StoredEvent,
+        (
+            id_,
+            _EPOCH + timedelta(microseconds=ts_us),
+            _KINDS[kind],
+            wallet,
+            asset,
+            Decimal(amount),
+            counter_asset,
+            None if counter_amount is None else Decimal(counter_amount),
+            fee_asset,
+            None if fee_amount is None else Decimal(fee_amount),
+            None if usd_value is None else Decimal(usd_value),
+            to_wallet,
+            _number(cost_basis_usd),
+            _time(acquired_at_us),
+            _lots(lots),
+            position,
+            _time(opened_at_us),
+            note,
+            Origin(source, source_row, source_ref),
+        ),
     )
+
+
+_new = tuple.__new__
+
+
+def _sqlite_events(store: Any, micros: int | None) -> Iterator[StoredEvent]:
+    """The rows through the SQLite driver's own cursor, without SQLAlchemy's result layer.
+
+    SQLAlchemy's row objects and per-row processing cost more than building the event; the
+    statement is plain SQL over the same columns, in the same ``(ts_us, seq)`` order. The
+    rows of the common shape (no ``lots``, times, basis or origin reference) skip the helper
+    calls of :func:`_event`.
+    """
+    sql = f"SELECT {', '.join(COLUMNS)} FROM events"
+    parameters: tuple[int, ...] = ()
+    if micros is not None:
+        sql += " WHERE ts_us < ?"
+        parameters = (micros,)
+    sql += " ORDER BY ts_us, seq"
+    kinds = _KINDS
+    epoch = _EPOCH
+    delta = timedelta
+    number = Decimal
+    new = _new
+    stored = StoredEvent
+    origin = Origin
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(sql, parameters)
+        while True:
+            rows = cursor.fetchmany(_FETCH)
+            if not rows:
+                break
+            for row in rows:
+                (
+                    id_,
+                    ts_us,
+                    kind,
+                    wallet,
+                    asset,
+                    amount,
+                    counter_asset,
+                    counter_amount,
+                    fee_asset,
+                    fee_amount,
+                    usd_value,
+                    to_wallet,
+                    cost_basis_usd,
+                    acquired_at_us,
+                    lots,
+                    position,
+                    opened_at_us,
+                    note,
+                    source,
+                    source_row,
+                    source_ref,
+                ) = row
+                if cost_basis_usd is None and acquired_at_us is None and not lots and opened_at_us is None:
+                    yield new(
+                        stored,
+                        (
+                            id_,
+                            epoch + delta(microseconds=ts_us),
+                            kinds[kind],
+                            wallet,
+                            asset,
+                            number(amount),
+                            counter_asset,
+                            None if counter_amount is None else number(counter_amount),
+                            fee_asset,
+                            None if fee_amount is None else number(fee_amount),
+                            None if usd_value is None else number(usd_value),
+                            to_wallet,
+                            None,
+                            None,
+                            (),
+                            position,
+                            None,
+                            note,
+                            origin(source, source_row, source_ref),
+                        ),
+                    )
+                else:
+                    yield _event(row)
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def stored_events(store: Any, end: datetime | None = None) -> Iterator[StoredEvent]:
@@ -142,13 +234,16 @@ def stored_events(store: Any, end: datetime | None = None) -> Iterator[StoredEve
         store: an open ``marginbook.ledger.LedgerStore``.
         end: exclusive upper bound (timezone-aware), or ``None`` for all.
     """
+    micros = None if end is None else (end.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    if store.engine.dialect.name == "sqlite":
+        yield from _sqlite_events(store, micros)
+        return
     from sqlalchemy import select
 
     from marginbook.ledger.schema import events as table
 
     statement = select(*(table.c[name] for name in COLUMNS)).order_by(table.c.ts_us, table.c.seq)
-    if end is not None:
-        micros = (end.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    if micros is not None:
         statement = statement.where(table.c.ts_us < micros)
     with store.engine.connect() as connection:
         result = connection.execution_options(yield_per=_FETCH).execute(statement)

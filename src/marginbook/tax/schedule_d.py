@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from marginbook.domain.numbers import ZERO, cents
 from marginbook.tax.carryover import CapitalLossCarryover, capital_loss_carryover
-from marginbook.tax.form8949 import Form8949Row
+from marginbook.tax.form8949 import BoxAmounts, Form8949Row
 from marginbook.tax.profile import FilingStatus, Profile
 
 LOSS_LIMIT = Decimal(3000)
@@ -38,7 +38,7 @@ class BoxTotals:
     adjustment: Decimal = ZERO
     gain: Decimal = ZERO
 
-    def plus(self, row: Form8949Row) -> BoxTotals:
+    def plus(self, row: Form8949Row | BoxAmounts) -> BoxTotals:
         """These totals with one more row."""
         return BoxTotals(
             self.proceeds + row.proceeds,
@@ -74,7 +74,7 @@ def loss_limit(profile: Profile) -> Decimal:
     )
 
 
-def box_totals(rows: Iterable[Form8949Row]) -> dict[str, BoxTotals]:
+def box_totals(rows: Iterable[Form8949Row | BoxAmounts]) -> dict[str, BoxTotals]:
     """Totals per box letter."""
     totals: dict[str, BoxTotals] = {}
     for row in rows:
@@ -83,7 +83,7 @@ def box_totals(rows: Iterable[Form8949Row]) -> dict[str, BoxTotals]:
 
 
 def schedule_d(
-    rows: Iterable[Form8949Row],
+    rows: Iterable[Form8949Row | BoxAmounts],
     *,
     short_term_carryover: Decimal,
     long_term_carryover: Decimal,
@@ -96,7 +96,8 @@ def schedule_d(
     """Compute Schedule D from the year's 8949 rows and the amounts from outside the ledger.
 
     Args:
-        rows: the year's Form 8949 rows.
+        rows: the year's Form 8949 rows, or their totals per box
+            (:func:`~marginbook.tax.form8949.box_amounts`).
         short_term_carryover, long_term_carryover: losses carried in (positive).
         other_short_term, other_long_term: outside amounts (lines 5 and 12).
         section_1256: net Form 6781 gain or loss: 40 % to line 4, 60 % to line 11.
