@@ -603,18 +603,3 @@ def test_pdf_without_out_is_refused(run: Callable[[str], Run]) -> None:
     )
     assert result.exit_code == 1
     assert "--format pdf needs --out DIR" in str(result.exception) + result.output
-
-
-@pytest.mark.parametrize("name", ["ex2_hifo", "ex8_fees", "income"])
-def test_the_csv_export_is_the_engines_own_csv(run: Callable[[str], Run], name: str) -> None:
-    """Printed or written, ``--format csv`` is now rendered by the forms part; it must stay the
-    engine's CSV (``marginbook.tax.document.to_csv``) row for row and column for column."""
-    from marginbook.app.tax_year import TaxRequest, tax_ledger_files
-    from marginbook.reports.exports import export_text
-    from marginbook.tax.document import to_csv, to_document
-
-    result = run(name)
-    folder = result.files[f"form-8949-{result.document['year']}.csv"].parent.parent
-    request = TaxRequest(year=CASES[name].year, profile_path=folder / "profile.toml")
-    report = tax_ledger_files([folder / "ledger.csv"], request)
-    assert export_text("csv", to_document(report)).replace("\r\n", "\n") == to_csv(report)

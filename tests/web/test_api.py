@@ -148,7 +148,7 @@ def test_8949_csv_download_has_every_column_and_the_lot_ids(client: TestClient) 
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["gain"] for r in rows] == ["490.00", "-8000.00"]
-    assert rows[1]["lots"] == "lot-a:0.1;lot-b:0.2"
+    assert rows[1]["lot_ids"] == "lot-a:0.1;lot-b:0.2"
     assert rows[0]["date_acquired"] == "2025-02-01" and rows[1]["date_acquired"] == "VARIOUS"
 
 

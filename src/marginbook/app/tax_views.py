@@ -7,29 +7,10 @@ recomputed here, so the page shows exactly what ``marginbook tax --format json``
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-#: Columns of the Form 8949 CSV download, in order (``lots`` is ``ID:QTY;ID:QTY``).
-ROW_COLUMNS = (
-    "box",
-    "term",
-    "description",
-    "asset",
-    "wallet",
-    "quantity",
-    "date_acquired",
-    "date_sold",
-    "proceeds",
-    "cost_basis",
-    "adjustment_code",
-    "adjustment",
-    "gain",
-    "disposal_id",
-)
 SCHEDULE_D_PARTS = ("line_1b", "line_2", "line_3", "line_8b", "line_9", "line_10")
 SCHEDULE_D_TOTALS = ("line_6", "line_7", "line_14", "line_15", "line_16", "line_21")
 
@@ -88,13 +69,9 @@ def choices(document: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def rows_csv(selected: Iterable[dict[str, Any]]) -> str:
-    """The rows as CSV with every column of :data:`ROW_COLUMNS` and their lots' ids."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*ROW_COLUMNS, "lots"])
-    for row in selected:
-        lots = ";".join(
-            f"{lot.get('acquisition_id', '')}:{lot.get('quantity', '')}" for lot in row.get("lots", [])
-        )
-        writer.writerow([*(str(row.get(column, "")) for column in ROW_COLUMNS), lots])
-    return out.getvalue()
+    """The rows as the one Form 8949 CSV of ``marginbook tax --format csv`` (every column,
+    ``lot_ids`` as ``ID:QTY;ID:QTY``), so a download and the command give the same file."""
+    from marginbook.reports.csv_export import csv_text
+    from marginbook.reports.document import read_rows
+
+    return csv_text(read_rows(selected))

@@ -10,7 +10,7 @@ renderer ever sees a float or a malformed number. A bad document raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -413,3 +413,18 @@ def read_document(document: Mapping[str, Any]) -> TaxDocument:
     if reader.problems:
         raise InputError(reader.problems)
     return result
+
+
+def read_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[Form8949Row, ...]:
+    """Check and type a selection of the document's Form 8949 rows (e.g. a filtered view).
+
+    Raises:
+        InputError: listing every field that is missing or malformed.
+    """
+    reader = _Reader()
+    typed = tuple(
+        row for i, item in enumerate(rows) if (row := _row(reader, item, f"form_8949[{i}]")) is not None
+    )
+    if reader.problems:
+        raise InputError(reader.problems)
+    return typed

@@ -236,57 +236,6 @@ def to_document(report: TaxReport) -> dict[str, Any]:
     return document
 
 
-CSV_COLUMNS = (
-    "box",
-    "term",
-    "description",
-    "asset",
-    "wallet",
-    "quantity",
-    "date_acquired",
-    "date_sold",
-    "proceeds",
-    "cost_basis",
-    "adjustment_code",
-    "adjustment",
-    "gain",
-    "disposal_id",
-    "kind",
-    "lot_ids",
-    "warnings",
-)
-
-
-def to_csv(report: TaxReport) -> str:
-    """One CSV row per Form 8949 row, every column, lot ids as ``ID:QTY;ID:QTY``."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in report.rows:
-        writer.writerow(
-            [
-                row.box,
-                row.term.value,
-                row.description,
-                row.asset,
-                row.wallet,
-                plain(row.quantity),
-                _day(row.date_acquired),
-                row.date_sold.isoformat(),
-                usd(row.proceeds),
-                usd(row.cost_basis),
-                row.adjustment_code,
-                usd(row.adjustment),
-                usd(row.gain),
-                row.disposal_id,
-                row.kind,
-                ";".join(f"{lot.acquisition_id}:{plain(lot.quantity)}" for lot in row.lots),
-                " | ".join(row.warnings),
-            ]
-        )
-    return out.getvalue()
-
-
 def allocation_csv(rows: Iterable[AllocationRow]) -> str:
     """The allocation used, as CSV ``asset,wallet,acquisition_id,quantity,cost_basis,acquired_at,rule``."""
     out = io.StringIO()
