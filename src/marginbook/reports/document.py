@@ -34,23 +34,6 @@ SCHEDULE_D_BOX_LINES: dict[str, tuple[str, ...]] = {
     "line_10": ("F", "L"),
 }
 
-FORM_4952_LINES = (
-    "line_1",
-    "line_2",
-    "line_3",
-    "line_4a",
-    "line_4b",
-    "line_4c",
-    "line_4d",
-    "line_4e",
-    "line_4f",
-    "line_4g",
-    "line_4h",
-    "line_5",
-    "line_6",
-    "line_7",
-    "line_8",
-)
 
 VARIOUS = "VARIOUS"
 

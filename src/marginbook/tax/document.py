@@ -21,6 +21,12 @@ from marginbook.tax.holding import local_date
 from marginbook.tax.report import TaxReport
 from marginbook.tax.schedule_d import BoxTotals
 
+#: The Form 4952 lines of the JSON document, in form order (``line_N`` = the form's line N).
+FORM_4952_LINES = (
+    "line_1", "line_2", "line_3", "line_4a", "line_4b", "line_4c", "line_4d", "line_4e",
+    "line_4f", "line_4g", "line_4h", "line_5", "line_6", "line_7", "line_8",
+)
+
 
 def usd(value: Decimal) -> str:
     """A form-facing USD amount: cents, half-up, no exponent (``-8000.00``)."""
@@ -132,23 +138,7 @@ def to_document(report: TaxReport) -> dict[str, Any]:
         },
         "form_4952": {
             name: usd(getattr(f, name))
-            for name in (
-                "line_1",
-                "line_2",
-                "line_3",
-                "line_4a",
-                "line_4b",
-                "line_4c",
-                "line_4d",
-                "line_4e",
-                "line_4f",
-                "line_4g",
-                "line_4h",
-                "line_5",
-                "line_6",
-                "line_7",
-                "line_8",
-            )
+            for name in FORM_4952_LINES
         },
         "carryover_in": {
             "short_term": usd(report.carryover_in.short_term),

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from marginbook.app import tax_views
 from marginbook.app.tax_views import RowFilter
-from marginbook.reports.document import FORM_4952_LINES
+from marginbook.tax.document import FORM_4952_LINES
 from marginbook.web.deps import DashboardDep, render
 from marginbook.web.routes.overview import UNAVAILABLE
 
