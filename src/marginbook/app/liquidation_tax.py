@@ -99,6 +99,24 @@ def liquidation_tax(db_url: str | None, request: LiquidationTaxRequest) -> WhatI
         return liquidation_tax_from_events(events, request, profile, default_prices())
 
 
+def liquidation_warnings(result: WhatIfResult) -> list[str]:
+    """What the engine warned about the hypothetical sale, and what it leaves out."""
+    warnings: list[str] = list(dict.fromkeys(w for d in result.disposals for w in d.warnings))
+    if result.quantity > result.held:
+        warnings.append(
+            f"sells {plain(result.quantity)} {result.sale.asset}, more than the {plain(result.held)} "
+            f"{result.sale.wallet!r} holds"
+        )
+    if result.short_quantity > 0:
+        warnings.append(
+            f"{plain(result.short_quantity)} {result.sale.asset} would be sold short against a borrow; "
+            "that part's gain waits for the repay and is not included"
+        )
+    if result.fee_as_interest:
+        warnings.append("profile liquidation_fee = interest: the fee is investment interest, not a cost")
+    return warnings
+
+
 def liquidation_tax_json(result: WhatIfResult) -> dict[str, Any]:
     """The ``tax_if_liquidated`` object of ``risk --format json`` (decimal strings).
 
@@ -124,19 +142,7 @@ def liquidation_tax_json(result: WhatIfResult) -> dict[str, Any]:
         for row in rows
         for lot in row.lots
     ]
-    warnings = list(dict.fromkeys(w for d in result.disposals for w in d.warnings))
-    if result.quantity > result.held:
-        warnings.append(
-            f"sells {plain(result.quantity)} {result.sale.asset}, more than the {plain(result.held)} "
-            f"{result.sale.wallet!r} holds"
-        )
-    if result.short_quantity > 0:
-        warnings.append(
-            f"{plain(result.short_quantity)} {result.sale.asset} would be sold short against a borrow; "
-            "that part's gain waits for the repay and is not included"
-        )
-    if result.fee_as_interest:
-        warnings.append("profile liquidation_fee = interest: the fee is investment interest, not a cost")
+    warnings = liquidation_warnings(result)
     return {
         "wallet": result.sale.wallet,
         "asset": result.sale.asset,
@@ -225,7 +231,6 @@ def position_liquidation_tax(
         profile_path=profile_path,
     )
     result = liquidation_tax_from_events(ordered, request, prices=default_prices())
-    summary = liquidation_tax_json(result)
     gain = cents(sum((row.gain for row in result.rows), ZERO))
     return LiquidationTax(at, quantity, price, gain, [row_document(row) for row in result.rows],
-                          list(summary.get("warnings", [])))
+                          liquidation_warnings(result))
