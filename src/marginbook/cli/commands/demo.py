@@ -103,7 +103,8 @@ def _print_ledger(result: DemoResult) -> None:
     console = Console()
     console.print(
         f"Demo ledger: {result.event_count} events ({result.summary.added} added, "
-        f"{result.summary.unchanged} already there) in {result.db_path}"
+        f"{result.summary.unchanged} already there) in {result.db_path}",
+        soft_wrap=True,
     )
     table = Table(title="Holdings per wallet and asset", title_justify="left")
     table.add_column("wallet")
@@ -114,7 +115,7 @@ def _print_ledger(result: DemoResult) -> None:
     for h in result.holdings:
         table.add_row(h.wallet, h.asset, plain(h.balance), plain(h.borrowed), plain(h.net))
     console.print(table)
-    console.print(f"Explore it: marginbook --db sqlite:///{result.db_path} ledger")
+    console.print(f"Explore it: marginbook --db sqlite:///{result.db_path} ledger", soft_wrap=True)
 
 
 def _print_tour(tour: DemoTour) -> None:
@@ -125,9 +126,15 @@ def _print_tour(tour: DemoTour) -> None:
 
     _print_ledger(tour.ledger)
     console = Console()
-    table = Table(title="Taxes from the same ledger (FIFO; per-wallet pools from 2025)", title_justify="left")
-    for column in ("year", "8949 rows", "short-term (line 7)", "long-term (line 15)", "net (line 16)",
-                   "investment interest (4952 line 1)", "deductible (line 8)"):
+    # Short headers (an 80-column terminal shows every figure whole); the caption names the lines.
+    table = Table(
+        title="Taxes from the same ledger (FIFO; per-wallet pools from 2025)",
+        title_justify="left",
+        caption="Form 8949 rows. Schedule D: short-term = line 7, long-term = line 15, net = line 16. "
+        "Form 4952: margin interest = line 1, deductible = line 8.",
+        caption_justify="left",
+    )
+    for column in ("year", "rows", "short-term", "long-term", "net", "margin interest", "deductible"):
         table.add_column(column, justify="right")
     for t in tour.taxes:
         sched: dict[str, str] = t.document["schedule_d"]  # type: ignore[assignment]
@@ -137,10 +144,10 @@ def _print_tour(tour: DemoTour) -> None:
     console.print(table)
     for t in tour.taxes:
         names = ", ".join(path.name for path in t.files)
-        console.print(f"  {t.year} IRS forms, filled: {t.files[0].parent}/ ({names})")
+        console.print(f"  {t.year} IRS forms, filled: {t.files[0].parent}/ ({names})", soft_wrap=True)
     print_leverage_summary(tour.backtest)
-    console.print(f"Report (open in a browser, works offline): {tour.report.resolve()}")
-    console.print(f"Dashboard on the demo ledger: {tour.serve_command}")
+    console.print(f"Report (open in a browser, works offline): {tour.report.resolve()}", soft_wrap=True)
+    console.print(f"Dashboard on the demo ledger: {tour.serve_command}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
