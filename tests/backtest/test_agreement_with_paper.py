@@ -7,8 +7,9 @@ runs a random strategy through the kernel, turns the kernel's positions into the
 trader would have placed (a market entry with its stop, take-profit and trailing stop; a
 market exit when the strategy left by signal) and replays them through the paper engine.
 Stops, take-profits, trailing stops, liquidations, fees, interest and funding are decided
-by each engine on its own; the fills, the liquidations and the final equity must agree
-(relative 1e-9, plus the engine's rounding of each booked amount to 1e-8 of its asset).
+by each engine on its own; the fills, the liquidations, the margin calls and the final
+equity must agree at relative 1e-9, with no allowance for rounding: the engine keeps its
+state in the kernel's floats and rounds only the amounts of its ledger events.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from marginbook.backtest.engine import run_backtest
 from marginbook.backtest.results import BacktestResult
 from marginbook.backtest.settings import BacktestSettings
 from marginbook.backtest.strategies import Signals
-from marginbook.margin.broker.engine import RunConfig
+from marginbook.margin.broker.engine import Engine, RunConfig
+from marginbook.margin.ledger import QUANTUM, to_decimal
 from marginbook.margin.orders import Order
 from marginbook.margin.paper import RunResult, replay
 from marginbook.margin.prices import Bars as PaperBars
@@ -116,6 +118,13 @@ def paper_orders(result: BacktestResult) -> list[Order]:
 
 def run_paper(scenario: Scenario, result: BacktestResult, orders: list[Order] | None = None) -> RunResult:
     """Replay ``orders`` (by default :func:`paper_orders` of ``result``) through the paper engine."""
+    return replay_paper(scenario, result, orders)[1]
+
+
+def replay_paper(
+    scenario: Scenario, result: BacktestResult, orders: list[Order] | None = None
+) -> tuple[Engine, RunResult]:
+    """:func:`run_paper`, with the engine itself (its float state) as well."""
     settings = scenario.settings
     bars = scenario.bars
     config = RunConfig(
@@ -125,8 +134,7 @@ def run_paper(scenario: Scenario, result: BacktestResult, orders: list[Order] | 
     )
     paper_bars = PaperBars([bars.time_of(i) for i in range(len(bars))], [int(t) for t in bars.timestamps],
                            bars.open.tolist(), bars.high.tolist(), bars.low.tolist(), bars.close.tolist())
-    _, outcome = replay(config, paper_bars, paper_orders(result) if orders is None else orders)
-    return outcome
+    return replay(config, paper_bars, paper_orders(result) if orders is None else orders)
 
 
 def kernel_fills(result: BacktestResult) -> list[tuple[datetime, str, float, float]]:
@@ -145,30 +153,33 @@ def paper_fills(outcome: RunResult) -> list[tuple[datetime, str, float, float]]:
 
 def assert_agree(scenario: Scenario) -> dict[str, Any]:
     result = run_backtest(scenario.bars, scenario.signals, scenario.settings)
-    outcome = run_paper(scenario, result)
+    engine, outcome = replay_paper(scenario, result)
     assert not outcome.rejected, outcome.rejected
     ours, theirs = kernel_fills(result), paper_fills(outcome)
     assert [(t, s) for t, s, _, _ in ours] == [(t, s) for t, s, _, _ in theirs]
     for (_, _, price, quantity), (_, _, paper_price, paper_quantity) in zip(ours, theirs, strict=True):
         assert price == pytest.approx(paper_price, rel=1e-9)
         assert quantity == pytest.approx(paper_quantity, rel=1e-9)
-    assert [t.exit_time for t in result.liquidations] == [r["time"] for r in outcome.liquidations]
-    # The engine books every amount as an exact decimal rounded to 1e-8 of its asset (a
-    # satoshi of BTC, 1e-8 USDT) and carries on from the rounded amount: allow half a unit per
-    # booked event, valued at the highest price, on top of the relative 1e-9; a margin-call
-    # price moves with that balance spread over the position's quantity.
-    rounding = 0.5e-8 * max(1.0, float(scenario.bars.high.max())) * len(outcome.events)
-    price_rounding = rounding / scenario.settings.size_units  # type: ignore[operator]
+    assert [(t.exit_time, t.exit_price) for t in result.liquidations] == [
+        (r["time"], pytest.approx(float(r["price"]), rel=1e-9)) for r in outcome.liquidations]
     assert [(c.time, c.price) for c in result.margin_calls] == [
-        (r["time"], pytest.approx(float(r["price"]), rel=1e-9, abs=price_rounding)) for r in outcome.margin_calls]
-    assert abs(result.final_equity - float(outcome.final_equity)) <= 1e-9 * abs(result.final_equity) + rounding
+        (r["time"], pytest.approx(float(r["price"]), rel=1e-9)) for r in outcome.margin_calls]
+    # The engine's state is the kernel's floats (no rounding carried on): equity agrees at
+    # relative 1e-9 with no allowance. The decimals begin at the events: the result's exact
+    # equity and cash are the engine's floats to the unit (1e-8), and the cash is what the
+    # events add up to.
+    paper_equity = engine.account.equity(engine.last_price)
+    assert paper_equity == pytest.approx(result.final_equity, rel=1e-9)
+    assert abs(outcome.final_equity - to_decimal(paper_equity)) <= QUANTUM
+    assert abs(outcome.final_cash - to_decimal(engine.account.cash)) <= QUANTUM
+    assert outcome.final_cash == engine.sink.cash("USDT")
     return {"trades": len(result.trades), "liquidations": len(result.liquidations),
             "margin_calls": len(result.margin_calls)}
 
 
 @pytest.mark.parametrize("venue", sorted(VENUES))
 @pytest.mark.parametrize("mode", ["isolated", "cross"])
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_kernel_and_paper_engine_agree(venue: str, mode: str, seed: int) -> None:
     assert_agree(make_scenario(seed, venue, mode))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from marginbook.margin import rules
@@ -48,6 +49,9 @@ class Position:
         charges: interest charges (spot) or rollovers (Kraken) booked so far.
         rate: interest rate per charge, fixed when the position opened.
         proceeds: spot short: the quote received for the borrowed units sold.
+        loan: spot: the principal the ledger events lent and have not yet had repaid, exact
+            (``borrowed`` is the engine's float; the last repayment repays ``loan`` itself,
+            so a loan closes in the ledger to the unit).
     """
 
     name: str
@@ -64,6 +68,7 @@ class Position:
     charges: int = 0
     rate: float = 0.0
     proceeds: float = 0.0
+    loan: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,11 +298,12 @@ class Engine:
     def _add_isolated_margin(self, position: Position, amount: float, at: datetime) -> None:
         """A top-up backs the called position: more margin (futures), or debt repaid (spot long)."""
         if self.account.venue.settlement == "spot" and position.side > 0:
-            repaid = to_decimal(min(amount, position.borrowed))
+            repaid = min(to_decimal(min(amount, position.borrowed)), position.loan)
             if repaid > 0:
                 self.sink.emit(EventKind.REPAY, at, self.account.quote, repaid, position=position.ledger_id)
                 self.account.cash -= float(repaid)
                 position.borrowed -= float(repaid)
+                position.loan -= repaid
         else:
             position.collateral += amount
         self.account.version += 1
