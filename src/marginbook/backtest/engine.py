@@ -32,7 +32,7 @@ def run_backtest(bars: Bars, signals: Signals, settings: BacktestSettings,
     n = len(bars)
     if len(signals.entries) != n:
         raise ValueError(f"{len(signals.entries)} signals for {n} bars")
-    cfg, floors, mmrs = kernel_config(settings)
+    cfg, floors, mmrs, caps = kernel_config(settings)
     capacity = int(np.count_nonzero(signals.entries)) + 1
     call_capacity = capacity
     while True:
@@ -42,7 +42,7 @@ def run_backtest(bars: Bars, signals: Signals, settings: BacktestSettings,
         calls = np.zeros((call_capacity, L.MC_SIZE))
         started = time.perf_counter()
         totals = run_bars(bars.timestamps, bars.open, bars.high, bars.low, bars.close, signals.entries,
-                          signals.exit_long, signals.exit_short, cfg, floors, mmrs, equity, liquidation,
+                          signals.exit_long, signals.exit_short, cfg, floors, mmrs, caps, equity, liquidation,
                           trades, calls)
         elapsed = time.perf_counter() - started
         seen = int(totals[L.TOT_CALLS_SEEN])

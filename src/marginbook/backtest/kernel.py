@@ -46,6 +46,7 @@ from marginbook.margin.rules.jit import (
     favourable_extreme,
     funding_payment,
     liquidated_at_open,
+    tier_leverage_cap,
     trading_fee,
     trailing_stop_level,
     unrealized_pnl,
@@ -70,7 +71,7 @@ def _record_exit(row: np.ndarray, bar: int, price: float, fee: float, interest: 
 @numba.njit(cache=True)
 def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
              close: np.ndarray, entries: np.ndarray, exit_long: np.ndarray, exit_short: np.ndarray,
-             cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, equity_out: np.ndarray,
+             cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, caps: np.ndarray, equity_out: np.ndarray,
              liquidation_out: np.ndarray, trades_out: np.ndarray, calls_out: np.ndarray) -> np.ndarray:
     """Run the bars; fill ``equity_out``, ``liquidation_out``, ``trades_out``, ``calls_out``.
 
@@ -81,6 +82,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         exit_long, exit_short: bool, leave the long / short at the bar's close.
         cfg: settings vector (``CFG_*``).
         floors, mmrs: the venue's maintenance tiers (notional floors ascending from 0, rates).
+        caps: each tier's leverage cap (an entry above its tier's cap is refused, as the
+            venue refuses the order); empty when the venue has none beyond ``CFG_MAX_LEVERAGE``.
         equity_out: receives the equity at each close (wallet balance + unrealized P&L − unpaid interest).
         liquidation_out: receives each bar's liquidation price (``nan`` when flat).
         trades_out: one row per trade (``TR_*``); needs a row per nonzero entry.
@@ -91,6 +94,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
     """
     n = len(close)
     leverage = cfg[L.CFG_LEVERAGE]
+    max_leverage = cfg[L.CFG_MAX_LEVERAGE]
     size_units = cfg[L.CFG_SIZE_UNITS]
     size_fraction = cfg[L.CFG_SIZE_FRACTION]
     fee_rate = cfg[L.CFG_FEE]
@@ -202,7 +206,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
             fee = trading_fee(quantity * price, fee_rate)
             # An account worn down to dust (a billionth of the starting cash) is finished: real
             # venues refuse orders below a minimum notional long before.
-            if equity <= min_equity or quantity <= 0.0 or margin + fee > equity + 1e-9:
+            if (equity <= min_equity or quantity <= 0.0 or margin + fee > equity + 1e-9
+                    or leverage > tier_leverage_cap(quantity * price, floors, caps, max_leverage)):
                 totals[L.TOT_SKIPPED_ENTRIES] += 1.0
             else:
                 side = pending_entry

@@ -43,7 +43,8 @@ CFG_LIQUIDATION_FEE_REMAINING = 22  # 1: a liquidation takes the position's rema
 CFG_SHORT_INTEREST_PER_CHARGE = 23  # a short's rate per charge on the base units lent
 CFG_SHORT_OPENING_RATE = 24
 CFG_QUOTE_INTEREST = 25             # 1: interest on quote amounts lent, paid per charge (Kraken)
-CFG_SIZE = 26
+CFG_MAX_LEVERAGE = 26               # the venue's leverage cap (each tier's cap is below it)
+CFG_SIZE = 27
 
 # Trade record columns.
 TR_SIDE = 0
@@ -90,6 +91,6 @@ TOT_FEES = 3
 TOT_INTEREST = 4
 TOT_FUNDING = 5
 TOT_LIQUIDATIONS = 6
-TOT_SKIPPED_ENTRIES = 7  # entries refused because equity could not pay the margin and fee
+TOT_SKIPPED_ENTRIES = 7  # entries refused: margin and fee unaffordable, or leverage above the tier's cap
 TOT_CALLS_SEEN = 8       # margin calls that happened (more than were recorded when the matrix was full)
 TOT_SIZE = 9

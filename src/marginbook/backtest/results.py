@@ -145,7 +145,8 @@ class BacktestResult:
         call_rows: the kernel's margin-call matrix (``MC_*`` columns).
         fees_paid, interest_paid: totals in the quote asset.
         funding: funding received (+) or paid (−) in total.
-        skipped_entries: entries refused because equity could not pay margin and fee.
+        skipped_entries: entries refused because equity could not pay margin and fee, or
+            because the leverage is above the venue's cap for the position's notional tier.
         elapsed_s: wall time of the kernel call.
         strategy: the strategy name and parameters, for reports.
     """

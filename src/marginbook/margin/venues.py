@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from marginbook.domain.errors import InputError, InputProblem
+from marginbook.margin.rules import margin as rules_margin
 
 #: Which liquidation rule of :mod:`marginbook.margin.rules` a venue uses.
 LiquidationRule = Literal["binance_usdm", "bybit", "okx", "kraken", "spot_margin_level"]
@@ -270,11 +271,11 @@ def profile(name: str) -> VenueProfile:
 
 
 def tier_max_leverage(venue: VenueProfile, notional: float) -> float:
-    """The leverage cap for a position of ``notional`` (the tier's cap, else the venue's)."""
-    if not venue.tier_max_leverage:
-        return venue.max_leverage
-    index = 0
-    for i in range(1, len(venue.tier_floors)):
-        if notional > venue.tier_floors[i]:
-            index = i
-    return min(venue.max_leverage, venue.tier_max_leverage[index])
+    """The leverage cap for a position of ``notional`` (the tier's cap, else the venue's).
+
+    The rule itself is :func:`marginbook.margin.rules.tier_leverage_cap`, which the backtest
+    kernel compiles too, so both refuse the same entries.
+    """
+    return rules_margin.tier_leverage_cap(
+        notional, venue.tier_floors, venue.tier_max_leverage, venue.max_leverage  # type: ignore[arg-type]
+    )

@@ -80,6 +80,20 @@ def tier_index(notional: float, floors: FloatArray) -> int:
     return index
 
 
+def tier_leverage_cap(notional: float, floors: FloatArray, caps: FloatArray, max_leverage: float) -> float:
+    """The highest leverage the venue allows for a position of ``notional``.
+
+    Futures venues cap leverage per notional bracket (Binance "Leverage and Margin of USDⓈ-M
+    Futures", Bybit "Risk Limit"): the bigger the position, the lower the cap. ``caps[i]``
+    is the cap of the tier whose floor is ``floors[i]`` (:func:`tier_index`); with no caps
+    (an empty table) the venue's ``max_leverage`` applies, and it bounds every tier's cap.
+    """
+    if len(caps) == 0:
+        return max_leverage
+    cap: float = caps[tier_index(notional, floors)]
+    return min(max_leverage, cap)
+
+
 def tier_maintenance_amount(tier: int, floors: FloatArray, mmrs: FloatArray) -> float:
     """The maintenance amount ("cum") of ``tier``, derived from the tier table.
 
