@@ -28,6 +28,8 @@ CASES: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
     (rules.unrealized_pnl, (-1, 0.2, 50_000.0, 65_200.0)),
     (rules.tier_index, (260_000.0, FLOORS)),
     (rules.tier_maintenance_amount, (2, FLOORS, MMRS)),
+    (rules.partial_liquidation_quantity, (3.0, 100_000.0, 100_000.0, 1_700.0, 0.0, FLOORS, MMRS, 0.0005, 9)),
+    (rules.partial_liquidation_quantity, (3.0, 100_000.0, 100_000.0, 100.0, 0.0, FLOORS, MMRS, 0.0005, 9)),
     (rules.tier_leverage_cap, (260_000.0, FLOORS, np.array([125.0, 100.0, 50.0, 20.0]), 75.0)),
     (rules.tier_leverage_cap, (60_000.0, FLOORS, np.array([125.0, 100.0, 50.0, 20.0]), 125.0)),
     (rules.margin_ratio_price, (1, 1.0, 20_000.0, 1_000.0, 0.0, 0.0, 0.004, 0.0, 0.8)),

@@ -176,6 +176,12 @@ def kernel_config(settings: BacktestSettings) -> tuple[FloatArray, FloatArray, F
     cfg[L.CFG_CALL_LEVEL] = venue.margin_call_level
     cfg[L.CFG_LIQUIDATION_LEVEL] = venue.liquidation_level
     cfg[L.CFG_MAX_LEVERAGE] = venue.max_leverage
+    cfg[L.CFG_PARTIAL_LIQUIDATION] = 1.0 if venue.partial_liquidation else 0.0
+    # The reducing order is a market order: the run's fee when given, else the venue's rate.
+    if venue.partial_liquidation_fee_rate is None and settings.fee is not None:
+        cfg[L.CFG_PARTIAL_FEE] = settings.fee
+    else:
+        cfg[L.CFG_PARTIAL_FEE] = venue.partial_fee_rate
     if settings.mmr is not None:
         floors, mmrs, caps = np.zeros(1), np.array([settings.mmr]), np.zeros(0)
     else:

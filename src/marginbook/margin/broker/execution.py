@@ -231,6 +231,9 @@ class Executor:
             position.proceeds += notional
         position.quantity = total
         position.collateral += own
+        if len(venue.tier_floors) > 1:
+            tier = rules.tier_index(total * price, venue.tier_floors)  # type: ignore[arg-type]
+            position.risk_tier = max(position.risk_tier, tier)
         self._trade_record(at, side, price, quantity, fee, position, reason)
         if venue.settlement == "spot":
             self.accrue_interest(position, epoch)
@@ -291,6 +294,43 @@ class Executor:
         record["pnl"] = to_decimal(pnl)
         if position.quantity <= EPSILON:
             del account.positions[position.name]
+        return record
+
+    def partial_liquidation(
+        self, position: Position, quantity: float, price: float, at: datetime, fee_rate: float, tier: int
+    ) -> dict[str, Any]:
+        """A tiered venue's liquidation engine sells ``quantity`` of ``position`` and keeps the rest open.
+
+        P&L-settled venues only (the futures venues that liquidate partially): the sold part's
+        P&L is realized (``realized_pnl``, noted "partial liquidation") and ``fee_rate`` is
+        charged on it (``fee`` noted "liquidation fee"). An isolated position keeps its whole
+        margin less that loss and fee, as the venue keeps the margin with the position (the
+        point of the reduction is that the rest is margin compliant); a cross position's
+        margin shrinks with its size. ``tier`` is the tier the rest is in (its new risk tier).
+        """
+        account = self.account
+        account.version += 1
+        fraction = quantity / position.quantity
+        pnl = rules.unrealized_pnl(position.side, quantity, position.entry_price, price)
+        pnl_dec = self.rounding.credit(account.quote, pnl, signed=True)
+        account.cash += pnl
+        if pnl_dec != 0:
+            self.sink.emit(
+                EventKind.REALIZED_PNL, at, account.quote, pnl_dec, position=position.ledger_id,
+                opened_at=position.opened_at,
+                note=f"partial liquidation of {to_decimal(quantity)} {account.base}",
+            )  # fmt: skip
+        fee = self._debit_quote(
+            EventKind.FEE, at, quantity * price * fee_rate, position, "liquidation fee (partial liquidation)"
+        )
+        if account.mode == "isolated":
+            position.collateral += pnl - fee
+        else:
+            position.collateral -= position.collateral * fraction
+        position.quantity -= quantity
+        position.risk_tier = tier
+        record = self._trade_record(at, -position.side, price, quantity, fee, position, "liquidation")
+        record["pnl"] = pnl_dec
         return record
 
     def liquidation_fee(self, notional: float, room: float, maintenance: float) -> float:
