@@ -44,6 +44,9 @@ __all__ = ["Engine", "RunConfig", "Snapshot", "run_bars"]
 #: How many times in one bar a position is looked at again after a partial liquidation (each
 #: one lowers its tier, so a venue's tier count bounds it; this only guards against a loop).
 _MAX_ROUNDS = 64
+#: Base units below half the ledger's unit (1e-8): what is left of an order after it closed
+#: a position, when the order named the position's size as a float prints it.
+_DUST = 0.5e-8
 
 
 class Engine:
@@ -400,6 +403,8 @@ class Engine:
             closing = min(quantity, position.quantity)
             self.executor.close(position, closing, price, at, epoch, self._fee_rate(taker), reason)
             quantity -= closing
+            if quantity < _DUST:  # float residue of a quantity that closed the position
+                quantity = 0.0
             closed = True
             if order.position not in account.positions:
                 self._cancel_protection(order.position, "position closed")

@@ -186,7 +186,8 @@ class Executor:
                 )
             account.positions[name] = position
         total = position.quantity + quantity
-        position.entry_price = (position.entry_price * position.quantity + price * quantity) / total
+        if position.quantity > 0.0:  # an addition: the average entry price
+            position.entry_price = (position.entry_price * position.quantity + price * quantity) / total
         q_dec = to_decimal(quantity)
         fee = notional * fee_rate
         if venue.settlement == "pnl":
