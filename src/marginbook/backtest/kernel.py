@@ -18,7 +18,10 @@ What happens in bar ``i``, in this order, the order of the event-driven engine
    venue has one); stop-loss, take-profit and the trailing stop are set from the signal bar's
    close.
 2. An open position is checked against the bar's range with the one intrabar rule
-   (``exit_fill``): liquidation, stop, take-profit, conservatively ordered.
+   (``exit_fill``): liquidation, stop, take-profit, conservatively ordered. On a tiered venue
+   a liquidation may sell only part of the position (``partial_liquidation_quantity``); the
+   rest continues on a new trade row and is checked again from the cut's price (the same
+   holds for a liquidation at a gapped open in step 1).
 3. Funding times inside the bar settle at its open price.
 4. A margin call is recorded when the bar's adverse extreme crosses into the call level.
 5. Interest charges falling before the next bar are booked; liquidation and call prices

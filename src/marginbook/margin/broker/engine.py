@@ -12,7 +12,9 @@ Each bar, in this order (the conservative reading of a bar, stated once in docs/
 3. live limit and stop entries fill where the bar reaches them;
 4. every position's protective exits and its liquidation (isolated) or the account's
    liquidation (cross) are decided by :func:`~marginbook.margin.rules.exit_fill`, oldest
-   position first;
+   position first; on a tiered venue a liquidation may sell only part of a position
+   (:func:`~marginbook.margin.rules.partial_liquidation_quantity`), and the rest is looked at
+   again from that price;
 5. funding times inside the bar settle, at the bar's open price, for the positions still
    open (the price at that moment is unknown; the open is the last price known);
 6. a margin call is raised when the adverse extreme crosses the call price, and answered

@@ -12,7 +12,9 @@ Sources (re-checked against the venues' help pages; see ``docs/margin.md``):
   "Leverage and Margin of USDⓈ-M Futures" (tiers, maintenance amount).
 - Binance spot margin: "Margin Level" and "Margin Call and Liquidation".
 - Kraken margin: "How is the margin level calculated?" and "Margin call and liquidation".
-- Bybit: "Liquidation Price (USDT Contract)".
+- Bybit: "Liquidation Price (USDT Contract)"; "Liquidation Process (USDT Contract)" and
+  "Risk Limit (USDT Contract)" (partial liquidation down to a lower risk limit).
+- Binance USDⓈ-M partial liquidation: "Binance Futures Liquidation Protocols".
 - OKX: "Isolated margin liquidation price" (perpetual swap).
 """
 
