@@ -166,7 +166,7 @@ class Engine:
         account = self.account
         if not account.positions:
             return
-        before = {p.name: (p.side, p.quantity) for p in account.positions.values()}
+        before: dict[str, tuple[int, float]] | None = None  # taken only when something is liquidated
         if account.mode == "cross":
             for _ in range(_MAX_ROUNDS):
                 if not account.positions:
@@ -174,6 +174,8 @@ class Engine:
                 levels = self._account_levels(open_)
                 if not rules.liquidated_at_open(levels.direction, open_, levels.liquidation_price):
                     break
+                if before is None:
+                    before = {p.name: (p.side, p.quantity) for p in account.positions.values()}
                 if not self._liquidate(list(account.positions.values()), open_, at, epoch):
                     break
         else:
@@ -182,8 +184,12 @@ class Engine:
                     liquidation = account.position_levels(position).liquidation_price
                     if not rules.liquidated_at_open(position.side, open_, liquidation):
                         break
+                    if before is None:
+                        before = {p.name: (p.side, p.quantity) for p in account.positions.values()}
                     if not self._liquidate([position], open_, at, epoch):
                         break
+        if before is None:
+            return
         for name, (side, quantity) in before.items():
             left = account.positions[name].quantity if name in account.positions else 0.0
             if left < quantity:
@@ -259,16 +265,11 @@ class Engine:
         account = self.account
         cross = account.mode == "cross"
         for position in list(account.positions.values()):
-            if position.name not in account.positions:
-                continue
-            reference, take_profit = open_, True
+            partial_at = self._exit_position(position, at, epoch, open_, open_, high, low, True)
             for _ in range(_MAX_ROUNDS):
-                partial_at = self._exit_position(
-                    position, at, epoch, open_, reference, high, low, take_profit
-                )
                 if partial_at is None:
                     break
-                reference, take_profit = partial_at, False
+                partial_at = self._exit_position(position, at, epoch, open_, partial_at, high, low, False)
         if not cross:
             return
         reference = open_
