@@ -251,6 +251,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                         charges_done, funding_sum)
                     n_trades += 1
                     risk_tier = kept_tier
+                    principal *= qty / (qty + sold)  # interest runs on what is still lent
                     totals[L.TOT_FEES] += fee
                     totals[L.TOT_LIQUIDATIONS] += 1.0
                     interest_paid = 0.0
@@ -382,6 +383,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                             charges_done, funding_sum)
                         n_trades += 1
                         risk_tier = kept_tier
+                        principal *= qty / (qty + sold)  # interest runs on what is still lent
                         totals[L.TOT_FEES] += fee
                         totals[L.TOT_LIQUIDATIONS] += 1.0
                         interest_paid = 0.0
