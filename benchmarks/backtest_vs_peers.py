@@ -1,6 +1,7 @@
 """Benchmark: marginbook's backtest kernel against backtesting.py 0.6.6 and vectorbt 1.2.0.
 
-One script run does everything (``python benchmarks/backtest_vs_peers.py [--write-docs]``):
+One script run does everything (``python benchmarks/backtest_vs_peers.py [--write-docs]``;
+``--skip-peers`` times marginbook alone, for before/after comparisons without the peers' venv):
 
 1. Generates 1,000,000 synthetic 1-minute bars (lognormal walk, fixed seed) into a
    temporary file (never committed).
@@ -157,11 +158,39 @@ def peer(name: str, path: Path) -> dict[str, float]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def marginbook_only() -> None:
+    """The marginbook rows of the report, without the peers: for before/after comparisons."""
+    load = os.getloadavg()
+    cpu_before = time.process_time()
+    bars = synthetic_bars(BARS, seed=SEED)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bars.npz"
+        np.savez(path, timestamps=bars.timestamps, open=bars.open, high=bars.high, low=bars.low, close=bars.close)
+        agree_s, (agree_equity, agree_trades, _) = best_of(3, bars, agreement_settings())
+        margin_s, (margin_equity, margin_trades, margin_liq) = best_of(3, bars, margin_settings())
+        cpu = time.process_time() - cpu_before
+        fresh = fresh_process(path)
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"leverage 1, warm, best of 3: {agree_s:.3f} s ({BARS / agree_s:,.0f} bars/s), "
+          f"final equity {agree_equity:.6f}, {agree_trades} trades")
+    print(f"leverage 5 + interest + liquidation checks, warm, best of 3: {margin_s:.3f} s "
+          f"({BARS / margin_s:,.0f} bars/s), final equity {margin_equity:.6f}, {margin_trades} trades, "
+          f"{margin_liq} liquidated")
+    print(f"CPU seconds of this process for both series (4 runs each, signals included): {cpu:.2f}")
+    print(f"fresh process, first run: best {fresh['first_run']:.3f} s, median {fresh['first_run_median']:.3f} s; "
+          f"imports best {fresh['imports']:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write-docs", action="store_true", help="replace the Backtest section of docs/benchmarks.md")
     parser.add_argument("--skip-memory", action="store_true", help="skip the 10M-bar memory run")
+    parser.add_argument("--skip-peers", action="store_true",
+                        help="marginbook only (no peers' venv needed): warm and fresh-process times, CPU seconds")
     args = parser.parse_args()
+    if args.skip_peers:
+        marginbook_only()
+        return
 
     bars = synthetic_bars(BARS, seed=SEED)
     with tempfile.TemporaryDirectory() as tmp:

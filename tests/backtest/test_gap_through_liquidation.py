@@ -73,8 +73,8 @@ def test_seed_1905_paper_engine_drops_the_buy_to_close_and_agrees_with_the_kerne
     ours, theirs = kernel_fills(result), paper_fills(outcome)
     assert [(t, s) for t, s, _, _ in ours] == [(t, s) for t, s, _, _ in theirs]
     for (_, _, price, quantity), (_, _, paper_price, paper_quantity) in zip(ours, theirs, strict=True):
-        assert price == pytest.approx(paper_price, rel=1e-6)
-        assert quantity == pytest.approx(paper_quantity, abs=1e-8)
+        assert price == pytest.approx(float(paper_price), rel=1e-6)
+        assert quantity == pytest.approx(float(paper_quantity), abs=1e-8)
     assert [t.exit_time for t in result.liquidations] == [r["time"] for r in outcome.liquidations]
     assert bars.time_of(83) in [r["time"] for r in outcome.liquidations]  # type: ignore[attr-defined]
 

@@ -32,25 +32,28 @@ def run_backtest(bars: Bars, signals: Signals, settings: BacktestSettings,
     n = len(bars)
     if len(signals.entries) != n:
         raise ValueError(f"{len(signals.entries)} signals for {n} bars")
-    cfg, floors, mmrs = kernel_config(settings)
-    capacity = int(np.count_nonzero(signals.entries)) + 1
+    cfg, floors, mmrs, caps = kernel_config(settings)
+    # A row per entry signal covers every trade; partial liquidations (tiered venues) add a row
+    # each, so a few spare rows are kept, plus the kernel's scratch row.
+    capacity = int(np.count_nonzero(signals.entries)) + 16
     call_capacity = capacity
     while True:
         equity = np.empty(n)
         liquidation = np.empty(n)
-        trades = np.zeros((capacity, L.TR_SIZE))
+        trades = np.zeros((capacity + 1, L.TR_SIZE))
         calls = np.zeros((call_capacity, L.MC_SIZE))
         started = time.perf_counter()
         totals = run_bars(bars.timestamps, bars.open, bars.high, bars.low, bars.close, signals.entries,
-                          signals.exit_long, signals.exit_short, cfg, floors, mmrs, equity, liquidation,
+                          signals.exit_long, signals.exit_short, cfg, floors, mmrs, caps, equity, liquidation,
                           trades, calls)
         elapsed = time.perf_counter() - started
-        seen = int(totals[L.TOT_CALLS_SEEN])
-        if seen <= call_capacity:
+        seen, rows = int(totals[L.TOT_CALLS_SEEN]), int(totals[L.TOT_TRADES])
+        if seen <= call_capacity and rows <= capacity:
             break
-        # More margin calls than positions (a position called, recovered, called again): rare,
-        # so the run is repeated with room for all of them rather than reserving a row per bar.
-        call_capacity = seen
+        # More margin calls than positions (a position called, recovered, called again), or more
+        # partial liquidations than spare rows: rare, so the run is repeated with room for all of
+        # them rather than reserving a row per bar.
+        call_capacity, capacity = max(seen, call_capacity), max(rows, capacity)
     n_trades, n_calls = int(totals[L.TOT_TRADES]), int(totals[L.TOT_CALLS])
     return BacktestResult(
         settings=settings, bars=bars, equity=equity, liquidation_prices=liquidation,

@@ -18,7 +18,10 @@ What happens in bar ``i``, in this order, the order of the event-driven engine
    venue has one); stop-loss, take-profit and the trailing stop are set from the signal bar's
    close.
 2. An open position is checked against the bar's range with the one intrabar rule
-   (``exit_fill``): liquidation, stop, take-profit, conservatively ordered.
+   (``exit_fill``): liquidation, stop, take-profit, conservatively ordered. On a tiered venue
+   a liquidation may sell only part of the position (``partial_liquidation_quantity``); the
+   rest continues on a new trade row and is checked again from the cut's price (the same
+   holds for a liquidation at a gapped open in step 1).
 3. Funding times inside the bar settle at its open price.
 4. A margin call is recorded when the bar's adverse extreme crosses into the call level.
 5. Interest charges falling before the next bar are booked; liquidation and call prices
@@ -38,7 +41,13 @@ import numba
 import numpy as np
 
 from marginbook.backtest import layout as L
-from marginbook.backtest.positions import close_position, interest_due, threshold_price, tighter_stop
+from marginbook.backtest.positions import (
+    close_position,
+    interest_due,
+    liquidation_quantity,
+    threshold_price,
+    tighter_stop,
+)
 from marginbook.margin.rules.fills import LIQUIDATION, NO_FILL, STOP, TAKE_PROFIT
 from marginbook.margin.rules.jit import (
     adverse_extreme,
@@ -46,6 +55,8 @@ from marginbook.margin.rules.jit import (
     favourable_extreme,
     funding_payment,
     liquidated_at_open,
+    tier_index,
+    tier_leverage_cap,
     trading_fee,
     trailing_stop_level,
     unrealized_pnl,
@@ -68,9 +79,60 @@ def _record_exit(row: np.ndarray, bar: int, price: float, fee: float, interest: 
 
 
 @numba.njit(cache=True)
+def _continue_row(row: np.ndarray, side: int, entry_bar: int, qty: float, entry_price: float,
+                  collateral: float) -> None:
+    """Start the row of what a partial liquidation left open (``TR_CONTINUES``): same entry, no fee."""
+    row[:] = 0.0
+    row[L.TR_SIDE] = side
+    row[L.TR_ENTRY_BAR] = entry_bar
+    row[L.TR_EXIT_BAR] = -1
+    row[L.TR_QUANTITY] = qty
+    row[L.TR_ENTRY_PRICE] = entry_price
+    row[L.TR_MARGIN] = collateral
+    row[L.TR_CONTINUES] = 1.0
+
+
+@numba.njit(cache=True)
+def _sell_part(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, trades_out: np.ndarray, trade: int,
+               n_trades: int, bar: int, side: int, qty: float, sold: float, entry_price: float,
+               entry_bar: int, price: float, fee_rate: float, collateral: float, cash: float,
+               interest_paid: float, accrued: float, charges_done: int,
+               funding_sum: float) -> tuple[float, float, float, float, int, float, float]:
+    """A partial liquidation: sell ``sold`` units at ``price``, keep the rest open on a new row.
+
+    The sold part's P&L is realized and the fee charged on it; an isolated position keeps its
+    margin less that loss and fee (the venue keeps the margin with the position), a cross
+    one's margin shrinks with its size. The current row closes as a liquidation of ``sold``
+    units; the next row (``TR_CONTINUES``) carries the rest, whose levels are recomputed.
+
+    Returns:
+        ``(cash, collateral, qty, fee, trade, liquidation_price, call_price)`` after the sale.
+    """
+    last_row = trades_out.shape[0] - 1
+    pnl = unrealized_pnl(side, sold, entry_price, price)
+    fee = trading_fee(sold * price, fee_rate)
+    cash += pnl - fee
+    cross = cfg[L.CFG_CROSS] != 0.0
+    collateral = collateral - collateral * (sold / qty) if cross else collateral + pnl - fee
+    row = trades_out[min(trade, last_row)]
+    row[L.TR_QUANTITY] = sold
+    _record_exit(row, bar, price, fee, 0.0, interest_paid, accrued, charges_done, funding_sum, pnl - fee,
+                 L.EXIT_LIQUIDATION)
+    qty -= sold
+    liquidation_price = threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash, 0.0, 0.0,
+                                        accrued, L.CFG_LIQUIDATION_LEVEL)
+    call_price = threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash, 0.0, 0.0,
+                                 accrued, L.CFG_CALL_LEVEL)
+    row = trades_out[min(n_trades, last_row)]
+    _continue_row(row, side, entry_bar, qty, entry_price, collateral)
+    row[L.TR_LIQUIDATION_PRICE] = liquidation_price
+    return cash, collateral, qty, fee, n_trades, liquidation_price, call_price
+
+
+@numba.njit(cache=True)
 def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
              close: np.ndarray, entries: np.ndarray, exit_long: np.ndarray, exit_short: np.ndarray,
-             cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, equity_out: np.ndarray,
+             cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, caps: np.ndarray, equity_out: np.ndarray,
              liquidation_out: np.ndarray, trades_out: np.ndarray, calls_out: np.ndarray) -> np.ndarray:
     """Run the bars; fill ``equity_out``, ``liquidation_out``, ``trades_out``, ``calls_out``.
 
@@ -81,9 +143,13 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         exit_long, exit_short: bool, leave the long / short at the bar's close.
         cfg: settings vector (``CFG_*``).
         floors, mmrs: the venue's maintenance tiers (notional floors ascending from 0, rates).
+        caps: each tier's leverage cap (an entry above its tier's cap is refused, as the
+            venue refuses the order); empty when the venue has none beyond ``CFG_MAX_LEVERAGE``.
         equity_out: receives the equity at each close (wallet balance + unrealized P&L − unpaid interest).
         liquidation_out: receives each bar's liquidation price (``nan`` when flat).
-        trades_out: one row per trade (``TR_*``); needs a row per nonzero entry.
+        trades_out: one row per trade (``TR_*``) plus one scratch row: a row per nonzero entry
+            and one per partial liquidation; rows beyond are counted (``TOT_TRADES``) but
+            written to the scratch row only, so the caller can run again with more rows.
         calls_out: one row per margin call (``MC_*``); calls beyond its rows are counted only.
 
     Returns:
@@ -91,6 +157,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
     """
     n = len(close)
     leverage = cfg[L.CFG_LEVERAGE]
+    max_leverage = cfg[L.CFG_MAX_LEVERAGE]
     size_units = cfg[L.CFG_SIZE_UNITS]
     size_fraction = cfg[L.CFG_SIZE_FRACTION]
     fee_rate = cfg[L.CFG_FEE]
@@ -110,6 +177,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
         or cfg[L.CFG_SHORT_INTEREST_PER_CHARGE] > 0.0 or cfg[L.CFG_SHORT_OPENING_RATE] > 0.0)
     pays_funding = funding_rate != 0.0 and funding_period > 0
     call_capacity = calls_out.shape[0]
+    last_row = trades_out.shape[0] - 1  # the scratch row
+    partial_fee_rate = cfg[L.CFG_PARTIAL_FEE]
     totals = np.zeros(L.TOT_SIZE)
 
     cash = cfg[L.CFG_CASH]
@@ -118,6 +187,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
     qty = 0.0
     entry_price = 0.0
     entry_time = 0
+    entry_bar = 0
+    risk_tier = 0  # tiered futures: the tier a liquidation may reduce the position from
     collateral = 0.0
     quote_borrowed = 0.0
     base_borrowed = 0.0
@@ -167,13 +238,31 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                 liquidation_price = threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral,
                                                      cash, quote_borrowed, base_borrowed, accrued,
                                                      L.CFG_LIQUIDATION_LEVEL)
-            if liquidated_at_open(side, open_[i], liquidation_price):
+            for _ in range(64):  # a partial liquidation lowers the tier: the tier count bounds this
+                if side == 0 or not liquidated_at_open(side, open_[i], liquidation_price):
+                    break
+                sold, kept_tier = liquidation_quantity(cfg, floors, mmrs, side, qty, entry_price, open_[i],
+                                                       collateral, cash, risk_tier)
+                if sold < qty:
+                    # A tiered venue sells part and keeps the rest open; look at the open again.
+                    cash, collateral, qty, fee, trade, liquidation_price, call_price = _sell_part(
+                        cfg, floors, mmrs, trades_out, trade, n_trades, i, side, qty, sold, entry_price,
+                        entry_bar, open_[i], partial_fee_rate, collateral, cash, interest_paid, accrued,
+                        charges_done, funding_sum)
+                    n_trades += 1
+                    risk_tier = kept_tier
+                    principal *= qty / (qty + sold)  # interest runs on what is still lent
+                    totals[L.TOT_FEES] += fee
+                    totals[L.TOT_LIQUIDATIONS] += 1.0
+                    interest_paid = 0.0
+                    funding_sum = 0.0
+                    continue
                 delta, fee, interest, price = close_position(cfg, floors, mmrs, side, qty, entry_price,
                                                              open_[i], liquidation_fee_rate, True, collateral,
                                                              cash, quote_borrowed, base_borrowed, accrued)
                 cash += delta
-                _record_exit(trades_out[trade], i, price, fee, interest, interest_paid, accrued, charges_done,
-                             funding_sum, delta, L.EXIT_LIQUIDATION)
+                _record_exit(trades_out[min(trade, last_row)], i, price, fee, interest, interest_paid,
+                             accrued, charges_done, funding_sum, delta, L.EXIT_LIQUIDATION)
                 totals[L.TOT_FEES] += fee
                 totals[L.TOT_INTEREST] += interest
                 totals[L.TOT_LIQUIDATIONS] += 1.0
@@ -186,8 +275,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                                                  fee_rate, False, collateral, cash, quote_borrowed,
                                                  base_borrowed, accrued)
             cash += delta
-            _record_exit(trades_out[trade], i, price, fee, interest, interest_paid, accrued, charges_done,
-                         funding_sum, delta, L.EXIT_SIGNAL)
+            _record_exit(trades_out[min(trade, last_row)], i, price, fee, interest, interest_paid,
+                         accrued, charges_done, funding_sum, delta, L.EXIT_SIGNAL)
             totals[L.TOT_FEES] += fee
             totals[L.TOT_INTEREST] += interest
             side = 0
@@ -202,13 +291,16 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
             fee = trading_fee(quantity * price, fee_rate)
             # An account worn down to dust (a billionth of the starting cash) is finished: real
             # venues refuse orders below a minimum notional long before.
-            if equity <= min_equity or quantity <= 0.0 or margin + fee > equity + 1e-9:
+            if (equity <= min_equity or quantity <= 0.0 or margin + fee > equity + 1e-9
+                    or leverage > tier_leverage_cap(quantity * price, floors, caps, max_leverage)):
                 totals[L.TOT_SKIPPED_ENTRIES] += 1.0
             else:
                 side = pending_entry
                 qty = quantity
                 entry_price = price
                 entry_time = t
+                entry_bar = i
+                risk_tier = tier_index(qty * price, floors)
                 collateral = margin
                 cash -= fee
                 if side == 1:
@@ -245,7 +337,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                         accrued += amount
                 trade = n_trades
                 n_trades += 1
-                row = trades_out[trade]
+                row = trades_out[min(trade, last_row)]
+                row[L.TR_CONTINUES] = 0.0
                 row[L.TR_SIDE] = side
                 row[L.TR_ENTRY_BAR] = i
                 row[L.TR_EXIT_BAR] = -1
@@ -264,16 +357,40 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                                                  L.CFG_LIQUIDATION_LEVEL)
             call_price = threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash,
                                           quote_borrowed, base_borrowed, accrued, L.CFG_CALL_LEVEL)
-            if trades_out[trade, L.TR_ENTRY_BAR] == i:
-                trades_out[trade, L.TR_LIQUIDATION_PRICE] = liquidation_price
+            if entry_bar == i:
+                trades_out[min(trade, last_row), L.TR_LIQUIDATION_PRICE] = liquidation_price
 
-        # 2. Protective exits and liquidation inside the bar, under the one intrabar rule.
+        # 2. Protective exits and liquidation inside the bar, under the one intrabar rule. After a
+        #    partial liquidation the bar's path goes on from its price: the rest is looked at again,
+        #    its stop before its new liquidation price, without the take-profit.
         if side != 0:
             stop_level, is_trailing = tighter_stop(side, stop_price, trailing_price)
-            code, price = exit_fill(side, open_[i], high[i], low[i], stop_level, take_profit_price,
-                                    liquidation_price)
-            if code != NO_FILL:
+            reference = open_[i]
+            take_level = take_profit_price
+            for _ in range(64):
+                code, price = exit_fill(side, reference, high[i], low[i], stop_level, take_level,
+                                        liquidation_price)
+                if code == NO_FILL:
+                    break
                 liquidated = code == LIQUIDATION
+                if liquidated:
+                    sold, kept_tier = liquidation_quantity(cfg, floors, mmrs, side, qty, entry_price, price,
+                                                           collateral, cash, risk_tier)
+                    if sold < qty:
+                        cash, collateral, qty, fee, trade, liquidation_price, call_price = _sell_part(
+                            cfg, floors, mmrs, trades_out, trade, n_trades, i, side, qty, sold, entry_price,
+                            entry_bar, price, partial_fee_rate, collateral, cash, interest_paid, accrued,
+                            charges_done, funding_sum)
+                        n_trades += 1
+                        risk_tier = kept_tier
+                        principal *= qty / (qty + sold)  # interest runs on what is still lent
+                        totals[L.TOT_FEES] += fee
+                        totals[L.TOT_LIQUIDATIONS] += 1.0
+                        interest_paid = 0.0
+                        funding_sum = 0.0
+                        reference = price
+                        take_level = math.nan
+                        continue
                 if code == STOP:
                     reason = L.EXIT_TRAILING_STOP if is_trailing else L.EXIT_STOP
                     rate_now = fee_rate
@@ -288,11 +405,12 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                                                      rate_now, liquidated, collateral, cash, quote_borrowed,
                                                      base_borrowed, accrued)
                 cash += delta
-                _record_exit(trades_out[trade], i, price, fee, interest, interest_paid, accrued, charges_done,
-                             funding_sum, delta, reason)
+                _record_exit(trades_out[min(trade, last_row)], i, price, fee, interest, interest_paid,
+                             accrued, charges_done, funding_sum, delta, reason)
                 totals[L.TOT_FEES] += fee
                 totals[L.TOT_INTEREST] += interest
                 side = 0
+                break
 
         # 3. Funding times inside the bar settle at its open (the last price known).
         if side != 0 and pays_funding:
@@ -321,6 +439,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                                                       else max(open_[i], call_price))
                     calls_out[n_calls, L.MC_TRADE] = trade
                     calls_out[n_calls, L.MC_SIDE] = side
+                    calls_out[n_calls, L.MC_QUANTITY] = qty
                     n_calls += 1
                 totals[L.TOT_CALLS_SEEN] += 1.0
             called = touched
@@ -364,7 +483,7 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
 
     if side != 0:
         # Still open: marked to the last close (no exit fee, interest unpaid), as the equity curve is.
-        row = trades_out[trade]
+        row = trades_out[min(trade, last_row)]
         row[L.TR_EXIT_BAR] = n - 1
         row[L.TR_EXIT_PRICE] = close[n - 1]
         unpaid = accrued if side == 1 else accrued * close[n - 1]

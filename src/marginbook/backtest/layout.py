@@ -43,7 +43,10 @@ CFG_LIQUIDATION_FEE_REMAINING = 22  # 1: a liquidation takes the position's rema
 CFG_SHORT_INTEREST_PER_CHARGE = 23  # a short's rate per charge on the base units lent
 CFG_SHORT_OPENING_RATE = 24
 CFG_QUOTE_INTEREST = 25             # 1: interest on quote amounts lent, paid per charge (Kraken)
-CFG_SIZE = 26
+CFG_MAX_LEVERAGE = 26               # the venue's leverage cap (each tier's cap is below it)
+CFG_PARTIAL_LIQUIDATION = 27        # 1: a position above the lowest tier is first reduced (Bybit, Binance)
+CFG_PARTIAL_FEE = 28                # fee rate of the part a partial liquidation sells
+CFG_SIZE = 29
 
 # Trade record columns.
 TR_SIDE = 0
@@ -63,7 +66,8 @@ TR_MARGIN = 13           # initial margin (collateral) at entry
 TR_BORROWED = 14         # quote borrowed by a long, base units borrowed by a short
 TR_INTEREST_UNITS = 15   # interest in the borrowed asset (quote for a long, base for a short)
 TR_CHARGES = 16          # number of interest charges
-TR_SIZE = 17
+TR_CONTINUES = 17        # 1: the rest of the previous row's position after a partial liquidation
+TR_SIZE = 18
 
 # Exit reasons.
 EXIT_SIGNAL = 0
@@ -80,7 +84,8 @@ MC_BAR = 0
 MC_PRICE = 1    # the call price, or the open when the bar opened beyond it
 MC_TRADE = 2    # index of the trade the call belongs to
 MC_SIDE = 3
-MC_SIZE = 4
+MC_QUANTITY = 4  # the position's size when called
+MC_SIZE = 5
 
 # Totals vector returned by the kernel.
 TOT_TRADES = 0
@@ -90,6 +95,6 @@ TOT_FEES = 3
 TOT_INTEREST = 4
 TOT_FUNDING = 5
 TOT_LIQUIDATIONS = 6
-TOT_SKIPPED_ENTRIES = 7  # entries refused because equity could not pay the margin and fee
+TOT_SKIPPED_ENTRIES = 7  # entries refused: margin and fee unaffordable, or leverage above the tier's cap
 TOT_CALLS_SEEN = 8       # margin calls that happened (more than were recorded when the matrix was full)
 TOT_SIZE = 9

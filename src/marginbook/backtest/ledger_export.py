@@ -18,6 +18,10 @@ profile, ``settlement``):
   asset: one ``realized_pnl`` (price P&L less trading fees) with ``opened_at``, one
   ``interest`` when interest was charged, one ``funding`` when funding was paid or received.
 
+A partial liquidation (tiered futures venues) closes one trade for the units the venue
+sold (its ``realized_pnl``, noted ``liquidation``) and continues the position in the next
+trade, whose events keep the same ``position``.
+
 Interest is written as one event per position at its close (the total of the venue's
 charges, whose count is in the note). A position still open after the last bar gets only
 its opening events. Every event carries ``position`` and an origin ``sim:<run id>``.
@@ -56,13 +60,16 @@ def ledger_events(result: BacktestResult, *, base: str, quote: str, run_id: str,
     """
     wallet_name = wallet or f"backtest-{result.settings.venue}"
     events: list[LedgerEvent] = []
+    position = ""
     for index, trade in enumerate(result.trades):
-        position = f"{run_id}-{index + 1}"
+        row = f"{run_id}-{index + 1}"
+        if not trade.continues:  # the rest of a partly liquidated position stays in its position
+            position = row
         writer = _spot_events if settlement == "spot" else _pnl_events
         for step, (kind_time, fields) in enumerate(writer(trade, base, quote)):
             kind, timestamp = kind_time
             events.append(LedgerEvent(
-                id=f"{position}-{step + 1}", timestamp=timestamp, kind=kind, wallet=wallet_name,
+                id=f"{row}-{step + 1}", timestamp=timestamp, kind=kind, wallet=wallet_name,
                 position=position, origin=Origin(source=f"sim:{run_id}", ref=f"{index + 1}.{step + 1}"),
                 **fields,
             ))

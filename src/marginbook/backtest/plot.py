@@ -39,7 +39,7 @@ def figure(result: BacktestResult, title: str | None = None, max_points: int = 2
                                name="liquidation price", line={"color": "crimson", "dash": "dot", "width": 1},
                                connectgaps=False), row=1, col=1)
     for side, symbol, colour in (("long", "triangle-up", "green"), ("short", "triangle-down", "orange")):
-        trades = [t for t in result.trades if t.side == side]
+        trades = [t for t in result.trades if t.side == side and not t.continues]
         fig.add_trace(go.Scatter(x=[t.entry_time for t in trades], y=[t.entry_price for t in trades],
                                  mode="markers", name=f"{side} entry",
                                  marker={"symbol": symbol, "color": colour, "size": 9}), row=1, col=1)

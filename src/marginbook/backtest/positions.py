@@ -21,6 +21,7 @@ from marginbook.margin.rules.jit import (
     kraken_margin_level_price,
     margin_ratio_price,
     okx_isolated_liquidation_price,
+    partial_liquidation_quantity,
     spot_margin_level_price,
     tier_index,
     tier_maintenance_amount,
@@ -67,13 +68,19 @@ def threshold_price(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side:
     # OKX reserves the taker fee of the closing order on top of the maintenance rate.
     reserved = cfg[L.CFG_TAKER_FEE] if model == MODEL_OKX else 0.0
     if cross:
-        # A cross account: the whole balance backs the position, whatever the venue's isolated formula.
+        # A cross account: the whole balance backs the position, whatever the venue's isolated
+        # formula; with tiers, the tier at the liquidation price governs (as the paper engine's).
+        if len(floors) > 1:
+            return float(tiered_margin_ratio_price(side, qty, entry_price, cash, 0.0, 0.0, floors, mmrs,
+                                                   level))
         return float(margin_ratio_price(side, qty, entry_price, cash, 0.0, 0.0, mmr + reserved, amount,
                                         level))
     if model == MODEL_BYBIT:
         maintenance = qty * entry_price * mmr - amount
         if level_index == L.CFG_LIQUIDATION_LEVEL:
-            return float(bybit_liquidation_price(side, entry_price, qty, leverage, mmr, amount, 0.0))
+            # Margin beyond the initial margin (after a partial liquidation) is Bybit's "extra".
+            extra = collateral - qty * entry_price / leverage
+            return float(bybit_liquidation_price(side, entry_price, qty, leverage, mmr, amount, extra))
         return float(fixed_maintenance_ratio_price(side, entry_price, qty, collateral, maintenance, level))
     if model == MODEL_OKX:
         if level_index == L.CFG_LIQUIDATION_LEVEL:
@@ -168,3 +175,28 @@ def interest_due(entry_time: int, until: int, charges_done: int, principal: floa
     for k in range(charges_done, due):
         amount += principal * (opening_rate if (k == 0 and charge_at_open) else rate)
     return max(due, charges_done), amount
+
+
+@numba.njit(cache=True)
+def liquidation_quantity(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, side: int, qty: float,
+                         entry_price: float, price: float, collateral: float, cash: float,
+                         risk_tier: int) -> tuple[float, int]:
+    """Units the venue's liquidation engine sells at ``price`` (all, or part on a tiered venue), and
+    the tier the rest is in (``risk_tier`` is the position's: see ``partial_liquidation_quantity``).
+
+    Only futures venues that liquidate partially (``CFG_PARTIAL_LIQUIDATION``) with more than
+    one tier sell part (``partial_liquidation_quantity``); the margin balance is the isolated
+    margin or the cross wallet, plus the unrealized P&L at ``price``. Bybit values the
+    position for its tier at the entry price, as its liquidation price does.
+    """
+    if cfg[L.CFG_PARTIAL_LIQUIDATION] == 0.0 or len(floors) < 2:
+        return qty, risk_tier
+    model = int(cfg[L.CFG_MODEL])
+    if model in (MODEL_SPOT_MARGIN, MODEL_KRAKEN):
+        return qty, risk_tier
+    backing = cash if cfg[L.CFG_CROSS] != 0.0 else collateral
+    balance = backing + unrealized_pnl(side, qty, entry_price, price)
+    value_price = entry_price if model == MODEL_BYBIT else price
+    sold, tier = partial_liquidation_quantity(qty, price, value_price, balance, 0.0, floors, mmrs,
+                                              cfg[L.CFG_PARTIAL_FEE], risk_tier)
+    return float(sold), int(tier)

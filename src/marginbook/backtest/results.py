@@ -10,7 +10,7 @@ as a decimal string, and :mod:`marginbook.backtest.ledger_export` builds ledger 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
@@ -56,6 +56,8 @@ class Trade:
         liquidation_price: at entry (``nan`` when the position cannot be liquidated).
         margin: initial margin (collateral) committed.
         borrowed: the amount lent: quote for a long, base units for a short.
+        continues: the rest of the previous trade's position after the venue liquidated part
+            of it (tiered venues); its entry is that position's, with no entry fee.
     """
 
     side: str
@@ -77,6 +79,7 @@ class Trade:
     liquidation_price: float
     margin: float
     borrowed: float
+    continues: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -101,6 +104,7 @@ class Trade:
             "margin": decimal_text(self.margin),
             "liquidation_price": None if math.isnan(self.liquidation_price)
             else decimal_text(self.liquidation_price),
+            "continues": self.continues,
         }
 
 
@@ -145,7 +149,8 @@ class BacktestResult:
         call_rows: the kernel's margin-call matrix (``MC_*`` columns).
         fees_paid, interest_paid: totals in the quote asset.
         funding: funding received (+) or paid (−) in total.
-        skipped_entries: entries refused because equity could not pay margin and fee.
+        skipped_entries: entries refused because equity could not pay margin and fee, or
+            because the leverage is above the venue's cap for the position's notional tier.
         elapsed_s: wall time of the kernel call.
         strategy: the strategy name and parameters, for reports.
     """
@@ -171,14 +176,12 @@ class BacktestResult:
     @cached_property
     def margin_calls(self) -> tuple[MarginCall, ...]:
         """The first margin call of each position that had one."""
-        trades = self.trades
-        return tuple(replace(call, quantity=trades[call.trade].quantity)
-                     for call in calls_from_rows(self.call_rows, self.bars))
+        return calls_from_rows(self.call_rows, self.bars)
 
     @property
     def trade_count(self) -> int:
-        """How many positions were opened."""
-        return len(self.trade_rows)
+        """How many positions were opened (the rest of a partly liquidated position is not a new one)."""
+        return int(np.count_nonzero(self.trade_rows[:, L.TR_CONTINUES] == 0.0))
 
     @property
     def liquidation_count(self) -> int:
@@ -208,8 +211,19 @@ class BacktestResult:
 
     @property
     def liquidations(self) -> tuple[Trade, ...]:
-        """The trades the venue liquidated."""
+        """The trades the venue liquidated (the part a partial liquidation sold is one)."""
         return tuple(t for t in self.trades if t.exit_reason == "liquidation")
+
+    def _liquidation_records(self) -> list[dict[str, Any]]:
+        trades = self.trades
+        return [
+            {"time": format_timestamp(t.exit_time), "price": decimal_text(t.exit_price),
+             "quantity": decimal_text(t.quantity), "side": t.side, "fee": decimal_text(t.exit_fee),
+             "loss": decimal_text(-t.pnl),
+             # The venue sold these units and kept the rest open (the next trade continues it).
+             "partial": index + 1 < len(trades) and trades[index + 1].continues}
+            for index, t in enumerate(trades) if t.exit_reason == "liquidation"
+        ]
 
     def to_json(self) -> dict[str, Any]:
         """The result as the CLI contract's JSON document (decimal strings, lists as for ``paper``)."""
@@ -218,12 +232,7 @@ class BacktestResult:
             "return_pct": decimal_text(self.return_pct),
             "max_drawdown_pct": decimal_text(self.max_drawdown_pct),
             "trades": [t.to_json() for t in self.trades],
-            "liquidations": [
-                {"time": format_timestamp(t.exit_time), "price": decimal_text(t.exit_price),
-                 "quantity": decimal_text(t.quantity), "side": t.side, "fee": decimal_text(t.exit_fee),
-                 "loss": decimal_text(-t.pnl)}
-                for t in self.liquidations
-            ],
+            "liquidations": self._liquidation_records(),
             "margin_calls": [c.to_json() for c in self.margin_calls],
             "interest_paid": decimal_text(self.interest_paid),
             "fees_paid": decimal_text(self.fees_paid),
@@ -254,7 +263,7 @@ def trades_from_rows(rows: FloatArray, bars: Bars) -> tuple[Trade, ...]:
             funding=float(row[L.TR_FUNDING]), pnl=float(row[L.TR_PNL]),
             exit_reason=L.EXIT_NAMES[int(row[L.TR_REASON])],
             liquidation_price=float(row[L.TR_LIQUIDATION_PRICE]), margin=float(row[L.TR_MARGIN]),
-            borrowed=float(row[L.TR_BORROWED]),
+            borrowed=float(row[L.TR_BORROWED]), continues=bool(row[L.TR_CONTINUES]),
         ))
     return tuple(trades)
 
@@ -263,6 +272,7 @@ def calls_from_rows(rows: FloatArray, bars: Bars) -> tuple[MarginCall, ...]:
     """Turn the kernel's margin-call matrix rows into :class:`MarginCall` records."""
     return tuple(
         MarginCall(time=bars.time_of(int(row[L.MC_BAR])), price=float(row[L.MC_PRICE]),
-                   side="long" if row[L.MC_SIDE] > 0 else "short", quantity=0.0, trade=int(row[L.MC_TRADE]))
+                   side="long" if row[L.MC_SIDE] > 0 else "short", quantity=float(row[L.MC_QUANTITY]),
+                   trade=int(row[L.MC_TRADE]))
         for row in rows
     )

@@ -111,8 +111,11 @@ class BacktestSettings:
         return venue
 
 
-def kernel_config(settings: BacktestSettings) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The kernel's settings vector and tier arrays (floors, rates) for ``settings``.
+def kernel_config(settings: BacktestSettings) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The kernel's settings vector and tier arrays (floors, rates, leverage caps) for ``settings``.
+
+    ``--mmr`` replaces the maintenance tiers by one tier without a cap of its own (only the
+    venue's maximum leverage applies), as ``marginbook risk --mmr`` does.
 
     Raises:
         InputError: when the settings are inconsistent (see :meth:`BacktestSettings.validate`).
@@ -172,9 +175,17 @@ def kernel_config(settings: BacktestSettings) -> tuple[FloatArray, FloatArray, F
         cfg[L.CFG_LIQUIDATION_FEE_REMAINING] = 1.0 if remaining else 0.0
     cfg[L.CFG_CALL_LEVEL] = venue.margin_call_level
     cfg[L.CFG_LIQUIDATION_LEVEL] = venue.liquidation_level
+    cfg[L.CFG_MAX_LEVERAGE] = venue.max_leverage
+    cfg[L.CFG_PARTIAL_LIQUIDATION] = 1.0 if venue.partial_liquidation else 0.0
+    # The reducing order is a market order: the run's fee when given, else the venue's rate.
+    if venue.partial_liquidation_fee_rate is None and settings.fee is not None:
+        cfg[L.CFG_PARTIAL_FEE] = settings.fee
+    else:
+        cfg[L.CFG_PARTIAL_FEE] = venue.partial_fee_rate
     if settings.mmr is not None:
-        floors, mmrs = np.zeros(1), np.array([settings.mmr])
+        floors, mmrs, caps = np.zeros(1), np.array([settings.mmr]), np.zeros(0)
     else:
         floors = np.asarray(venue.tier_floors, dtype=np.float64)
         mmrs = np.asarray(venue.tier_mmrs, dtype=np.float64)
-    return cfg, floors, mmrs
+        caps = np.asarray(venue.tier_max_leverage, dtype=np.float64)
+    return cfg, floors, mmrs, caps

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from marginbook.margin import rules
@@ -48,6 +49,12 @@ class Position:
         charges: interest charges (spot) or rollovers (Kraken) booked so far.
         rate: interest rate per charge, fixed when the position opened.
         proceeds: spot short: the quote received for the borrowed units sold.
+        risk_tier: tiered futures venues: the highest maintenance tier a liquidation may
+            reduce the position from (its tier at opening, lowered by each partial
+            liquidation; see ``rules.partial_liquidation_quantity``).
+        loan: spot: the principal the ledger events lent and have not yet had repaid, exact
+            (``borrowed`` is the engine's float; the last repayment repays ``loan`` itself,
+            so a loan closes in the ledger to the unit).
     """
 
     name: str
@@ -64,6 +71,8 @@ class Position:
     charges: int = 0
     rate: float = 0.0
     proceeds: float = 0.0
+    risk_tier: int = 0
+    loan: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +264,20 @@ class Account:
                 1 if base_held - liquidation * base_debt > 0 else -1,
                 rules.spot_margin_level_price(base_held, quote_held, base_debt, quote_debt, call),
                 rules.spot_margin_level_price(base_held, quote_held, base_debt, quote_debt, liquidation),
+            )
+        if len(self.positions) == 1 and not self.base_collateral and not self._single_tier:
+            # One position: Binance's cross formula with the tier at the liquidation price
+            # governing (the backtest kernel's rule too), not the tier at today's price.
+            (p,) = positions
+            floors, mmrs = venue.tier_floors, venue.tier_mmrs
+            return RiskLevels(
+                p.side,
+                rules.tiered_margin_ratio_price(
+                    p.side, p.quantity, p.entry_price, self.cash, 0.0, 0.0, floors, mmrs, call  # type: ignore[arg-type]
+                ),
+                rules.tiered_margin_ratio_price(
+                    p.side, p.quantity, p.entry_price, self.cash, 0.0, 0.0, floors, mmrs, liquidation  # type: ignore[arg-type]
+                ),
             )
         net_quantity, net_cost, slope, amount = self._cross_sums(price)
         return RiskLevels(

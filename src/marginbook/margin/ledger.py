@@ -1,11 +1,18 @@
 """The decimal boundary: the engine's float amounts become exact ledger events here.
 
-The engine computes in floats (the rule functions are numba-compilable float code). Every
-amount that leaves it as a :class:`~marginbook.domain.events.LedgerEvent` is converted
-once, here, by :func:`to_decimal`: the float's shortest decimal text, quantized to
-:data:`QUANTUM` (``1e-8``, a satoshi and well below a cent) with banker's rounding. The
-engine then books the *quantized* amount back into its own cash, so the cash movements of
-the emitted events add up exactly to the run's final cash (:meth:`EventSink.cash`).
+The engine computes in floats (the rule functions are numba-compilable float code), and its
+state stays in those floats: the very numbers the backtest kernel carries, so the two paths
+agree to the last bits rather than to the last rounding. Every amount that leaves it as a
+:class:`~marginbook.domain.events.LedgerEvent` is converted here, to a multiple of
+:data:`QUANTUM` (``1e-8``, a satoshi and well below a cent), with banker's rounding:
+
+- :func:`to_decimal` rounds one figure on its own (prices, quantities, a loan's principal);
+- :class:`Residuals` rounds a movement of a balance *carrying the rounding residual* of the
+  movements before it, so the exact balance the events imply (:meth:`EventSink.cash`) never
+  strays more than half a unit from the engine's float balance, however many events a run
+  emits. (Rounding each amount alone and booking the rounded amount back into the engine
+  would also reconcile, but then the engine drifts from the kernel by up to half a unit
+  per event.)
 """
 
 from __future__ import annotations
@@ -36,6 +43,52 @@ def to_decimal(value: float) -> Decimal:
     """
     with decimal_context():
         return Decimal(repr(float(value))).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+class Residuals:
+    """Rounds the movements of float balances into event amounts, carrying the residual.
+
+    For each asset it keeps ``r = float balance − exact balance of the events``. A movement
+    of ``amount`` becomes the event amount ``round(amount ± r)``, which leaves ``|r| ≤ ½``
+    unit after it; a movement whose event amount was fixed elsewhere (a loan's principal,
+    rounded on its own so that its repayment matches it exactly) only updates ``r``, and the
+    next rounded movement absorbs it. So the events reconcile with the engine's balance to
+    the smallest unit at every step, and the engine's float state is never rounded.
+    """
+
+    def __init__(self) -> None:
+        self._residual: dict[str, float] = defaultdict(float)
+
+    def credit(self, asset: str, amount: float, *, signed: bool = False) -> Decimal:
+        """The event amount for adding ``amount`` to ``asset``.
+
+        Unless ``signed`` (a realized P&L, a funding payment), the amount is never below
+        zero: a residual cannot turn a credit into a debit.
+        """
+        return self._round(asset, amount, 1, signed)
+
+    def debit(self, asset: str, amount: float) -> Decimal:
+        """The event amount (never below zero) for taking ``amount`` from ``asset``."""
+        return self._round(asset, amount, -1, False)
+
+    def _round(self, asset: str, amount: float, sign: int, signed: bool) -> Decimal:
+        residual = self._residual[asset]
+        with decimal_context():
+            value = (Decimal(repr(float(amount))) + sign * Decimal(repr(residual))).quantize(
+                QUANTUM, rounding=ROUND_HALF_EVEN
+            )
+        if not signed and value < 0:
+            value = ZERO
+        self._residual[asset] = residual + sign * (amount - float(value))
+        return value
+
+    def fixed(self, asset: str, amount: float, value: Decimal) -> None:
+        """Record a movement of ``amount`` (signed, float) booked by an event amount ``value`` (signed)."""
+        self._residual[asset] += amount - float(value)
+
+    def residual(self, asset: str) -> float:
+        """The float balance minus the events' exact balance, for ``asset``."""
+        return self._residual[asset]
 
 
 class EventSink:

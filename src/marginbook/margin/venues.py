@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from marginbook.domain.errors import InputError, InputProblem
+from marginbook.margin.rules import margin as rules_margin
 
 #: Which liquidation rule of :mod:`marginbook.margin.rules` a venue uses.
 LiquidationRule = Literal["binance_usdm", "bybit", "okx", "kraken", "spot_margin_level"]
@@ -47,6 +48,14 @@ class VenueProfile:
         liquidate_oldest_first: close positions oldest first only until the margin level is
             back above ``liquidation_stop_level`` (Kraken's FIFO partial liquidation).
         liquidation_stop_level: see above (1.0 = 100 %).
+        partial_liquidation: a position in a tier above the lowest is first reduced to a
+            lower tier's bound when that makes it margin compliant, and closed whole only
+            when no lower tier does (Bybit, Binance USDⓈ-M; rule
+            :func:`~marginbook.margin.rules.partial_liquidation_quantity`).
+        partial_liquidation_fee_rate: fee rate on the part a partial liquidation sells;
+            ``None`` = the taker fee (neither venue publishes a separate rate for it: Bybit's
+            reduction is an ordinary FillOrKill order, Binance charges its fee "on the amount
+            liquidated only").
         maker_fee: fee rate of limit and take-profit fills.
         taker_fee: fee rate of market, stop and liquidation fills.
         interest_rate: interest per ``interest_rate_period`` seconds on the amount lent.
@@ -79,6 +88,8 @@ class VenueProfile:
     liquidation_fee_rate: float = 0.0
     liquidate_oldest_first: bool = False
     liquidation_stop_level: float = 1.0
+    partial_liquidation: bool = False
+    partial_liquidation_fee_rate: float | None = None
     maker_fee: float = 0.0
     taker_fee: float = 0.0
     interest_rate: float = 0.0
@@ -96,6 +107,12 @@ class VenueProfile:
         """True for venues that measure risk by margin level (equity / used), not margin ratio."""
         return self.liquidation_rule in ("kraken", "spot_margin_level")
 
+    @property
+    def partial_fee_rate(self) -> float:
+        """The fee rate of a partial liquidation's sale (see ``partial_liquidation_fee_rate``)."""
+        rate = self.partial_liquidation_fee_rate
+        return self.taker_fee if rate is None else rate
+
     def with_overrides(self, **changes: object) -> VenueProfile:
         """A copy with some parameters replaced (flags such as ``--mmr`` or ``--taker-fee``)."""
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -107,7 +124,8 @@ BINANCE_USDM = VenueProfile(
         "Binance, 'How to Calculate Liquidation Price of USDⓈ-M Futures Contracts' (FAQ); "
         "'Leverage and Margin of USDⓈ-M Futures' (maintenance amount formula); BTCUSDT tiers from "
         "'Updates to Leverage and Margin Tiers of Binance Futures Contracts (2021-03-18)'; "
-        "fees: 'What fees are generated in Binance Futures trading' (0.02 % maker, 0.05 % taker, VIP 0)."
+        "fees: 'What fees are generated in Binance Futures trading' (0.02 % maker, 0.05 % taker, VIP 0); "
+        "'Binance Futures Liquidation Protocols' (partial liquidation by one reducing order)."
     ),
     liquidation_rule="binance_usdm",
     settlement="pnl",
@@ -130,6 +148,7 @@ BINANCE_USDM = VenueProfile(
     margin_call_level=0.8,
     liquidation_level=1.0,
     liquidation_fee_kind="remaining_margin",
+    partial_liquidation=True,
     maker_fee=0.0002,
     taker_fee=0.0005,
 )
@@ -138,6 +157,15 @@ BINANCE_USDM = VenueProfile(
 Liquidation at margin ratio 100 %; the position's remaining margin at the liquidation price
 goes to the insurance fund as the clearance fee ("a portion of the remaining collateral will
 go to the Insurance Fund"), so an isolated position loses its whole margin, never more.
+
+Partial liquidation (Binance FAQ "Binance Futures Liquidation Protocols", "Smart
+Liquidation"): the engine cancels open orders, then sends one immediate-or-cancel order that
+reduces the position without closing it; if the account is margin compliant after the
+realized loss and the liquidation fee (charged "on the amount liquidated only"), liquidation
+stops, else the rest is closed at the bankruptcy price. Binance does not publish the size of
+that order, so marginbook sizes it as Bybit documents: down to the upper bound of the highest
+lower tier at which the rest is compliant. Its fee rate is not published either:
+``partial_liquidation_fee_rate`` (default the taker fee, 0.05 %).
 """
 
 BINANCE_MARGIN = VenueProfile(
@@ -206,20 +234,41 @@ BYBIT_LINEAR = VenueProfile(
     source=(
         "Bybit, 'Liquidation Price (USDT Contract)' (isolated: LP = EP ∓ (IM − MM)/size ∓ extra/size; "
         "example long 1 BTC at 20,000, 50x, MMR 0.5 % → 19,700; the position is closed at the "
-        "bankruptcy price); BTCUSDT risk limit tier 1 MMR 0.5 %; fees 0.02 % maker, 0.055 % taker."
+        "bankruptcy price); 'Liquidation Process (USDT Contract)' (partial liquidation down to a lower "
+        "risk limit by a FillOrKill order); 'Risk Limit (USDT Contract)' (BTCUSDT: 2,000,000 USDT base and "
+        "increment, MMR 0.5 % + 0.5 %, IMR 1 % + 0.75 % per level); fees 0.02 % maker, 0.055 % taker."
     ),
     liquidation_rule="bybit",
     settlement="pnl",
     perpetual=True,
     max_leverage=100.0,
-    tier_mmrs=(0.005,),
+    tier_floors=(0.0, 2_000_000.0, 4_000_000.0, 6_000_000.0, 8_000_000.0),
+    tier_mmrs=(0.005, 0.01, 0.015, 0.02, 0.025),
+    tier_max_leverage=(100.0, 100.0 / 1.75, 100.0 / 2.5, 100.0 / 3.25, 100.0 / 4.0),
     mm_deduction=0.0,
     margin_call_level=0.8,
     liquidation_fee_kind="remaining_margin",
+    partial_liquidation=True,
     maker_fee=0.0002,
     taker_fee=0.00055,
 )
-"""Bybit USDT perpetual (BTCUSDT, lowest risk-limit tier)."""
+"""Bybit USDT perpetual, BTCUSDT, with its risk-limit tiers.
+
+Risk limits (Bybit "Risk Limit (USDT Contract)": a base value and an increment per level, for
+BTCUSDT 2,000,000 USDT each; maintenance margin 0.5 % plus 0.5 % per level, initial margin
+1 % plus 0.75 % per level, i.e. 100x, then 57.14x at 4,000,000 as Bybit's announcement of the
+raised BTCUSDT limits states): five levels up to 10,000,000 USDT are in the profile; a
+position above that is charged the fifth level's rates. The maintenance margin is
+``value · MMR − MM deduction`` with the deduction that keeps it continuous across levels
+(Bybit's "MM deduction"; zero on the first level, where the venue's 19,700 example lives).
+
+Liquidation (Bybit "Liquidation Process (USDT Contract)"): on the lowest level the position
+is closed whole at the bankruptcy price; above it the engine first lowers the risk limit,
+then sends a FillOrKill order for the value between the position and the lower level that
+satisfies the maintenance margin, and takes the whole position only if that fails
+(``partial_liquidation``). The FillOrKill order pays the taker fee
+(``partial_liquidation_fee_rate``, default the taker fee, 0.055 %).
+"""
 
 OKX_SWAP = VenueProfile(
     name="okx-swap",
@@ -270,11 +319,11 @@ def profile(name: str) -> VenueProfile:
 
 
 def tier_max_leverage(venue: VenueProfile, notional: float) -> float:
-    """The leverage cap for a position of ``notional`` (the tier's cap, else the venue's)."""
-    if not venue.tier_max_leverage:
-        return venue.max_leverage
-    index = 0
-    for i in range(1, len(venue.tier_floors)):
-        if notional > venue.tier_floors[i]:
-            index = i
-    return min(venue.max_leverage, venue.tier_max_leverage[index])
+    """The leverage cap for a position of ``notional`` (the tier's cap, else the venue's).
+
+    The rule itself is :func:`marginbook.margin.rules.tier_leverage_cap`, which the backtest
+    kernel compiles too, so both refuse the same entries.
+    """
+    return rules_margin.tier_leverage_cap(
+        notional, venue.tier_floors, venue.tier_max_leverage, venue.max_leverage  # type: ignore[arg-type]
+    )

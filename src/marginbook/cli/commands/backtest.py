@@ -122,9 +122,10 @@ def _summary_table(result: BacktestResult) -> None:
     for name, value in rows:
         table.add_row(name, value)
     Console().print(table)
-    for trade in result.liquidations:
-        Console().print(f"[red]liquidated[/red] {trade.side} {trade.quantity:g} at {trade.exit_price:,.2f} "
-                        f"on {trade.exit_time:%Y-%m-%d %H:%M} UTC")
+    for record in result.to_json()["liquidations"]:
+        what = "partly liquidated" if record["partial"] else "liquidated"
+        Console().print(f"[red]{what}[/red] {record['side']} {float(record['quantity']):g} at "
+                        f"{float(record['price']):,.2f} on {record['time']}")
 
 
 def backtest(

@@ -427,7 +427,7 @@ def _render_paper(result: Any, output: Output) -> None:
         [
             ("final equity", f"{document['final_equity']} {document['quote']}"),
             ("trades", str(len(document["trades"]))),
-            ("liquidations", str(len(document["liquidations"]))),
+            ("liquidations", _liquidation_count(document["liquidations"])),
             ("margin calls", str(len(document["margin_calls"]))),
             ("rejected orders", str(len(document["rejected_orders"]))),
             ("interest paid", document["interest_paid"]),
@@ -436,6 +436,12 @@ def _render_paper(result: Any, output: Output) -> None:
             ("ledger events", str(document["events"])),
         ],
     )
+
+
+def _liquidation_count(records: list[dict[str, object]]) -> str:
+    """``3`` or ``3 (2 partial)``: tiered venues may liquidate part of a position."""
+    partial = sum(1 for r in records if r.get("partial"))
+    return f"{len(records)} ({partial} partial)" if partial else str(len(records))
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,9 @@ Each bar, in this order (the conservative reading of a bar, stated once in docs/
 3. live limit and stop entries fill where the bar reaches them;
 4. every position's protective exits and its liquidation (isolated) or the account's
    liquidation (cross) are decided by :func:`~marginbook.margin.rules.exit_fill`, oldest
-   position first;
+   position first; on a tiered venue a liquidation may sell only part of a position
+   (:func:`~marginbook.margin.rules.partial_liquidation_quantity`), and the rest is looked at
+   again from that price;
 5. funding times inside the bar settle, at the bar's open price, for the positions still
    open (the price at that moment is unknown; the open is the last price known);
 6. a margin call is raised when the adverse extreme crosses the call price, and answered
@@ -40,6 +42,13 @@ from marginbook.margin.orders import PROTECTIVE_TYPES, Order
 from marginbook.margin.venues import tier_max_leverage
 
 __all__ = ["Engine", "RunConfig", "Snapshot", "run_bars"]
+
+#: How many times in one bar a position is looked at again after a partial liquidation (each
+#: one lowers its tier, so a venue's tier count bounds it; this only guards against a loop).
+_MAX_ROUNDS = 64
+#: Base units below half the ledger's unit (1e-8): what is left of an order after it closed
+#: a position, when the order named the position's size as a float prints it.
+_DUST = 0.5e-8
 
 
 class Engine:
@@ -147,27 +156,44 @@ class Engine:
     def _liquidate_gapped_open(self, at: datetime, epoch: int, open_: float) -> None:
         """Liquidate at the open what the open has gapped through, before any order there.
 
-        The venue's liquidation engine acts before the trader's order at that open; the
-        positions it closes are remembered for this bar so that a market order meant to close
-        one of them is not read as an order to open the other side.
+        The venue's liquidation engine acts before the trader's order at that open; what it
+        closes is remembered for this bar (name -> side and units liquidated) so that a
+        market order meant to close the position is not read as an order to open the other
+        side. A partial liquidation (tiered venues) is followed by another look at the open:
+        the rest may still lie beyond its new liquidation price.
         """
         self._gapped.clear()
         account = self.account
         if not account.positions:
             return
-        before = {p.name: (p.side, p.quantity) for p in account.positions.values()}
+        before: dict[str, tuple[int, float]] | None = None  # taken only when something is liquidated
         if account.mode == "cross":
-            levels = self._account_levels(open_)
-            if rules.liquidated_at_open(levels.direction, open_, levels.liquidation_price):
-                self._liquidate(list(account.positions.values()), open_, at, epoch)
+            for _ in range(_MAX_ROUNDS):
+                if not account.positions:
+                    break
+                levels = self._account_levels(open_)
+                if not rules.liquidated_at_open(levels.direction, open_, levels.liquidation_price):
+                    break
+                if before is None:
+                    before = {p.name: (p.side, p.quantity) for p in account.positions.values()}
+                if not self._liquidate(list(account.positions.values()), open_, at, epoch):
+                    break
         else:
             for position in list(account.positions.values()):
-                liquidation = account.position_levels(position).liquidation_price
-                if rules.liquidated_at_open(position.side, open_, liquidation):
-                    self._liquidate([position], open_, at, epoch)
-        for name, side_and_quantity in before.items():
-            if name not in account.positions:
-                self._gapped[name] = side_and_quantity
+                for _ in range(_MAX_ROUNDS):
+                    liquidation = account.position_levels(position).liquidation_price
+                    if not rules.liquidated_at_open(position.side, open_, liquidation):
+                        break
+                    if before is None:
+                        before = {p.name: (p.side, p.quantity) for p in account.positions.values()}
+                    if not self._liquidate([position], open_, at, epoch):
+                        break
+        if before is None:
+            return
+        for name, (side, quantity) in before.items():
+            left = account.positions[name].quantity if name in account.positions else 0.0
+            if left < quantity:
+                self._gapped[name] = (side, quantity - left)
 
     def _exposure(self, name: str) -> int:
         position = self.account.positions.get(name)
@@ -229,31 +255,72 @@ class Engine:
         return stop, take, stop_order, take_order
 
     def _exits(self, at: datetime, epoch: int, open_: float, high: float, low: float) -> None:
+        """Protective exits and liquidations inside the bar (the one intrabar rule).
+
+        After a partial liquidation at a price, the bar's path goes on from that price: the
+        rest of the position is checked again with that price as the reference open, its
+        stop before its new liquidation price, and no take-profit (a liquidation beats a
+        take-profit in the bar that reaches it).
+        """
         account = self.account
         cross = account.mode == "cross"
-        levels = self._account_levels(open_) if cross and account.positions else None
         for position in list(account.positions.values()):
-            if position.name not in account.positions:
-                continue
-            stop, take, stop_order, take_order = self._protective_levels(position)
-            if levels is not None:
-                liquidation = levels.liquidation_price if levels.direction == position.side else math.nan
-            else:
-                liquidation = account.position_levels(position).liquidation_price
-            code, price = rules.exit_fill(position.side, open_, high, low, stop, take, liquidation)
-            if code == rules.STOP and stop_order is not None:
-                self._close_by(stop_order, position, price, at, epoch, taker=True)
-            elif code == rules.TAKE_PROFIT and take_order is not None:
-                self._close_by(take_order, position, price, at, epoch, taker=False)
-            elif code == rules.LIQUIDATION and not cross:
-                self._liquidate([position], price, at, epoch)
-        if cross and account.positions:
+            partial_at = self._exit_position(position, at, epoch, open_, open_, high, low, True)
+            for _ in range(_MAX_ROUNDS):
+                if partial_at is None:
+                    break
+                partial_at = self._exit_position(position, at, epoch, open_, partial_at, high, low, False)
+        if not cross:
+            return
+        reference = open_
+        for _ in range(_MAX_ROUNDS):
+            if not account.positions:
+                return
             levels = self._account_levels(open_)
             code, price = rules.exit_fill(
-                levels.direction, open_, high, low, math.nan, math.nan, levels.liquidation_price
+                levels.direction, reference, high, low, math.nan, math.nan, levels.liquidation_price
             )
-            if code == rules.LIQUIDATION:
-                self._liquidate(list(account.positions.values()), price, at, epoch)
+            if code != rules.LIQUIDATION:
+                return
+            if not self._liquidate(list(account.positions.values()), price, at, epoch):
+                return
+            reference = price
+            for position in list(account.positions.values()):
+                self._exit_position(position, at, epoch, open_, reference, high, low, False)
+
+    def _exit_position(
+        self, position: Position, at: datetime, epoch: int, open_: float, reference: float, high: float,
+        low: float, take_profit: bool,
+    ) -> float | None:  # fmt: skip
+        """One look at one position's stop, take-profit and (isolated) liquidation in the bar.
+
+        ``reference`` is the price the bar's path starts from (its open, or the price of a
+        partial liquidation earlier in the bar); a cross account's levels are taken with
+        tiers at the bar's open, as everywhere in the bar. Returns the price of a partial liquidation
+        (the rest is to be looked at again from there), else ``None``.
+        """
+        account = self.account
+        if position.name not in account.positions:
+            return None
+        stop, take, stop_order, take_order = self._protective_levels(position)
+        if not take_profit:
+            take, take_order = math.nan, None
+        if account.mode == "cross":
+            levels = self._account_levels(open_) if account.positions else None
+            direction_matches = levels is not None and levels.direction == position.side
+            liquidation = levels.liquidation_price if levels is not None and direction_matches else math.nan
+        else:
+            liquidation = account.position_levels(position).liquidation_price
+        code, price = rules.exit_fill(position.side, reference, high, low, stop, take, liquidation)
+        if code == rules.STOP and stop_order is not None:
+            self._close_by(stop_order, position, price, at, epoch, taker=True)
+        elif code == rules.TAKE_PROFIT and take_order is not None:
+            self._close_by(take_order, position, price, at, epoch, taker=False)
+        elif code == rules.LIQUIDATION and account.mode == "isolated" and self._liquidate(
+            [position], price, at, epoch
+        ):
+            return price
+        return None
 
     def _margin_calls(self, at: datetime, open_: float, high: float, low: float) -> None:
         account = self.account
@@ -298,11 +365,12 @@ class Engine:
     def _add_isolated_margin(self, position: Position, amount: float, at: datetime) -> None:
         """A top-up backs the called position: more margin (futures), or debt repaid (spot long)."""
         if self.account.venue.settlement == "spot" and position.side > 0:
-            repaid = to_decimal(min(amount, position.borrowed))
+            repaid = min(to_decimal(min(amount, position.borrowed)), position.loan)
             if repaid > 0:
                 self.sink.emit(EventKind.REPAY, at, self.account.quote, repaid, position=position.ledger_id)
                 self.account.cash -= float(repaid)
                 position.borrowed -= float(repaid)
+                position.loan -= repaid
         else:
             position.collateral += amount
         self.account.version += 1
@@ -333,22 +401,29 @@ class Engine:
         quantity = float(order.quantity)
         position = account.positions.get(order.position)
         reason = order.type
-        gone = self._gapped.get(order.position) if order.type == "market" else None
-        if position is None and gone is not None and gone[0] == -order.side:
-            # Its position was liquidated at this open first: nothing is left to close.
-            dropped = min(quantity, gone[1])
-            self._gapped[order.position] = (gone[0], gone[1] - dropped)
-            quantity -= dropped
-            if quantity <= EPSILON:
-                order.status = "cancelled"
-                order.note = "its position was liquidated at this open before the order"
-                return
+        closed = False
         if position is not None and position.side != order.side:
             closing = min(quantity, position.quantity)
             self.executor.close(position, closing, price, at, epoch, self._fee_rate(taker), reason)
             quantity -= closing
+            if quantity < _DUST:  # float residue of a quantity that closed the position
+                quantity = 0.0
+            closed = True
             if order.position not in account.positions:
                 self._cancel_protection(order.position, "position closed")
+        gone = self._gapped.get(order.position) if order.type == "market" else None
+        if gone is not None and gone[0] == -order.side and order.position not in account.positions:
+            # The venue liquidated (part of) its position at this open first: the part of the
+            # order meant to close what was liquidated finds nothing to close.
+            dropped = min(quantity, gone[1])
+            self._gapped[order.position] = (gone[0], gone[1] - dropped)
+            quantity -= dropped
+            if quantity <= EPSILON:
+                order.status = "filled" if closed else "cancelled"
+                order.note = "its position was liquidated at this open before the order" + (
+                    " (in part)" if closed else ""
+                )
+                return
         if quantity > EPSILON and not self._open(order, quantity, price, at, epoch, taker):
             return
         order.status = "filled"
@@ -406,28 +481,32 @@ class Engine:
                 order.status = "cancelled"
                 order.note = why
 
-    def _liquidate(self, positions: list[Position], price: float, at: datetime, epoch: int) -> None:
-        """Liquidate at ``price``: every given position, or (Kraken) oldest first until healthy."""
+    def _liquidate(self, positions: list[Position], price: float, at: datetime, epoch: int) -> bool:
+        """Liquidate at ``price``: part of one position (tiered venues), every given position,
+        or (Kraken) oldest first until healthy. Returns ``True`` for a partial liquidation.
+        """
         account = self.account
         venue = account.venue
+        if venue.partial_liquidation and len(venue.tier_floors) > 1:
+            for position in positions:
+                quantity, tier = self._partial_quantity(position, price)
+                if quantity < position.quantity:
+                    side = position.side
+                    record = self.executor.partial_liquidation(
+                        position, quantity, price, at, venue.partial_fee_rate, tier
+                    )
+                    self._record_liquidation(record, side, partial=True)
+                    return True
         for position in positions:
             if position.name not in account.positions:
                 continue
-            quantity, side = position.quantity, position.side
+            side = position.side
             record = self.executor.close(
-                position, quantity, price, at, epoch, venue.taker_fee, "liquidation", liquidation=True
-            )
+                position, position.quantity, price, at, epoch, venue.taker_fee, "liquidation",
+                liquidation=True,
+            )  # fmt: skip
             self._cancel_protection(position.name, "liquidated")
-            self.executor.totals.liquidations.append(
-                {
-                    "time": at,
-                    "price": record["price"],
-                    "quantity": record["quantity"],
-                    "side": "sell" if side > 0 else "buy",
-                    "fee": record["fee"],
-                    "position": record["position"],
-                }
-            )
+            self._record_liquidation(record, side, partial=False)
             if venue.liquidate_oldest_first and account.mode == "cross" and account.positions:
                 used = sum(
                     rules.kraken_used_margin(p.side, p.quantity, p.entry_price, price, p.leverage)
@@ -435,6 +514,39 @@ class Engine:
                 )
                 if rules.margin_level(account.equity(price), used) >= venue.liquidation_stop_level:
                     break
+        return False
+
+    def _partial_quantity(self, position: Position, price: float) -> tuple[float, int]:
+        """Units of ``position`` a tiered venue sells at ``price`` (all when a partial sale cannot help),
+        and the tier the rest is in."""
+        account = self.account
+        venue = account.venue
+        value_price = position.entry_price if venue.liquidation_rule == "bybit" else price
+        if account.mode == "isolated":
+            balance = position.collateral + account.position_value(position, price)
+            others = 0.0
+        else:
+            balance = account.equity(price)
+            others = sum(
+                account.maintenance_margin(p, price) for p in account.positions.values() if p is not position
+            )
+        return rules.partial_liquidation_quantity(
+            position.quantity, price, value_price, balance, others,
+            venue.tier_floors, venue.tier_mmrs, venue.partial_fee_rate, position.risk_tier,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    def _record_liquidation(self, record: dict[str, Any], side: int, *, partial: bool) -> None:
+        self.executor.totals.liquidations.append(
+            {
+                "time": record["time"],
+                "price": record["price"],
+                "quantity": record["quantity"],
+                "side": "sell" if side > 0 else "buy",
+                "fee": record["fee"],
+                "position": record["position"],
+                "partial": partial,
+            }
+        )
 
 
 def run_bars(

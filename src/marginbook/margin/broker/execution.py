@@ -1,8 +1,11 @@
 """The money of one fill: open, add to, reduce or liquidate a position, emitting ledger events.
 
-Every amount goes through :func:`~marginbook.margin.ledger.to_decimal` once; the account's
-float state is then moved by the *quantized* amount, so the events reconcile exactly with
-the account's cash (see :mod:`marginbook.margin.ledger`).
+The account's state moves by the float amounts of the rule functions, exactly as the
+backtest kernel's does; each event amount is rounded at the boundary by
+:class:`~marginbook.margin.ledger.Residuals`, which carries the rounding residual from one
+event to the next, so the events still reconcile with the account's cash to the smallest
+unit (see :mod:`marginbook.margin.ledger`). A loan's principal is rounded on its own and
+repaid exactly (``Position.loan``).
 
 Event shapes, per settlement style (spec/ledger-csv.md):
 
@@ -27,7 +30,7 @@ from marginbook.domain.numbers import ZERO
 from marginbook.margin import rules
 from marginbook.margin.account import Account, Position
 from marginbook.margin.broker.spot import close_spot_long, close_spot_short
-from marginbook.margin.ledger import QUANTUM, EventSink, to_decimal
+from marginbook.margin.ledger import QUANTUM, EventSink, Residuals, to_decimal
 
 #: Quantities below this are treated as zero (a fully closed position).
 EPSILON = 1e-12
@@ -52,24 +55,27 @@ class Executor:
         self.sink = sink
         self.run_id = run_id
         self.totals = Totals()
+        self.rounding = Residuals()
         self._openings = 0
 
     # ----- small helpers -------------------------------------------------------------
     def _debit_quote(
         self, kind: EventKind, at: datetime, amount: float, position: Position, note: str
     ) -> float:
-        """Emit a quote debit (fee, interest, repay); return the quantized float moved."""
-        value = to_decimal(amount)
-        if value <= 0:
+        """Take ``amount`` of quote (a fee, interest) from cash and emit it; return the float moved."""
+        if amount <= 0.0:
             return 0.0
-        self.sink.emit(kind, at, self.account.quote, value, position=position.ledger_id, note=note)
-        self.account.cash -= float(value)
+        self.account.cash -= amount
         self.account.version += 1
+        value = self.rounding.debit(self.account.quote, amount)
+        if value <= 0:
+            return amount
+        self.sink.emit(kind, at, self.account.quote, value, position=position.ledger_id, note=note)
         if kind is EventKind.FEE:
             self.totals.fees += value
         elif kind is EventKind.INTEREST:
             self.totals.interest += value
-        return float(value)
+        return amount
 
     def fee_fields(self, fee: Decimal) -> dict[str, Any]:
         """The fee columns of a trade event: the quote fee, or nothing when it is zero."""
@@ -95,7 +101,7 @@ class Executor:
         The sale is a real ``sell`` (a taxable disposal of the coins).
         """
         account = self.account
-        if account.cash >= 0 or account.base_collateral <= 0 or not price > 0:
+        if self.sink.cash(account.quote) >= 0 or account.base_collateral <= 0 or not price > 0:
             return
         shortfall = -account.cash
         quantity = to_decimal(min(account.base_collateral, shortfall / price))
@@ -180,7 +186,8 @@ class Executor:
                 )
             account.positions[name] = position
         total = position.quantity + quantity
-        position.entry_price = (position.entry_price * position.quantity + price * quantity) / total
+        if position.quantity > 0.0:  # an addition: the average entry price
+            position.entry_price = (position.entry_price * position.quantity + price * quantity) / total
         q_dec = to_decimal(quantity)
         fee = notional * fee_rate
         if venue.settlement == "pnl":
@@ -193,9 +200,11 @@ class Executor:
                 self._debit_quote(EventKind.INTEREST, at, lent * opening_rate, position, "Kraken opening fee")
                 position.borrowed += lent
         elif side > 0:
-            borrow = to_decimal(notional - own)
-            cost = to_decimal(notional)
-            fee_dec = to_decimal(fee)
+            lent = notional - own
+            borrow = to_decimal(lent)
+            self.rounding.fixed(account.quote, lent, borrow)
+            cost = self.rounding.debit(account.quote, notional)
+            fee_dec = self.rounding.debit(account.quote, fee)
             if borrow > 0:
                 self.sink.emit(EventKind.BORROW, at, account.quote, borrow, position=position.ledger_id)
             self.sink.emit(
@@ -203,26 +212,29 @@ class Executor:
                 **self.fee_fields(fee_dec),
                 position=position.ledger_id, note=reason,
             )  # fmt: skip
-            account.cash += float(borrow) - float(cost) - float(fee_dec)
+            account.cash += lent - notional - fee
             self.totals.fees += fee_dec
-            position.borrowed += float(borrow)
-            fee = float(fee_dec)
+            position.borrowed += lent
+            position.loan += borrow
         else:
-            proceeds = to_decimal(notional)
-            fee_dec = to_decimal(fee)
+            proceeds = self.rounding.credit(account.quote, notional)
+            fee_dec = self.rounding.debit(account.quote, fee)
             self.sink.emit(EventKind.BORROW, at, account.base, q_dec, position=position.ledger_id)
             self.sink.emit(
                 EventKind.SELL, at, account.base, q_dec, counter_asset=account.quote, counter_amount=proceeds,
                 **self.fee_fields(fee_dec),
                 position=position.ledger_id, note=reason,
             )  # fmt: skip
-            account.cash += float(proceeds) - float(fee_dec)
+            account.cash += notional - fee
             self.totals.fees += fee_dec
-            position.borrowed += float(q_dec)
-            position.proceeds += float(proceeds)
-            fee = float(fee_dec)
+            position.borrowed += quantity
+            position.loan += q_dec
+            position.proceeds += notional
         position.quantity = total
-        position.collateral += float(to_decimal(own))
+        position.collateral += own
+        if len(venue.tier_floors) > 1:
+            tier = rules.tier_index(total * price, venue.tier_floors)  # type: ignore[arg-type]
+            position.risk_tier = max(position.risk_tier, tier)
         self._trade_record(at, side, price, quantity, fee, position, reason)
         if venue.settlement == "spot":
             self.accrue_interest(position, epoch)
@@ -285,6 +297,43 @@ class Executor:
             del account.positions[position.name]
         return record
 
+    def partial_liquidation(
+        self, position: Position, quantity: float, price: float, at: datetime, fee_rate: float, tier: int
+    ) -> dict[str, Any]:
+        """A tiered venue's liquidation engine sells ``quantity`` of ``position`` and keeps the rest open.
+
+        P&L-settled venues only (the futures venues that liquidate partially): the sold part's
+        P&L is realized (``realized_pnl``, noted "partial liquidation") and ``fee_rate`` is
+        charged on it (``fee`` noted "liquidation fee"). An isolated position keeps its whole
+        margin less that loss and fee, as the venue keeps the margin with the position (the
+        point of the reduction is that the rest is margin compliant); a cross position's
+        margin shrinks with its size. ``tier`` is the tier the rest is in (its new risk tier).
+        """
+        account = self.account
+        account.version += 1
+        fraction = quantity / position.quantity
+        pnl = rules.unrealized_pnl(position.side, quantity, position.entry_price, price)
+        pnl_dec = self.rounding.credit(account.quote, pnl, signed=True)
+        account.cash += pnl
+        if pnl_dec != 0:
+            self.sink.emit(
+                EventKind.REALIZED_PNL, at, account.quote, pnl_dec, position=position.ledger_id,
+                opened_at=position.opened_at,
+                note=f"partial liquidation of {to_decimal(quantity)} {account.base}",
+            )  # fmt: skip
+        fee = self._debit_quote(
+            EventKind.FEE, at, quantity * price * fee_rate, position, "liquidation fee (partial liquidation)"
+        )
+        if account.mode == "isolated":
+            position.collateral += pnl - fee
+        else:
+            position.collateral -= position.collateral * fraction
+        position.quantity -= quantity
+        position.risk_tier = tier
+        record = self._trade_record(at, -position.side, price, quantity, fee, position, "liquidation")
+        record["pnl"] = pnl_dec
+        return record
+
     def liquidation_fee(self, notional: float, room: float, maintenance: float) -> float:
         venue = self.account.venue
         if venue.liquidation_fee_kind == "remaining_margin":
@@ -311,28 +360,31 @@ class Executor:
             fee = self.liquidation_fee(quantity * price, room, maintenance)
         else:
             fee = quantity * price * fee_rate
-        pnl_dec = to_decimal(pnl)
+        pnl_dec = self.rounding.credit(account.quote, pnl, signed=True)
+        account.cash += pnl
         if pnl_dec != 0:
             self.sink.emit(
                 EventKind.REALIZED_PNL, at, account.quote, pnl_dec, position=position.ledger_id,
                 opened_at=position.opened_at, note="liquidation" if liquidation else reason,
             )  # fmt: skip
-            account.cash += float(pnl_dec)
         note = "liquidation fee" if liquidation else f"trading fee ({reason})"
         fee = self._debit_quote(EventKind.FEE, at, fee, position, note)
         if account.venue.liquidation_rule == "kraken":
             position.borrowed -= position.borrowed * fraction
-        return fee, float(pnl_dec)
+        return fee, pnl
 
     # ----- funding -------------------------------------------------------------------
     def pay_funding(self, position: Position, mark_price: float, rate: float, at: datetime) -> None:
         """Settle one funding payment of a perpetual position (longs pay a positive rate)."""
-        amount = to_decimal(rules.funding_payment(position.side, position.quantity, mark_price, rate))
+        payment = rules.funding_payment(position.side, position.quantity, mark_price, rate)
+        if payment == 0.0:
+            return
+        self.account.cash += payment
+        self.account.version += 1
+        amount = self.rounding.credit(self.account.quote, payment, signed=True)
         if amount == 0:
             return
         self.sink.emit(
             EventKind.FUNDING, at, self.account.quote, amount, position=position.ledger_id, note="funding"
         )
-        self.account.cash += float(amount)
-        self.account.version += 1
         self.totals.funding += amount

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from marginbook.domain.events import EventKind
@@ -21,22 +22,32 @@ if TYPE_CHECKING:
     from marginbook.margin.broker.execution import Executor
 
 
+def _principal(position: Position, fraction: float, owed: float) -> Decimal:
+    """The exact principal a close repays: what is left of the loan when it is the last close."""
+    if fraction >= 1.0:
+        return position.loan
+    return min(to_decimal(owed), position.loan)
+
+
 def close_spot_long(
     executor: Executor, position: Position, quantity: float, fraction: float, price: float, at: datetime,
     fee_rate: float, reason: str, liquidation: bool,
 ) -> tuple[float, float, float]:  # fmt: skip
     """Sell ``quantity`` of a long (``fraction`` of it) at ``price``; return (fee, P&L, price used)."""
     account = executor.account
+    rounding = executor.rounding
     if liquidation and account.mode == "isolated":
         price = max(price, account.bankruptcy_price(position))
-    principal = to_decimal(position.borrowed * fraction)
-    interest = to_decimal(position.accrued * fraction)
-    proceeds = to_decimal(quantity * price)
-    if liquidation:
-        room = float(proceeds) - float(principal) - float(interest)
-        fee_dec = to_decimal(executor.liquidation_fee(quantity * price, room, 0.0))
-    else:
-        fee_dec = to_decimal(quantity * price * fee_rate)
+    owed = position.borrowed * fraction
+    accrued = position.accrued * fraction
+    value = quantity * price
+    room = value - owed - accrued
+    fee = executor.liquidation_fee(value, room, 0.0) if liquidation else value * fee_rate
+    principal = _principal(position, fraction, owed)
+    rounding.fixed(account.quote, -owed, -principal)
+    proceeds = rounding.credit(account.quote, value)
+    interest = rounding.debit(account.quote, accrued)
+    fee_dec = rounding.debit(account.quote, fee)
     kind = EventKind.LIQUIDATION if liquidation else EventKind.SELL
     executor.sink.emit(
         kind, at, account.base, to_decimal(quantity),
@@ -54,13 +65,14 @@ def close_spot_long(
             position=position.ledger_id,
             note="margin interest",
         )
-    account.cash += float(proceeds) - float(fee_dec) - float(principal) - float(interest)
-    position.borrowed -= float(principal)
-    position.accrued -= float(interest)
+    account.cash += value - fee - owed - accrued
+    position.borrowed -= owed
+    position.accrued -= accrued
+    position.loan -= principal
     executor.totals.fees += fee_dec
     executor.totals.interest += interest
     pnl = quantity * (price - position.entry_price)
-    return float(fee_dec), pnl, price
+    return fee, pnl, price
 
 
 def close_spot_short(
@@ -69,19 +81,24 @@ def close_spot_short(
 ) -> tuple[float, float, float]:  # fmt: skip
     """Buy back ``fraction`` of a short (plus its interest, in the base asset); return (fee, P&L, price)."""
     account = executor.account
+    rounding = executor.rounding
     if liquidation and account.mode == "isolated":
         bankruptcy = account.bankruptcy_price(position)
         if not math.isnan(bankruptcy):
             price = min(price, bankruptcy)
-    principal = to_decimal(position.borrowed * fraction)
-    interest = to_decimal(position.accrued * fraction)
-    bought = principal + interest
-    cost = to_decimal(float(bought) * price)
+    owed = position.borrowed * fraction
+    accrued = position.accrued * fraction
+    spent = (owed + accrued) * price
     if liquidation:
-        room = (position.proceeds + position.collateral) * fraction - float(cost)
-        fee_dec = to_decimal(executor.liquidation_fee(float(cost), room, 0.0))
+        room = (position.proceeds + position.collateral) * fraction - spent
+        fee = executor.liquidation_fee(spent, room, 0.0)
     else:
-        fee_dec = to_decimal(float(cost) * fee_rate)
+        fee = spent * fee_rate
+    principal = _principal(position, fraction, owed)
+    interest = to_decimal(accrued)
+    bought = principal + interest
+    cost = rounding.debit(account.quote, spent)
+    fee_dec = rounding.debit(account.quote, fee)
     executor.sink.emit(
         EventKind.BUY, at, account.base, bought, counter_asset=account.quote, counter_amount=cost,
         **executor.fee_fields(fee_dec),
@@ -97,12 +114,13 @@ def close_spot_short(
             position=position.ledger_id,
             note="margin interest",
         )
-    account.cash -= float(cost) + float(fee_dec)
+    account.cash -= spent + fee
     sold_for = position.proceeds * fraction
     position.proceeds -= sold_for
-    position.borrowed -= float(principal)
-    position.accrued -= float(interest)
+    position.borrowed -= owed
+    position.accrued -= accrued
+    position.loan -= principal
     executor.totals.fees += fee_dec
-    executor.totals.interest += to_decimal(float(interest) * price)
-    pnl = sold_for - float(cost)
-    return float(fee_dec), pnl, price
+    executor.totals.interest += to_decimal(accrued * price)
+    pnl = sold_for - spent
+    return fee, pnl, price

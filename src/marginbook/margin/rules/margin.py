@@ -12,7 +12,9 @@ Sources (re-checked against the venues' help pages; see ``docs/margin.md``):
   "Leverage and Margin of USDⓈ-M Futures" (tiers, maintenance amount).
 - Binance spot margin: "Margin Level" and "Margin Call and Liquidation".
 - Kraken margin: "How is the margin level calculated?" and "Margin call and liquidation".
-- Bybit: "Liquidation Price (USDT Contract)".
+- Bybit: "Liquidation Price (USDT Contract)"; "Liquidation Process (USDT Contract)" and
+  "Risk Limit (USDT Contract)" (partial liquidation down to a lower risk limit).
+- Binance USDⓈ-M partial liquidation: "Binance Futures Liquidation Protocols".
 - OKX: "Isolated margin liquidation price" (perpetual swap).
 """
 
@@ -78,6 +80,20 @@ def tier_index(notional: float, floors: FloatArray) -> int:
         else:
             break
     return index
+
+
+def tier_leverage_cap(notional: float, floors: FloatArray, caps: FloatArray, max_leverage: float) -> float:
+    """The highest leverage the venue allows for a position of ``notional``.
+
+    Futures venues cap leverage per notional bracket (Binance "Leverage and Margin of USDⓈ-M
+    Futures", Bybit "Risk Limit"): the bigger the position, the lower the cap. ``caps[i]``
+    is the cap of the tier whose floor is ``floors[i]`` (:func:`tier_index`); with no caps
+    (an empty table) the venue's ``max_leverage`` applies, and it bounds every tier's cap.
+    """
+    if len(caps) == 0:
+        return max_leverage
+    cap: float = caps[tier_index(notional, floors)]
+    return min(max_leverage, cap)
 
 
 def tier_maintenance_amount(tier: int, floors: FloatArray, mmrs: FloatArray) -> float:
@@ -212,6 +228,74 @@ def tiered_margin_ratio_price(
         if not math.isnan(candidate) and tier_index(quantity * candidate, floors) == tier:
             return candidate
     return price
+
+
+def partial_liquidation_quantity(
+    quantity: float,
+    fill_price: float,
+    value_price: float,
+    balance: float,
+    other_maintenance: float,
+    floors: FloatArray,
+    mmrs: FloatArray,
+    fee_rate: float,
+    risk_tier: int,
+) -> tuple[float, int]:
+    """How many units a tiered venue's liquidation engine sells: part of the position, or all.
+
+    Bybit ("Liquidation Process (USDT Contract)"): a position on the lowest risk-limit level
+    is closed whole; above it, the engine lowers the position's risk limit and sends a
+    FillOrKill order "of the difference between the current position value and the lower
+    margin tier value which satisfies the margin requirement", taking the whole position only
+    if that fails. Binance USDⓈ-M ("Liquidation Protocols") likewise first sends one order
+    that reduces the position without closing it, and stops once the account is margin
+    compliant after the realized loss and the fee on the part liquidated. So: try the tiers
+    below the position's, highest first; keep the position's value at that tier's upper
+    bound and sell the rest at ``fill_price``, paying ``fee_rate`` on the part sold; the
+    first tier at which the margin balance left exceeds the maintenance margin of everything
+    still open gives the answer. When no tier does (the lowest tier, or a gap too deep), the
+    whole ``quantity``.
+
+    The position's tier is its value's tier, but never above ``risk_tier``: the level it
+    was opened in, or the one an earlier partial liquidation lowered it to (Bybit's risk
+    limit is the position's setting, which liquidation only lowers). So a short whose value
+    grows with the price after a reduction is not reduced again towards the same bound in
+    ever smaller slices: it is closed whole.
+
+    Args:
+        quantity: the position's size (base units).
+        fill_price: the price the units are sold at (the liquidation price, or a gapped open).
+        value_price: the price that values the position for its tier: ``fill_price`` where
+            the maintenance margin follows the price (Binance), the entry price where it is
+            fixed at the entry value (Bybit isolated).
+        balance: the margin balance backing it at ``fill_price`` (isolated: the position's
+            margin plus its unrealized P&L; cross: wallet balance plus every unrealized P&L).
+            Selling moves the sold part's P&L from unrealized to realized, so only the fee
+            changes the balance.
+        other_maintenance: maintenance margin of the account's other positions (cross).
+        floors, mmrs: the venue's tier table.
+        fee_rate: fee rate of the part liquidated.
+        risk_tier: the highest tier the position may be reduced from (see above).
+
+    Returns:
+        ``(units to sell, tier kept)``: ``(quantity, tier)`` for a full liquidation, else the
+        part sold and the lower tier the rest is in.
+    """
+    tier = min(tier_index(quantity * value_price, floors), risk_tier)
+    for lower in range(tier - 1, -1, -1):
+        bound: float = floors[lower + 1]
+        keep = bound / value_price
+        if keep >= quantity:
+            continue
+        sold = quantity - keep
+        left = balance - sold * fill_price * fee_rate
+        rate: float = mmrs[lower]
+        needed = other_maintenance + maintenance_margin(
+            keep * value_price, rate, tier_maintenance_amount(lower, floors, mmrs)
+        )
+        if left > needed:
+            return sold, lower
+    return quantity, tier
 
 
 def binance_usdm_liquidation_price_tiered(
