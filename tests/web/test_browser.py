@@ -56,6 +56,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                           backtest_dir=write_backtest(folder / "runs").parent)
     port = _free_port()
     app = create_app(WebSettings(port=port), dashboard=dashboard)
+    dashboard.warm()  # as `serve` does; these tests look at the finished pages
+    dashboard.wait_for_refold(120)
     instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()

@@ -136,7 +136,14 @@ def tax_document(store: EventStore, year: int, profile_path: Path | None = None)
     report_module = optional_module("marginbook.tax.report", "the tax engine")
     profile_module = optional_module("marginbook.tax.profile_file", "the tax engine")
     profile = profile_module.load_profile(profile_path)
-    events = store.events(end=report_module.year_end(year, profile))
+    end = report_module.year_end(year, profile)
+    events: Iterable[Any]
+    if hasattr(store, "engine"):  # the SQL ledger: its rows were validated on import (as `marginbook tax`)
+        from marginbook.app.stored_events import tax_events_from_store
+
+        events = tax_events_from_store(store, end)
+    else:
+        events = store.events(end=end)
     report = module.tax_events(
         events, module.TaxRequest(year=year, profile_path=profile_path), profile=profile
     )

@@ -9,8 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from marginbook import __version__
+from marginbook.app.background import StillComputing
 from marginbook.app.dashboard import Dashboard
 from marginbook.app.features import FeatureUnavailable, market_price_lookup, open_ledger
+from marginbook.app.result_cache import ResultCache
 from marginbook.domain.errors import InputError, MarginbookError
 from marginbook.web import security
 from marginbook.web.deps import make_templates
@@ -43,6 +45,7 @@ def default_dashboard(settings: WebSettings) -> Dashboard:
         store, problem = None, str(error)
     return Dashboard(
         store,
+        cache=ResultCache.for_store(store),
         store_problem=problem,
         prices=market_price_lookup(),
         price_file=settings.price_file,
@@ -135,6 +138,8 @@ def create_app(settings: WebSettings, *, dashboard: Dashboard | None = None) -> 
     )
     app.state.settings = settings
     app.state.dashboard = dashboard if dashboard is not None else default_dashboard(settings)
+    # Requests never wait for the worker thread longer than this; the CLI's dashboards block.
+    app.state.dashboard.answer_within = settings.answer_within
     app.state.templates = make_templates()
     _install_security(app, settings)
     for module in (assets, auth, overview, ledger, imports, positions, taxes, backtests):
@@ -147,6 +152,23 @@ def create_app(settings: WebSettings, *, dashboard: Dashboard | None = None) -> 
         from marginbook.web.deps import render
 
         return render(request, "unavailable.html", {"message": str(error)})
+
+    @app.exception_handler(StillComputing)
+    async def computing(request: Request, error: StillComputing) -> Response:
+        headers = {"Retry-After": str(error.retry_after)}
+        if request.url.path.startswith("/api"):
+            body = {
+                "status": "computing",
+                "job": error.job,
+                "detail": str(error),
+                "retry_after": error.retry_after,
+            }
+            return JSONResponse(body, status_code=202, headers=headers)
+        from marginbook.web.deps import render
+
+        response = render(request, "computing.html", {"computing": error}, status_code=202)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, error: InputError) -> Response:

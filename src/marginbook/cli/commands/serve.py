@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -72,8 +71,9 @@ def register(app: typer.Typer) -> None:
             tax_profile=profile,
         )
         application = create_app(settings)
-        # Fold the ledger while the server starts, so the first page view is not the slow one.
-        threading.Thread(target=application.state.dashboard.warm, name="marginbook-warm", daemon=True).start()
+        # Queue the fold, the engine runs (or read them back from the ledger database) while the
+        # server starts; pages answer "computing…" meanwhile instead of waiting.
+        application.state.dashboard.warm()
         shown = f"[{host}]" if ":" in host else host
         print(f"marginbook dashboard on http://{shown}:{port}/  (Ctrl-C stops it)", file=sys.stderr)
         uvicorn.run(application, host=host, port=port, log_level="warning")
