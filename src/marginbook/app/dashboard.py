@@ -131,6 +131,9 @@ class Dashboard:
     _failures: dict[str, tuple[int, MarginbookError]] = field(default_factory=dict, repr=False)
     _exports: dict[str, tuple[int, list[Path]]] = field(default_factory=dict, repr=False)
     _downloads: Path | None = field(default=None, repr=False)
+    _backtest_docs: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = field(
+        default_factory=dict, repr=False
+    )
 
     # -- ledger ---------------------------------------------------------------------------
     def require_store(self) -> EventStore:
@@ -571,13 +574,29 @@ class Dashboard:
             raise FeatureUnavailable("backtests", "no stored backtest results (serve --backtests DIR)")
         runs = []
         for path in sorted(self.backtest_dir.glob("*.json")):
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                continue
-            if isinstance(document, dict):
+            document = self._backtest_document(path)
+            if document is not None:
                 runs.append(BacktestRun(path.stem, document))
         return runs
+
+    def _backtest_document(self, path: Path) -> dict[str, Any] | None:
+        """A stored run's document, parsed once per file version (with its equity curve, a run
+        on hourly bars is megabytes of JSON: not worth reading on every page view)."""
+        try:
+            stat = path.stat()
+            version = (stat.st_mtime_ns, stat.st_size)
+            with self._lock:
+                known = self._backtest_docs.get(path)
+            if known is not None and known[0] == version:
+                return known[1]
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        if not isinstance(document, dict):
+            return None
+        with self._lock:
+            self._backtest_docs[path] = (version, document)
+        return document
 
 
 def _renamed(problem: InputProblem, temporary: str, source_name: str) -> InputProblem:
