@@ -162,10 +162,12 @@ def download_page(request: Request, dashboard: DashboardDep, year: YearPath, fmt
     try:
         download = _download(dashboard, year, fmt)
     except StillComputing as computing:
-        response = render(request, "computing.html", {"computing": computing, "title": title}, 202)
+        context = {"computing": computing, "title": title, "active": "taxes"}
+        response = render(request, "computing.html", context, 202)
         response.headers["Retry-After"] = str(computing.retry_after)
         return response
-    return render(request, "download.html", {"year": year, "download": download, "title": title})
+    context = {"year": year, "download": download, "title": title, "active": "taxes"}
+    return render(request, "download.html", context)
 
 
 @router.get("/taxes", include_in_schema=False)
@@ -191,7 +193,7 @@ def taxes_page(
     try:
         document = dashboard.tax(year)
     except StillComputing as computing:
-        context = {"computing": computing, "title": f"Taxes {year}", "year": year}
+        context = {"computing": computing, "title": f"Taxes {year}", "year": year, "active": "taxes"}
         response = render(request, "computing.html", context, 202)
         response.headers["Retry-After"] = str(computing.retry_after)
         return response
