@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -198,6 +199,34 @@ def create_app(settings: WebSettings, *, dashboard: Dashboard | None = None) -> 
         )
 
     return app
+
+
+#: Modules the pages import on first use; importing them before serving keeps that cost (and the
+#: import lock the worker thread may hold meanwhile) out of the first requests.
+PRELOADED = (
+    "plotly.io",
+    "marginbook.importers.registry",
+    "marginbook.margin.risk",
+    "marginbook.margin.venues",
+    "marginbook.reports.exports",
+    "marginbook.tax.standing",
+    "marginbook.app.tax_year",
+)
+
+
+def preload(app: FastAPI) -> None:
+    """Do the one-time work of the first requests before serving: compile every template, build
+    the OpenAPI schema, import the modules pages load lazily (those not installed are skipped)."""
+    import importlib
+
+    from marginbook.web.deps import TEMPLATE_DIR
+
+    for template in sorted(TEMPLATE_DIR.glob("*.html")):
+        app.state.templates.env.get_template(template.name)
+    app.openapi()
+    for name in PRELOADED:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def app_factory() -> Any:

@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from marginbook.web import security
-        from marginbook.web.main import create_app
+        from marginbook.web.main import create_app, preload
         from marginbook.web.settings import WebSettings, is_loopback
 
         token_hash = None
@@ -71,6 +71,7 @@ def register(app: typer.Typer) -> None:
             tax_profile=profile,
         )
         application = create_app(settings)
+        preload(application)
         # Queue the fold, the engine runs (or read them back from the ledger database) while the
         # server starts; pages answer "computing…" meanwhile instead of waiting.
         application.state.dashboard.warm()
