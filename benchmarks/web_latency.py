@@ -127,9 +127,11 @@ class Server:
 
         self.process = subprocess.Popen(self.command, env=self.env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
-        for _ in range(300):
+        started = time.perf_counter()
+        for _ in range(600):
             try:
                 httpx.get(self.base + "/api/health", timeout=5)
+                self.start_s = round(time.perf_counter() - started, 1)
                 return self
             except httpx.TransportError:
                 time.sleep(0.1)
@@ -248,6 +250,7 @@ def main() -> None:
             time.sleep(0.25)
         notes["ready_after_cold_s"] = round(time.perf_counter() - started, 1)
         notes["server_cpu_s_to_ready"] = server.cpu_seconds()
+        notes["start_s"] = server.start_s
         keys.clear()
         for method, path in targets:  # 3. warm: a bounded sequential loop
             target = resolve(client, path, keys)
@@ -283,6 +286,7 @@ def main() -> None:
             status, ms = call(method, resolve(client, path, keys))
             results[f"{method} {path}"].update({"restart_status": status, "restart_ms": ms})
         notes["restart_server_cpu_s"] = server.cpu_seconds()
+        notes["restart_start_s"] = server.start_s
     notes["load_after"] = os.getloadavg()
 
     print(f"ledger: {stored} events (generated in {generated_s:.1f} s, stored in {stored_s:.1f} s); "

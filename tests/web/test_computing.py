@@ -194,3 +194,17 @@ def test_a_stored_result_is_not_used_with_another_profile(tmp_path: Path) -> Non
 
 def test_the_memory_store_has_no_database_to_keep_results_in() -> None:
     assert ResultCache.for_store(MemoryStore()) is None
+
+
+def test_the_liquidation_what_if_answers_202_until_the_snapshot_is_done(gate: Gate) -> None:
+    dashboard = Dashboard(make_store(), tax_source=fake_tax, standing_source=gate.standing)
+    client = gated_client(dashboard)
+    pending = client.get("/api/positions/0/liquidation-tax")
+    assert pending.status_code == 202 and pending.json()["job"] == "snapshot"
+    page = client.get("/positions/0/liquidation-tax")
+    assert page.status_code == 202 and 'id="computing"' in page.text
+    gate.release.set()
+    dashboard.wait_for_refold(30)
+    client.app.state.dashboard.answer_within = 60  # type: ignore[attr-defined]
+    assert client.get("/api/positions/0/liquidation-tax").json()["gain"] == "-9000"
+    assert "liquidation:0" in client.get("/api/status").json()["ready"]

@@ -5,11 +5,16 @@ calculator, price bars, stored backtests). The web routes and the CLI call its m
 render the answers; they never reach a part directly.
 
 Caching: the portfolio's snapshot (the holdings fold and the tax engine's run that gives its
-cost basis and realized P&L) and the tax document depend only on the ledger, which only grows
-(imports add events, never change them). Both are therefore cached under the ledger's event
-count and recomputed when an import changes it; :meth:`Dashboard.warm` computes both (the
-snapshot and the last full tax year) in the background at server start and after an import,
-so that a page seldom waits for them.
+cost basis and realized P&L), the tax documents, the exports and the liquidation what-ifs depend
+only on the ledger, which only grows (imports add events, never change them). They are cached
+under the ledger's event count (the snapshot and the tax documents also in the ledger database,
+:mod:`marginbook.app.result_cache`, so a restart reuses them) and recomputed when it changes.
+
+Waiting: the slow parts are computed by one worker thread (:mod:`marginbook.app.background`).
+With :attr:`Dashboard.answer_within` set (the web app), a caller waits that long at most and
+then gets :class:`~marginbook.app.background.StillComputing` (a "computing…" page, or ``202``);
+without it (the command line), the caller computes or waits until done. :meth:`Dashboard.warm`
+queues the snapshot and the last full tax year at server start and after an import.
 """
 
 from __future__ import annotations
@@ -131,6 +136,7 @@ class Dashboard:
     _failures: dict[str, tuple[int, MarginbookError]] = field(default_factory=dict, repr=False)
     _exports: dict[str, tuple[int, list[Path]]] = field(default_factory=dict, repr=False)
     _downloads: Path | None = field(default=None, repr=False)
+    _liquidations: dict[int, tuple[int, LiquidationTax]] = field(default_factory=dict, repr=False)
     _backtest_docs: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = field(
         default_factory=dict, repr=False
     )
@@ -359,6 +365,7 @@ class Dashboard:
                 ready.append("holdings")
             ready += [f"tax:{year}" for year, entry in sorted(self._tax.items()) if entry.count == count]
             ready += [name for name, (at, _) in sorted(self._exports.items()) if at == count]
+            ready += [f"liquidation:{i}" for i, (at, _) in sorted(self._liquidations.items()) if at == count]
             failed = {name: str(error) for name, (at, error) in sorted(self._failures.items()) if at == count}
         return {"events": count, "ready": ready, "failed": failed, "jobs": self._worker.jobs()}
 
@@ -440,14 +447,31 @@ class Dashboard:
             raise InputError(
                 InputProblem("position", None, "", "only a long with a liquidation price can be asked")
             )
-        return position_liquidation_tax(
-            self.require_store().events(),
-            wallet=view.position.wallet,
-            asset=view.position.risk_asset,
-            quantity=view.quantity,
-            price=price,
-            profile_path=self.tax_profile,
-        )
+        store = self.require_store()
+        count = store.count()
+        name = f"liquidation:{index}"
+
+        def cached() -> LiquidationTax | None:
+            with self._lock:
+                known = self._liquidations.get(index)
+            return known[1] if known is not None and known[0] == count else None
+
+        def compute() -> LiquidationTax:
+            answer = position_liquidation_tax(
+                store.events(),
+                wallet=view.position.wallet,
+                asset=view.position.risk_asset,
+                quantity=view.quantity,
+                price=price,
+                profile_path=self.tax_profile,
+            )
+            with self._lock:
+                self._liquidations[index] = (count, answer)
+            self._worker.notify()
+            return answer
+
+        what = f"the tax engine's what-if for a liquidation of position {index}"
+        return self._awaited(name, what, count, cached, compute)
 
     # -- tax ------------------------------------------------------------------------------
     def tax(self, year: int) -> dict[str, Any]:

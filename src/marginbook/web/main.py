@@ -227,6 +227,15 @@ def preload(app: FastAPI) -> None:
     for name in PRELOADED:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    dashboard: Dashboard = app.state.dashboard
+    warm_prices = getattr(dashboard.prices, "warm", None)
+    with contextlib.suppress(MarginbookError, OSError):
+        if warm_prices is not None:
+            warm_prices()  # the market's price files, read on first use
+        from marginbook.app import charts
+
+        # The price bars, their indicators and plotly's first figure.
+        charts.candlestick(dashboard.candles(180), {}, element_id="preload", title="")
 
 
 def app_factory() -> Any:

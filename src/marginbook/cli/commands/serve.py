@@ -71,10 +71,10 @@ def register(app: typer.Typer) -> None:
             tax_profile=profile,
         )
         application = create_app(settings)
-        preload(application)
-        # Queue the fold, the engine runs (or read them back from the ledger database) while the
-        # server starts; pages answer "computing…" meanwhile instead of waiting.
+        # Queue the fold and the engine runs (or read them back from the ledger database) while
+        # the server starts; pages answer "computing…" meanwhile instead of waiting.
         application.state.dashboard.warm()
+        preload(application)
         shown = f"[{host}]" if ":" in host else host
         print(f"marginbook dashboard on http://{shown}:{port}/  (Ctrl-C stops it)", file=sys.stderr)
         uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -19,7 +19,7 @@ from marginbook.domain.errors import InputError
 from marginbook.domain.events import format_timestamp
 from marginbook.domain.numbers import cents, plain
 from marginbook.web.deps import DashboardDep, render
-from marginbook.web.routes.overview import UNAVAILABLE, still_computing
+from marginbook.web.routes.overview import COMPUTING, UNAVAILABLE, still_computing
 
 router = APIRouter()
 VENUES = ("binance-usdm", "binance-margin", "kraken-margin", "bybit-linear", "okx-swap", "generic")
@@ -279,7 +279,7 @@ def _liquidation_tax(dashboard: Dashboard, index: int) -> LiquidationTaxOut:
 @router.get(
     "/api/positions/{index}/liquidation-tax",
     response_model=LiquidationTaxOut,
-    responses={404: {"description": "no such position"}, **UNAVAILABLE},
+    responses={404: {"description": "no such position"}, **COMPUTING},
     tags=["margin"],
 )
 def liquidation_tax_api(
