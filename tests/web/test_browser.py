@@ -201,3 +201,32 @@ def test_download_the_pdf_forms_from_the_taxes_page(page: Any, server: str, tmp_
     download.save_as(str(saved))
     text = "\n".join(p.extract_text() for p in PdfReader(saved).pages)
     assert "0.5 ETH" in text and "(8,000.00)" in text
+
+
+def test_the_overview_shows_the_holdings_at_once_and_fills_in_the_engines_figures(browser: Any) -> None:
+    from marginbook.app.features import tax_standing
+
+    release = threading.Event()
+
+    def slow_standing(events: list[Any], at: Any, profile: Path | None) -> tuple[Any, str]:
+        assert release.wait(60)
+        return tax_standing(events, at, profile)
+
+    dashboard = Dashboard(make_store(), tax_source=fake_tax, standing_source=slow_standing)
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    try:
+        with serving(dashboard, WebSettings(answer_within=10)) as url:
+            page.goto(url + "/")
+            assert page.locator("#net-value").inner_text() == "15,985.00"  # the fold, at once
+            assert page.locator("#computing").is_visible()
+            basis = page.locator("#holdings tbody tr", has_text="BTC").locator("td").nth(3)
+            assert basis.inner_text() == "—"  # the engine's basis: not yet
+            page.screenshot(path=str(SHOTS / "overview-computing.png"), full_page=True)
+            release.set()
+            page.locator("#computing").wait_for(state="detached", timeout=20_000)  # reloaded itself
+            assert page.locator("#holdings tbody tr", has_text="BTC").locator("td").nth(3).inner_text() == "20,000.00"
+            page.screenshot(path=str(SHOTS / "overview-filled-in.png"), full_page=True)
+    finally:
+        release.set()
+        context.close()

@@ -25,6 +25,12 @@ PUBLIC_PATHS = frozenset({"/login", "/static/style.css", "/api/health"})
 #: Extra bytes allowed above the upload limit for the multipart envelope and form fields.
 ENVELOPE_BYTES = 64 * 1024
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The navigation entry and title of a "computing…" page, by the first part of its path.
+_PAGES = {
+    "/": ("overview", "Overview"),
+    "/positions": ("positions", "Positions & risk"),
+    "/taxes": ("taxes", "Taxes"),
+}
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -167,7 +173,9 @@ def create_app(settings: WebSettings, *, dashboard: Dashboard | None = None) -> 
             return JSONResponse(body, status_code=202, headers=headers)
         from marginbook.web.deps import render
 
-        response = render(request, "computing.html", {"computing": error}, status_code=202)
+        page = _PAGES.get("/" + request.url.path.strip("/").split("/")[0], ("", "Computing…"))
+        context = {"computing": error, "active": page[0], "title": page[1]}
+        response = render(request, "computing.html", context, status_code=202)
         response.headers.update(headers)
         return response
 

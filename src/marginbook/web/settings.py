@@ -10,7 +10,7 @@ from pathlib import Path
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: How long a request waits for a figure being computed before it answers "computing" (seconds):
 #: short enough that every answer stays within the 300 ms latency target.
-DEFAULT_ANSWER_WITHIN = 0.2
+DEFAULT_ANSWER_WITHIN = 0.1
 
 
 def is_loopback(host: str) -> bool:

@@ -74,6 +74,7 @@ def register(app: typer.Typer) -> None:
         # Queue the fold and the engine runs (or read them back from the ledger database) while
         # the server starts; pages answer "computing…" meanwhile instead of waiting.
         application.state.dashboard.warm()
+        print("marginbook: preparing the dashboard (templates, price files, charts) …", file=sys.stderr)
         preload(application)
         shown = f"[{host}]" if ":" in host else host
         print(f"marginbook dashboard on http://{shown}:{port}/  (Ctrl-C stops it)", file=sys.stderr)
