@@ -208,3 +208,23 @@ def test_the_liquidation_what_if_answers_202_until_the_snapshot_is_done(gate: Ga
     client.app.state.dashboard.answer_within = 60  # type: ignore[attr-defined]
     assert client.get("/api/positions/0/liquidation-tax").json()["gain"] == "-9000"
     assert "liquidation:0" in client.get("/api/status").json()["ready"]
+
+
+def test_a_stored_result_is_not_used_once_the_user_adds_price_files(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fetched or added prices change the engine's fair market values: the stored run is stale."""
+    monkeypatch.setenv("MARGINBOOK_PRICES_DIR", str(tmp_path / "prices"))
+    monkeypatch.setenv("MARGINBOOK_PRICE_CACHE", str(tmp_path / "cache"))
+    store = _sqlite_store(tmp_path / "ledger.db")
+    Dashboard(store, cache=ResultCache.for_store(store)).portfolio()
+    (tmp_path / "prices").mkdir()
+    (tmp_path / "prices" / "XYZ-USD_1d.csv").write_text("timestamp,open,high,low,close\n", encoding="utf-8")
+    calls: list[int] = []
+
+    def counting(events: list[Any], at: datetime, path: Path | None) -> tuple[Any, str]:
+        calls.append(len(events))
+        return tax_standing(events, at, path)
+
+    Dashboard(store, cache=ResultCache.for_store(store), standing_source=counting).portfolio()
+    assert calls == [6]
+    store.close()

@@ -2,10 +2,10 @@
 
 The portfolio's snapshot (the holdings fold and the tax engine's standing) and each year's tax
 document depend only on the ledger's events, the code that computed them, the tax profile and
-the bundled price data. The ledger only grows, and ``seq`` (the import order) only increases,
-so ``(event count, last seq)`` names one state of the ledger. A stored result is used only
-when that pair, and a fingerprint of the code, the data files and the profile, are all the
-same as now; anything else is recomputed (and replaces the stored row).
+the price data (bundled, the user's, fetched). The ledger only grows, and ``seq`` (the import
+order) only increases, so ``(event count, last seq)`` names one state of the ledger. A stored
+result is used only when that pair, and a fingerprint of the code, the price files and the
+profile, are all the same as now; anything else is recomputed (and replaces the stored row).
 
 The table is the dashboard's own (``dashboard_cache``), created on first use beside the
 ledger's tables; it is not part of the ledger's schema, and dropping it loses nothing but time.
@@ -59,9 +59,29 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def price_files_fingerprint() -> str:
+    """A digest of the price files outside the package (the user's folder and the bars of
+    ``marginbook prices fetch``): the engine prices events without ``usd_value`` from them."""
+    digest = hashlib.sha256()
+    try:
+        from marginbook.market.prices import price_cache_dir, user_prices_dir
+    except ImportError:
+        return digest.hexdigest()
+    for folder in (user_prices_dir(), price_cache_dir()):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def fingerprint(profile_path: Path | None, *extra: str) -> str:
-    """The code fingerprint with the profile file's content and ``extra`` words (e.g. the year)."""
+    """The code fingerprint with the user's price files, the profile file's content and ``extra``
+    words (e.g. the year)."""
     digest = hashlib.sha256(code_fingerprint().encode())
+    digest.update(price_files_fingerprint().encode())
     if profile_path is not None:
         try:
             digest.update(profile_path.read_bytes())
