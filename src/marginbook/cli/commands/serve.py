@@ -71,11 +71,11 @@ def register(app: typer.Typer) -> None:
             tax_profile=profile,
         )
         application = create_app(settings)
-        # Queue the fold and the engine runs (or read them back from the ledger database) while
-        # the server starts; pages answer "computing…" meanwhile instead of waiting.
-        application.state.dashboard.warm()
         print("marginbook: preparing the dashboard (templates, price files, charts) …", file=sys.stderr)
-        preload(application)
+        preload(application)  # first, alone: the worker's fold would halve its share of the CPU
+        # Queue the fold and the engine runs (or read them back from the ledger database); pages
+        # answer "computing…" meanwhile instead of waiting.
+        application.state.dashboard.warm()
         shown = f"[{host}]" if ":" in host else host
         print(f"marginbook dashboard on http://{shown}:{port}/  (Ctrl-C stops it)", file=sys.stderr)
         uvicorn.run(application, host=host, port=port, log_level="warning")
