@@ -24,6 +24,9 @@ from marginbook.web.main import create_app
 from marginbook.web.settings import WebSettings
 
 BASE_URL = "http://127.0.0.1:8000"
+#: Requests may wait this long for the worker thread: tests that assert figures get them, however
+#: loaded the machine (the "computing…" answers have tests of their own, with a blocked source).
+PATIENT = 60.0
 
 #: 10,000 USD in, a 2:1 BTC long financed by a 10,000 USD loan, an ETH round trip.
 LEDGER_CSV = """id,timestamp,type,wallet,asset,amount,counter_asset,counter_amount,fee_asset,fee_amount,position
@@ -133,7 +136,7 @@ def dashboard(store: MemoryStore, tmp_path: Path) -> Dashboard:
 
 @pytest.fixture
 def client(dashboard: Dashboard) -> Iterator[TestClient]:
-    app = create_app(WebSettings(max_upload_bytes=4096), dashboard=dashboard)
+    app = create_app(WebSettings(max_upload_bytes=4096, answer_within=PATIENT), dashboard=dashboard)
     with TestClient(app, base_url=BASE_URL) as test_client:
         yield test_client
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from marginbook.app.memory_store import MemoryStore
-from tests.web.conftest import csrf_headers
+from tests.web.conftest import PATIENT, csrf_headers
 
 GOOD_UPLOAD = (
     "timestamp,type,wallet,asset,amount\n"
@@ -223,7 +223,7 @@ def test_risk_uses_the_margin_engine_when_installed(store: MemoryStore) -> None:
     from marginbook.web.settings import WebSettings
     from tests.web.conftest import BASE_URL
 
-    client = TestClient(create_app(WebSettings(), dashboard=Dashboard(store)), base_url=BASE_URL)
+    client = TestClient(create_app(WebSettings(answer_within=PATIENT), dashboard=Dashboard(store)), base_url=BASE_URL)
     body = client.get("/api/risk", params={"venue": "binance-margin", "side": "long", "mode": "cross",
                                            "entry": "60000", "quantity": "0.5", "leverage": "3"}).json()
     assert (body["margin_call_price"], body["liquidation_price"]) == ("52000", "44000")

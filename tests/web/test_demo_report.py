@@ -73,7 +73,7 @@ def test_report_runs_a_backtest_and_marks_its_liquidations(tmp_path: Path) -> No
     assert data is not None
     section = run_backtest_section("sma-cross", data)
     curve = section.document["equity_curve"]
-    assert len(curve) == 3059 and curve[0]["equity"] == 10000.0  # one point per bar, from the starting cash
+    assert len(curve) == 3059 and curve[0]["equity"] == "10000"  # one point per bar, from the starting cash
     assert section.document["liquidations"], "3x on BTC since 2017 meets at least one liquidation"
     html = write_report(tmp_path, store=make_store(), backtests=[section]).read_text()
     assert '"name":"liquidations"' in html.replace(" ", "")

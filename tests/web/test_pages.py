@@ -11,7 +11,7 @@ from marginbook.app.dashboard import Dashboard
 from marginbook.app.memory_store import MemoryStore
 from marginbook.web.main import create_app
 from marginbook.web.settings import WebSettings
-from tests.web.conftest import BASE_URL
+from tests.web.conftest import BASE_URL, PATIENT
 
 
 def _csrf(html: str) -> str:
@@ -74,7 +74,7 @@ def test_risk_form_without_the_calculator_still_draws_the_entry(store: MemorySto
     from tests.web.conftest import write_price_file
 
     dashboard = Dashboard(store, price_file=write_price_file(tmp_path / "p.csv"))  # default risk source
-    client = TestClient(create_app(WebSettings(), dashboard=dashboard), base_url=BASE_URL)
+    client = TestClient(create_app(WebSettings(answer_within=PATIENT), dashboard=dashboard), base_url=BASE_URL)
     html = client.get("/positions", params={"entry": "60000", "quantity": "1", "leverage": "5"}).text
     if 'id="risk-unavailable"' in html:  # before the margin engine's calculator is installed
         assert "entry 60,000.00" in html
@@ -108,7 +108,7 @@ def test_import_form_reports_what_it_added(client: TestClient, store: MemoryStor
 
 def test_pages_without_a_ledger_say_so(tmp_path: Path) -> None:
     dashboard = Dashboard(None, store_problem="the ledger store is not available yet: test")
-    client = TestClient(create_app(WebSettings(), dashboard=dashboard), base_url=BASE_URL)
+    client = TestClient(create_app(WebSettings(answer_within=PATIENT), dashboard=dashboard), base_url=BASE_URL)
     for page in ("/", "/ledger", "/positions", "/taxes/2025"):
         html = client.get(page).text
         assert "not available yet" in html, page
@@ -136,7 +136,7 @@ def test_the_tax_engine_prices_a_liquidation_of_the_open_long(store: MemoryStore
     import pytest
 
     pytest.importorskip("marginbook.app.tax_year")
-    client = TestClient(create_app(WebSettings(), dashboard=Dashboard(store)), base_url=BASE_URL)
+    client = TestClient(create_app(WebSettings(answer_within=PATIENT), dashboard=Dashboard(store)), base_url=BASE_URL)
     body = client.get("/api/positions/0/liquidation-tax").json()
     assert (body["quantity"], body["price"], body["gain"]) == ("0.4", "27500", "-9000")
     (row,) = body["rows"]

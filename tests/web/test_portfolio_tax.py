@@ -149,8 +149,8 @@ def test_a_pages_first_view_shows_the_fold_while_the_engine_runs_in_the_backgrou
         release.wait(10)
         return tax_standing(evs, at)
 
-    dashboard = Dashboard(store, standing_source=slow)
-    first = dashboard.portfolio(allow_stale=True, engine_may_follow=True)  # does not wait for the engine
+    dashboard = Dashboard(store, standing_source=slow, answer_within=30)  # as the web app's
+    first = dashboard.portfolio(allow_stale=True, engine_may_follow=True)  # waits for the fold only
     assert [h.quantity for h in first.holdings if h.asset == "BTC"] == [Decimal("1.5"), Decimal("0.5")]
     assert first.realized_pnl_year is None and all(h.cost_basis is None for h in first.holdings
                                                    if h.asset == "BTC")

@@ -11,13 +11,13 @@ from typer.testing import CliRunner
 from marginbook.cli.main import app as cli
 from marginbook.web.main import create_app
 from marginbook.web.settings import WebSettings
-from tests.web.conftest import BASE_URL, LEDGER_CSV, csrf_headers
+from tests.web.conftest import BASE_URL, LEDGER_CSV, PATIENT, csrf_headers
 
 BAD = "timestamp,type,wallet,asset,amount\n2025-04-01T00:00:00Z,deposit,w,USD,5\n2025-04-02T00:00:00Z,deposit,w,USD,x\n"
 
 
 def test_import_through_the_api_into_sqlite_is_all_or_nothing(tmp_path: Path) -> None:
-    settings = WebSettings(db_url=f"sqlite:///{tmp_path / 'ledger.db'}")
+    settings = WebSettings(db_url=f"sqlite:///{tmp_path / 'ledger.db'}", answer_within=PATIENT)
     client = TestClient(create_app(settings), base_url=BASE_URL)
     headers = csrf_headers(client)
     rejected = client.post("/api/import", files={"file": ("bad.csv", BAD, "text/csv")}, headers=headers)

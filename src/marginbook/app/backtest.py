@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from marginbook.backtest.data import Bars, load_bars
@@ -31,6 +32,29 @@ def symbol_of(path: str | Path, given: str | None = None) -> tuple[str, str]:
         raise InputError(InputProblem("--symbol", None, "", f"cannot tell the pair from {Path(path).name!r}; "
                                       "give --symbol BASE/QUOTE"))
     return match.group(1), match.group(2)
+
+
+def equity_curve(result: BacktestResult) -> list[dict[str, str]]:
+    """The run's equity at each bar's close and its drawdown from the running peak (starting cash
+    included, as ``max_drawdown_pct``), as the ``equity_curve`` of ``backtest --format json``:
+    ``{"time": bar open time, "equity": "…", "drawdown_pct": "…"}``, decimal strings.
+
+    The Backtests page of ``marginbook serve`` draws a stored run's chart from it; without it a
+    stored document has only the trades and the summary figures.
+    """
+    from marginbook.backtest.results import decimal_text
+    from marginbook.domain.events import format_timestamp
+
+    bars = result.bars.timestamps.tolist()
+    columns = zip(bars, result.equity.tolist(), result.drawdown.tolist(), strict=True)
+    return [
+        {
+            "time": format_timestamp(datetime.fromtimestamp(int(seconds), UTC)),
+            "equity": decimal_text(equity),
+            "drawdown_pct": decimal_text(drawdown or 0.0),  # never "-0"
+        }
+        for seconds, equity, drawdown in columns
+    ]
 
 
 def run_strategy(bars: Bars, strategy: str, params: Mapping[str, float],

@@ -197,42 +197,75 @@ def candlestick(
     return _html({"data": data, "layout": layout}, element_id)
 
 
-def backtest_equity(document: dict[str, Any], *, element_id: str) -> str | None:
-    """Equity and drawdown of a stored backtest, with trade and liquidation markers.
+#: A stored run's chart draws at most about this many points (a few years of hourly bars would
+#: otherwise make a page of megabytes); each bucket keeps its extremes, so no peak or trough is lost.
+MAX_CURVE_POINTS = 2000
 
-    Needs an ``equity_curve`` list of ``{"time", "equity"}`` in the document; ``None`` otherwise.
-    """
-    curve = document.get("equity_curve")
-    if not isinstance(curve, list) or not curve:
-        return None
-    times = [point.get("time") for point in curve]
-    equity = [float(point.get("equity", 0)) for point in curve]
+
+def _kept(equity: list[float], drawdown: list[float], limit: int) -> list[int]:
+    """Indexes to draw: every point, or per bucket its first, last, highest, lowest and deepest."""
+    count = len(equity)
+    if count <= limit:
+        return list(range(count))
+    size = math.ceil(count / (limit / 5))
+    kept: set[int] = set()
+    for start in range(0, count, size):
+        span = range(start, min(start + size, count))
+        kept.update((span[0], span[-1], max(span, key=equity.__getitem__),
+                     min(span, key=equity.__getitem__), min(span, key=drawdown.__getitem__)))
+    return sorted(kept)
+
+
+def _drawdown(equity: list[float]) -> list[float]:
+    """Percent below the running peak (for curves stored without ``drawdown_pct``)."""
     peak = -math.inf
     drawdown = []
     for value in equity:
         peak = max(peak, value)
         drawdown.append((value / peak - 1) * 100 if peak > 0 else 0.0)
+    return drawdown
+
+
+def backtest_equity(document: dict[str, Any], *, element_id: str) -> str | None:
+    """Equity and drawdown of a stored backtest, with trade and liquidation markers.
+
+    Needs an ``equity_curve`` list of ``{"time", "equity"[, "drawdown_pct"]}`` in the document
+    (``marginbook backtest --format json`` writes it); ``None`` otherwise. The drawdown is the
+    run's own (from the peak, starting cash included) when stored, else derived from the curve.
+    """
+    curve = document.get("equity_curve")
+    if not isinstance(curve, list) or not curve or not all(isinstance(p, dict) for p in curve):
+        return None
+    try:
+        times = [str(point["time"]) for point in curve]
+        equity = [float(point["equity"]) for point in curve]
+        stored = all("drawdown_pct" in point for point in curve)
+        drawdown = [float(point["drawdown_pct"]) for point in curve] if stored else _drawdown(equity)
+    except (KeyError, TypeError, ValueError):
+        return None
+    equity_at = dict(zip(times, equity, strict=True))
+    keep = _kept(equity, drawdown, MAX_CURVE_POINTS)
+    shown_times = [times[i] for i in keep]
     data: list[dict[str, Any]] = [
         {
             "type": "scatter",
             "mode": "lines",
             "name": "equity",
-            "x": times,
-            "y": equity,
+            "x": shown_times,
+            "y": [equity[i] for i in keep],
             "line": {"color": "#1d3557"},
         },
         {
             "type": "scatter",
             "mode": "lines",
             "name": "drawdown %",
-            "x": times,
-            "y": drawdown,
+            "x": shown_times,
+            "y": [drawdown[i] for i in keep],
             "yaxis": "y2",
             "fill": "tozeroy",
             "line": {"color": "#e76f51"},
         },
     ]
-    equity_at = dict(zip(times, equity, strict=True))
     for key, symbol, color in (("trades", "triangle-up", "#2a9d8f"), ("liquidations", "x", "#e63946")):
         marks = [
             item for item in document.get(key, []) if isinstance(item, dict) and item.get("time") in equity_at

@@ -76,9 +76,10 @@ def run_backtest_section(
     settings = BacktestSettings(venue=venue, leverage=leverage, size_fraction=size_fraction)
     settings.validate()
     result = run_file(data, strategy, {}, settings)
-    times = [datetime.fromtimestamp(int(seconds), UTC) for seconds in result.bars.timestamps]
+    from marginbook.app.backtest import equity_curve
+
     name = f"{strategy} on {data.stem}, {venue} {leverage:g}x isolated, {size_fraction:g} of equity per entry"
-    return backtest_section(name, result.to_json(), times, result.equity.tolist())
+    return BacktestSection(name, {**result.to_json(), "equity_curve": equity_curve(result)})
 
 
 _HUNDREDTH = Decimal("0.01")

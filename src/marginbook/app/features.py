@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -98,27 +98,39 @@ def ledger_events_fast(store: EventStore) -> list[Any]:
     return list(tax_events_from_store(store))
 
 
-def market_price_lookup() -> Any:
-    """``(asset, at) -> Decimal | None`` over the market's default price source, or ``None``.
+class MarketPrices:
+    """``(asset, at) -> Decimal | None`` over a market price source: a price the source does not
+    have is ``None`` (the portfolio then uses the ledger's last price)."""
 
-    A price the source does not have is ``None`` (the portfolio then uses the ledger's last
-    price); a missing market package means no look-up at all.
-    """
+    def __init__(self, source: Any, missing: type[Exception]) -> None:
+        self._source = source
+        self._missing = missing
+
+    def __call__(self, asset: str, at: datetime) -> Decimal | None:
+        try:
+            price: Decimal = self._source.usd_price(asset, at)
+        except self._missing:
+            return None
+        return price
+
+    def warm(self) -> None:
+        """Read every price file now (the source reads a file on its first question, which
+        costs the first page that values a holding a second or two on the bundled data)."""
+        at = datetime.now(UTC)
+        for asset in self._source.assets():
+            self(asset, at)
+
+
+def market_price_lookup() -> MarketPrices | None:
+    """The look-up over the market's default price source, or ``None`` without the market
+    package (then no look-up at all: the ledger's own prices)."""
     try:
         module = optional_module("marginbook.market.prices", "market prices")
     except FeatureUnavailable:
         return None
-    source = module.default_price_source()
     from marginbook.domain.prices import MissingPriceError
 
-    def lookup(asset: str, at: datetime) -> Decimal | None:
-        try:
-            price: Decimal = source.usd_price(asset, at)
-        except MissingPriceError:
-            return None
-        return price
-
-    return lookup
+    return MarketPrices(module.default_price_source(), MissingPriceError)
 
 
 def tax_document(store: EventStore, year: int, profile_path: Path | None = None) -> dict[str, Any]:
@@ -136,7 +148,14 @@ def tax_document(store: EventStore, year: int, profile_path: Path | None = None)
     report_module = optional_module("marginbook.tax.report", "the tax engine")
     profile_module = optional_module("marginbook.tax.profile_file", "the tax engine")
     profile = profile_module.load_profile(profile_path)
-    events = store.events(end=report_module.year_end(year, profile))
+    end = report_module.year_end(year, profile)
+    events: Iterable[Any]
+    if hasattr(store, "engine"):  # the SQL ledger: its rows were validated on import (as `marginbook tax`)
+        from marginbook.app.stored_events import tax_events_from_store
+
+        events = tax_events_from_store(store, end)
+    else:
+        events = store.events(end=end)
     report = module.tax_events(
         events, module.TaxRequest(year=year, profile_path=profile_path), profile=profile
     )

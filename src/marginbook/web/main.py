@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -9,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from marginbook import __version__
+from marginbook.app.background import StillComputing
 from marginbook.app.dashboard import Dashboard
 from marginbook.app.features import FeatureUnavailable, market_price_lookup, open_ledger
+from marginbook.app.result_cache import ResultCache
 from marginbook.domain.errors import InputError, MarginbookError
 from marginbook.web import security
 from marginbook.web.deps import make_templates
@@ -22,6 +25,12 @@ PUBLIC_PATHS = frozenset({"/login", "/static/style.css", "/api/health"})
 #: Extra bytes allowed above the upload limit for the multipart envelope and form fields.
 ENVELOPE_BYTES = 64 * 1024
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The navigation entry and title of a "computing…" page, by the first part of its path.
+_PAGES = {
+    "/": ("overview", "Overview"),
+    "/positions": ("positions", "Positions & risk"),
+    "/taxes": ("taxes", "Taxes"),
+}
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -43,6 +52,7 @@ def default_dashboard(settings: WebSettings) -> Dashboard:
         store, problem = None, str(error)
     return Dashboard(
         store,
+        cache=ResultCache.for_store(store),
         store_problem=problem,
         prices=market_price_lookup(),
         price_file=settings.price_file,
@@ -135,6 +145,8 @@ def create_app(settings: WebSettings, *, dashboard: Dashboard | None = None) -> 
     )
     app.state.settings = settings
     app.state.dashboard = dashboard if dashboard is not None else default_dashboard(settings)
+    # Requests never wait for the worker thread longer than this; the CLI's dashboards block.
+    app.state.dashboard.answer_within = settings.answer_within
     app.state.templates = make_templates()
     _install_security(app, settings)
     for module in (assets, auth, overview, ledger, imports, positions, taxes, backtests):
@@ -147,6 +159,25 @@ def create_app(settings: WebSettings, *, dashboard: Dashboard | None = None) -> 
         from marginbook.web.deps import render
 
         return render(request, "unavailable.html", {"message": str(error)})
+
+    @app.exception_handler(StillComputing)
+    async def computing(request: Request, error: StillComputing) -> Response:
+        headers = {"Retry-After": str(error.retry_after)}
+        if request.url.path.startswith("/api"):
+            body = {
+                "status": "computing",
+                "job": error.job,
+                "detail": str(error),
+                "retry_after": error.retry_after,
+            }
+            return JSONResponse(body, status_code=202, headers=headers)
+        from marginbook.web.deps import render
+
+        page = _PAGES.get("/" + request.url.path.strip("/").split("/")[0], ("", "Computing…"))
+        context = {"computing": error, "active": page[0], "title": page[1]}
+        response = render(request, "computing.html", context, status_code=202)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, error: InputError) -> Response:
@@ -176,6 +207,43 @@ def create_app(settings: WebSettings, *, dashboard: Dashboard | None = None) -> 
         )
 
     return app
+
+
+#: Modules the pages import on first use; importing them before serving keeps that cost (and the
+#: import lock the worker thread may hold meanwhile) out of the first requests.
+PRELOADED = (
+    "plotly.io",
+    "marginbook.importers.registry",
+    "marginbook.margin.risk",
+    "marginbook.margin.venues",
+    "marginbook.reports.exports",
+    "marginbook.tax.standing",
+    "marginbook.app.tax_year",
+)
+
+
+def preload(app: FastAPI) -> None:
+    """Do the one-time work of the first requests before serving: compile every template, build
+    the OpenAPI schema, import the modules pages load lazily (those not installed are skipped)."""
+    import importlib
+
+    from marginbook.web.deps import TEMPLATE_DIR
+
+    for template in sorted(TEMPLATE_DIR.glob("*.html")):
+        app.state.templates.env.get_template(template.name)
+    app.openapi()
+    for name in PRELOADED:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    dashboard: Dashboard = app.state.dashboard
+    warm_prices = getattr(dashboard.prices, "warm", None)
+    with contextlib.suppress(MarginbookError, OSError):
+        if warm_prices is not None:
+            warm_prices()  # the market's price files, read on first use
+        from marginbook.app import charts
+
+        # The price bars, their indicators and plotly's first figure.
+        charts.candlestick(dashboard.candles(180), {}, element_id="preload", title="")
 
 
 def app_factory() -> Any:

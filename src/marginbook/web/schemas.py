@@ -146,6 +146,35 @@ class Unavailable(BaseModel):
     detail: str
 
 
+class Computing(BaseModel):
+    """``202``: the figures are being computed in the background; ask again after ``retry_after``
+    seconds (also the ``Retry-After`` header). ``job`` is listed by ``/api/status``."""
+
+    status: str = "computing"
+    job: str
+    detail: str
+    retry_after: int
+
+
+class Job(BaseModel):
+    """A background computation: ``running`` (for ``seconds``) or ``queued``."""
+
+    name: str
+    state: str
+    seconds: float | None = None
+
+
+class Status(BaseModel):
+    """What the server has ready for the ledger as it is now (``events``), what failed (name →
+    why) and what it is computing. Names: ``holdings`` (the fold), ``snapshot`` (the portfolio
+    with the tax engine's basis), ``tax:YEAR``, ``export:YEAR:FORMAT``."""
+
+    events: int
+    ready: list[str]
+    failed: dict[str, str]
+    jobs: list[Job]
+
+
 class Health(BaseModel):
     """The server answers; ``ledger`` says whether the ledger store is open."""
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 #: Uploads larger than this are refused with 413 before they are read (10 MiB).
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+#: How long a request waits for a figure being computed before it answers "computing" (seconds):
+#: short enough that every answer stays within the 300 ms latency target.
+DEFAULT_ANSWER_WITHIN = 0.1
 
 
 def is_loopback(host: str) -> bool:
@@ -36,6 +39,10 @@ class WebSettings:
             backtest --format json``); ``None`` means none are shown.
         export_dir: a folder of tax exports (PDF, TXF, CSV ...) offered for download.
         tax_profile: the tax profile TOML used by the Taxes page (``None``: the defaults).
+        answer_within: seconds a request may wait for a figure being computed in the
+            background (the holdings fold, a tax engine run, an export) before it answers
+            "computing": a page with what is known and a status it polls, the API ``202``
+            with ``Retry-After``.
     """
 
     host: str = "127.0.0.1"
@@ -47,12 +54,15 @@ class WebSettings:
     backtest_dir: Path | None = None
     export_dir: Path | None = None
     tax_profile: Path | None = None
+    answer_within: float = DEFAULT_ANSWER_WITHIN
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be between 1 and 65535, got {self.port}")
         if self.max_upload_bytes <= 0:
             raise ValueError("max_upload_bytes must be positive")
+        if not 0 <= self.answer_within <= 600:
+            raise ValueError("answer_within must be between 0 and 600 seconds")
         if self.token_hash is not None and len(self.token_hash) != 64:
             raise ValueError("token_hash must be a SHA-256 hex digest (64 characters)")
 

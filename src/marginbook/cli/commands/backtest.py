@@ -152,8 +152,8 @@ def backtest(
     plot: PlotFile = None,
 ) -> None:
     """Backtest a strategy on a price file through a venue's margin rules."""
+    from marginbook.app.backtest import equity_curve, run_file, symbol_of
     from marginbook.app.backtest import export_ledger as write_ledger
-    from marginbook.app.backtest import run_file, symbol_of
 
     if output_format not in ("table", "json"):
         raise InputError(InputProblem("--format", None, "", f"must be table or json, not {output_format!r}"))
@@ -162,6 +162,8 @@ def backtest(
     base_quote = symbol_of(data, symbol) if export_ledger else None
     result = run_file(data, strategy, _params(param), settings)
     document: dict[str, Any] = result.to_json()
+    if output_format == "json":  # what `serve --backtests DIR` draws a stored run's chart from
+        document["equity_curve"] = equity_curve(result)
     if export_ledger is not None and base_quote is not None:
         count = write_ledger(result, export_ledger, base=base_quote[0], quote=base_quote[1])
         document["ledger"] = {"file": str(export_ledger), "events": count}

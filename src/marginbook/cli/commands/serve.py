@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -46,7 +45,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from marginbook.web import security
-        from marginbook.web.main import create_app
+        from marginbook.web.main import create_app, preload
         from marginbook.web.settings import WebSettings, is_loopback
 
         token_hash = None
@@ -72,8 +71,11 @@ def register(app: typer.Typer) -> None:
             tax_profile=profile,
         )
         application = create_app(settings)
-        # Fold the ledger while the server starts, so the first page view is not the slow one.
-        threading.Thread(target=application.state.dashboard.warm, name="marginbook-warm", daemon=True).start()
+        print("marginbook: preparing the dashboard (templates, price files, charts) …", file=sys.stderr)
+        preload(application)  # first, alone: the worker's fold would halve its share of the CPU
+        # Queue the fold and the engine runs (or read them back from the ledger database); pages
+        # answer "computing…" meanwhile instead of waiting.
+        application.state.dashboard.warm()
         shown = f"[{host}]" if ":" in host else host
         print(f"marginbook dashboard on http://{shown}:{port}/  (Ctrl-C stops it)", file=sys.stderr)
         uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from marginbook.app import charts
+from marginbook.app.background import StillComputing
 from marginbook.app.candles import Candles
 from marginbook.app.dashboard import Dashboard
 from marginbook.app.features import FeatureUnavailable
@@ -18,7 +19,7 @@ from marginbook.domain.errors import InputError
 from marginbook.domain.events import format_timestamp
 from marginbook.domain.numbers import cents, plain
 from marginbook.web.deps import DashboardDep, render
-from marginbook.web.routes.overview import UNAVAILABLE
+from marginbook.web.routes.overview import COMPUTING, UNAVAILABLE, still_computing
 
 router = APIRouter()
 VENUES = ("binance-usdm", "binance-margin", "kraken-margin", "bybit-linear", "okx-swap", "generic")
@@ -175,9 +176,14 @@ def positions_page(
         "chart_problem": "",
         "risk_chart": "",
         "views": [],
+        "fold_pending": False,
     }
-    portfolio = dashboard.portfolio(allow_stale=True, engine_may_follow=True)
-    views = position_views(dashboard.snapshot(allow_stale=True, engine_may_follow=True).fold, portfolio)
+    try:  # the risk form needs no ledger: it is drawn while the fold is being computed
+        portfolio = dashboard.portfolio(allow_stale=True, engine_may_follow=True)
+        views = position_views(dashboard.snapshot(allow_stale=True, engine_may_follow=True).fold, portfolio)
+        context["computing"] = still_computing(portfolio, dashboard.event_count())
+    except StillComputing as computing:
+        views, context["computing"], context["fold_pending"] = [], computing, True
     try:
         candles = dashboard.candles(180)
     except FeatureUnavailable as error:
@@ -273,7 +279,7 @@ def _liquidation_tax(dashboard: Dashboard, index: int) -> LiquidationTaxOut:
 @router.get(
     "/api/positions/{index}/liquidation-tax",
     response_model=LiquidationTaxOut,
-    responses={404: {"description": "no such position"}, **UNAVAILABLE},
+    responses={404: {"description": "no such position"}, **COMPUTING},
     tags=["margin"],
 )
 def liquidation_tax_api(

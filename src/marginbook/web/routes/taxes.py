@@ -9,12 +9,15 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 
-from marginbook.app import tax_views
+from marginbook.app import tax_downloads, tax_views
+from marginbook.app.background import StillComputing
+from marginbook.app.dashboard import Dashboard
 from marginbook.app.tax_views import RowFilter
 from marginbook.tax.document import FORM_4952_LINES
 from marginbook.web.deps import DashboardDep, render
-from marginbook.web.routes.overview import UNAVAILABLE
+from marginbook.web.routes.overview import COMPUTING
 
 router = APIRouter()
 #: Rows of the 8949 table per page (a year of active trading has tens of thousands).
@@ -23,6 +26,41 @@ YearPath = Annotated[int, Path(ge=2009, le=2100, description="tax year")]
 FilterQuery = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:\-/ ]*$")]
 TermQuery = Annotated[str, Query(pattern=r"^(short|long)?$")]
 RowKeyPath = Annotated[str, Path(max_length=300, description="DISPOSAL_ID~TERM")]
+FormatPath = Annotated[
+    str, Path(pattern="^(" + "|".join(tax_downloads.FORMATS) + ")$", description="export format")
+]
+FileNamePath = Annotated[str, Path(max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class DownloadFile(BaseModel):
+    """One written export file."""
+
+    name: str
+    bytes: int
+    media_type: str
+    url: str
+
+
+class Download(BaseModel):
+    """The files of one export format of a year (``marginbook tax --format FORMAT --out DIR``)."""
+
+    year: int
+    format: str
+    label: str
+    files: list[DownloadFile]
+
+
+def _download(dashboard: Dashboard, year: int, fmt: str) -> Download:
+    files = [
+        DownloadFile(
+            name=path.name,
+            bytes=path.stat().st_size,
+            media_type=tax_downloads.media_type(path.name),
+            url=f"/api/tax/{year}/downloads/{fmt}/{path.name}",
+        )
+        for path in dashboard.download(year, fmt)
+    ]
+    return Download(year=year, format=fmt, label=tax_downloads.LABELS[fmt], files=files)
 
 
 def _row_or_404(keyed_rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -32,13 +70,13 @@ def _row_or_404(keyed_rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return row
 
 
-@router.get("/api/tax/{year}", responses=UNAVAILABLE, tags=["tax"])
+@router.get("/api/tax/{year}", responses=COMPUTING, tags=["tax"])
 def tax_api(dashboard: DashboardDep, year: YearPath) -> dict[str, Any]:
     """The tax JSON document of the year (``marginbook tax --format json``)."""
     return dashboard.tax(year)
 
 
-@router.get("/api/tax/{year}/form-8949", responses=UNAVAILABLE, tags=["tax"])
+@router.get("/api/tax/{year}/form-8949", responses=COMPUTING, tags=["tax"])
 def form_8949_api(
     dashboard: DashboardDep,
     year: YearPath,
@@ -55,7 +93,7 @@ def form_8949_api(
 
 
 @router.get(
-    "/api/tax/{year}/form-8949.csv", response_class=PlainTextResponse, responses=UNAVAILABLE, tags=["tax"]
+    "/api/tax/{year}/form-8949.csv", response_class=PlainTextResponse, responses=COMPUTING, tags=["tax"]
 )
 def form_8949_csv(
     dashboard: DashboardDep,
@@ -75,7 +113,7 @@ def form_8949_csv(
 
 @router.get(
     "/api/tax/{year}/rows/{row_key}",
-    responses={404: {"description": "no such row"}, **UNAVAILABLE},
+    responses={404: {"description": "no such row"}, **COMPUTING},
     tags=["tax"],
 )
 def tax_row_api(dashboard: DashboardDep, year: YearPath, row_key: RowKeyPath) -> dict[str, Any]:
@@ -94,6 +132,42 @@ def tax_export(
         if path.name == name:
             return FileResponse(path, filename=path.name)
     raise HTTPException(status_code=404, detail="no such export")
+
+
+@router.get("/api/tax/{year}/downloads/{fmt}", response_model=Download, responses=COMPUTING, tags=["tax"])
+def download_api(dashboard: DashboardDep, year: YearPath, fmt: FormatPath) -> Download:
+    """Write (on the first request, in the background) and list the files of an export format:
+    ``pdf`` (Form 8949, Schedule D, Form 4952 and statements), ``csv`` (Form 8949 rows), ``txf``,
+    ``turbotax``, ``json``; ``202`` with ``Retry-After`` until they are written."""
+    return _download(dashboard, year, fmt)
+
+
+@router.get(
+    "/api/tax/{year}/downloads/{fmt}/{name}",
+    responses={404: {"description": "no such file in this export"}, **COMPUTING},
+    tags=["tax"],
+)
+def download_file(dashboard: DashboardDep, year: YearPath, fmt: FormatPath, name: FileNamePath) -> Response:
+    """One file of an export format (written first if it is not yet: ``202`` meanwhile)."""
+    for path in dashboard.download(year, fmt):
+        if path.name == name:
+            return FileResponse(path, media_type=tax_downloads.media_type(name), filename=name)
+    raise HTTPException(status_code=404, detail=f"no file {name!r} in the {fmt} export of {year}")
+
+
+@router.get("/taxes/{year}/downloads/{fmt}", include_in_schema=False)
+def download_page(request: Request, dashboard: DashboardDep, year: YearPath, fmt: FormatPath) -> Response:
+    """The files of one export format, written when first asked (a "computing…" page meanwhile)."""
+    title = f"Taxes {year}: {tax_downloads.LABELS[fmt]}"
+    try:
+        download = _download(dashboard, year, fmt)
+    except StillComputing as computing:
+        context = {"computing": computing, "title": title, "active": "taxes"}
+        response = render(request, "computing.html", context, 202)
+        response.headers["Retry-After"] = str(computing.retry_after)
+        return response
+    context = {"year": year, "download": download, "title": title, "active": "taxes"}
+    return render(request, "download.html", context)
 
 
 @router.get("/taxes", include_in_schema=False)
@@ -115,8 +189,14 @@ def taxes_page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     """The Taxes page: filters, the 8949 table (:data:`PAGE_ROWS` at a time), Schedule D, Form 4952,
-    downloads."""
-    document = dashboard.tax(year)
+    downloads. While the year's engine run is going on: a "computing…" page that fills itself in."""
+    try:
+        document = dashboard.tax(year)
+    except StillComputing as computing:
+        context = {"computing": computing, "title": f"Taxes {year}", "year": year, "active": "taxes"}
+        response = render(request, "computing.html", context, 202)
+        response.headers["Retry-After"] = str(computing.retry_after)
+        return response
     selection = RowFilter(wallet, asset, term)
     selected = tax_views.filter_rows(dashboard.tax_rows(year), selection)
     return render(
@@ -136,6 +216,7 @@ def taxes_page(
             "schedule_d_totals": tax_views.SCHEDULE_D_TOTALS,
             "form_4952_lines": FORM_4952_LINES,
             "exports": dashboard.exports(year),
+            "download_formats": [(fmt, tax_downloads.LABELS[fmt]) for fmt in tax_downloads.FORMATS],
             "query": request.url.query,
         },
     )
