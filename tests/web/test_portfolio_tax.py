@@ -111,6 +111,9 @@ def test_a_ledger_the_engine_refuses_keeps_its_holdings_with_basis_and_gains_unk
     assert [h.quantity for h in portfolio.holdings if h.asset == "BTC"] == [Decimal("1.5"), Decimal("0.5")]
     assert all(h.cost_basis is None for h in portfolio.holdings if h.asset == "BTC")
     assert portfolio.realized_pnl_year is None and portfolio.realized_by_year == ()
+    # Totals over unknown bases are unknown, not 0.00: the holdings' market value is known.
+    assert portfolio.total_value > 0
+    assert portfolio.total_cost_basis is None and portfolio.unrealized_pnl is None
     assert any("no price for XYZ" in warning for warning in portfolio.warnings)
 
 
@@ -155,7 +158,9 @@ def test_a_pages_first_view_shows_the_fold_while_the_engine_runs_in_the_backgrou
     assert first.realized_pnl_year is None and all(h.cost_basis is None for h in first.holdings
                                                    if h.asset == "BTC")
     assert any(w.startswith("The tax engine is still running") for w in first.warnings)
+    assert first.unrealized_pnl is None and first.total_cost_basis is None
     release.set()
     dashboard.wait_for_refold(10)
     later = dashboard.portfolio(allow_stale=True, engine_may_follow=True)
     assert later.realized_pnl_year == 0 and not any("still running" in w for w in later.warnings)
+    assert later.unrealized_pnl is not None and later.total_cost_basis is not None

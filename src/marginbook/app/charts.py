@@ -87,8 +87,11 @@ def allocation(portfolio: Portfolio) -> str:
 def pnl(portfolio: Portfolio) -> str:
     """Realized P&L of the year, unrealized P&L now, and the year's interest, side by side."""
     year = portfolio.at.year
-    labels = ["unrealized", f"interest paid {year}"]
-    values = [float(portfolio.unrealized_pnl), -float(portfolio.interest_paid_year)]
+    labels = [f"interest paid {year}"]
+    values = [-float(portfolio.interest_paid_year)]
+    if portfolio.unrealized_pnl is not None:  # unknown until the tax engine gives the basis
+        labels.insert(0, "unrealized")
+        values.insert(0, float(portfolio.unrealized_pnl))
     if portfolio.realized_pnl_year is not None:  # unknown when the tax engine could not run
         labels.insert(0, f"realized {year}")
         values.insert(0, float(portfolio.realized_pnl_year))

@@ -125,8 +125,9 @@ class Portfolio:
         total_value: sum of the known market values (USD), borrowed units included.
         total_liabilities: USD value of the open loans (where priced).
         net_value: ``total_value − total_liabilities``: what the trader would keep.
-        total_cost_basis: sum of the known cost bases.
-        unrealized_pnl: sum of the known unrealized P&L.
+        total_cost_basis: sum of the known cost bases; ``None`` while the tax engine has not
+            given the basis (pending or failed), rather than a sum that leaves the coins out.
+        unrealized_pnl: sum of the known unrealized P&L; ``None`` when the basis is unknown.
         realized_pnl_year: realized P&L of the tax year of ``at``: the tax engine's Form 8949
             gains of the year plus ``realized_pnl`` and ``funding`` taxed as ordinary (interest
             not deducted); ``None`` when the engine could not run (see ``warnings``).
@@ -144,8 +145,8 @@ class Portfolio:
     total_value: Decimal
     total_liabilities: Decimal
     net_value: Decimal
-    total_cost_basis: Decimal
-    unrealized_pnl: Decimal
+    total_cost_basis: Decimal | None
+    unrealized_pnl: Decimal | None
     realized_pnl_year: Decimal | None
     interest_paid_year: Decimal
     unvalued: tuple[str, ...]
@@ -396,8 +397,8 @@ def value_portfolio(
         total_value=total_value,
         total_liabilities=total_liabilities,
         net_value=total_value - total_liabilities,
-        total_cost_basis=total_basis,
-        unrealized_pnl=total_unrealized,
+        total_cost_basis=total_basis if standing is not None else None,
+        unrealized_pnl=total_unrealized if standing is not None else None,
         realized_pnl_year=realized,
         interest_paid_year=fold.interest_by_year.get(at.year, ZERO),
         unvalued=tuple(unvalued),

@@ -25,6 +25,10 @@ def _usd_text(value: Decimal) -> str:
     return plain(cents(value))
 
 
+def _optional_usd_text(value: Decimal | None) -> str | None:
+    return None if value is None else _usd_text(value)
+
+
 _PRICE_STEP = Decimal("1e-10")
 _RATIO_STEP = Decimal("1e-6")
 
@@ -111,8 +115,8 @@ class PortfolioOut(BaseModel):
     total_value: str
     total_liabilities: str
     net_value: str
-    total_cost_basis: str
-    unrealized_pnl: str
+    total_cost_basis: str | None
+    unrealized_pnl: str | None
     realized_pnl_year: str | None
     interest_paid_year: str
     holdings: list[HoldingOut]
@@ -222,8 +226,8 @@ def portfolio_out(portfolio: Portfolio) -> PortfolioOut:
         total_value=_usd_text(portfolio.total_value),
         total_liabilities=_usd_text(portfolio.total_liabilities),
         net_value=_usd_text(portfolio.net_value),
-        total_cost_basis=_usd_text(portfolio.total_cost_basis),
-        unrealized_pnl=_usd_text(portfolio.unrealized_pnl),
+        total_cost_basis=_optional_usd_text(portfolio.total_cost_basis),
+        unrealized_pnl=_optional_usd_text(portfolio.unrealized_pnl),
         realized_pnl_year=usd(portfolio.realized_pnl_year),
         interest_paid_year=_usd_text(portfolio.interest_paid_year),
         holdings=[holding_out(h) for h in portfolio.holdings],
