@@ -287,6 +287,13 @@ class Fold:
         end = self.options.end
         if not self.switched and end is not None and end > WALLET_RULES_START:
             self.switch_to_wallets()
+        self.run_warnings()
+        self.result.open_lots = list(self.book.open_lots())
+        self.result.open_shorts = [s for shorts in self.shorts.values() for s in shorts if s.quantity > 0]
+        return self.result
+
+    def run_warnings(self) -> None:
+        """Append the run-level warnings gathered while folding (identification, universal 2025)."""
         for (year, method), ids in sorted(self._identification.items()):
             self.result.warnings.append(
                 f"{year}: {len(ids)} disposal(s) used {method.value.upper()} without a standing order "
@@ -298,9 +305,6 @@ class Fold:
                 f"--scope universal: {self._universal_2025} disposal(s) on or after 2025-01-01 used one pool "
                 "per asset; the 2025 rules (T.D. 10000) require basis per wallet or account"
             )
-        self.result.open_lots = list(self.book.open_lots())
-        self.result.open_shorts = [s for shorts in self.shorts.values() for s in shorts if s.quantity > 0]
-        return self.result
 
 
 def run_engine(
@@ -323,9 +327,31 @@ def run_engine(
         InputError: an invalid allocation file.
     """
     options = options or RunOptions()
-    fold = Fold(profile, prices, options)
+    if not isinstance(events, Sequence):
+        events = list(events)
     with gc_paused():
-        return _fold(events, fold, options.end)
+        from marginbook.tax.fast import fast_fold
+
+        result = fast_fold(events, profile, prices, options)
+        if result is not None:
+            return result
+        return _fold(events, Fold(profile, prices, options), options.end)
+
+
+def run_decimal_fold(
+    events: Iterable[TaxEvent],
+    profile: Profile,
+    prices: PriceSource | None = None,
+    options: RunOptions | None = None,
+) -> EngineResult:
+    """:func:`run_engine` by the ``Decimal`` fold alone (the reference the fast fold is tested against).
+
+    :func:`run_engine` first tries the fast fold (:mod:`marginbook.tax.fast`), which gives
+    the same result for the ledgers it supports and returns nothing for the others.
+    """
+    options = options or RunOptions()
+    with gc_paused():
+        return _fold(events, Fold(profile, prices, options), options.end)
 
 
 @contextmanager
@@ -358,4 +384,13 @@ def _fold(events: Iterable[TaxEvent], fold: Fold, end: datetime | None) -> Engin
         return fold.finish()
 
 
-__all__ = ["EngineResult", "Fold", "MissingBasisError", "RunOptions", "ShortSale", "gc_paused", "run_engine"]
+__all__ = [
+    "EngineResult",
+    "Fold",
+    "MissingBasisError",
+    "RunOptions",
+    "ShortSale",
+    "gc_paused",
+    "run_decimal_fold",
+    "run_engine",
+]
