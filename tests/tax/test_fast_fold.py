@@ -120,10 +120,8 @@ def build(
         if kind == "borrow":
             events.append(LedgerEvent(kind=EventKind.BORROW, amount=quantity, **common))
             continue
-        if kind == "withdrawal" and flag:
-            quantity = balance + quantity  # beyond the balance: a warning, not an error
-        else:
-            quantity = min(quantity, balance)
+        # A withdrawal beyond the balance (flag) is a warning, not an error.
+        quantity = balance + quantity if kind == "withdrawal" and flag else min(quantity, balance)
         if quantity <= 0:
             continue
         if kind in ("sell", "liquidation", "pick"):

@@ -12,7 +12,7 @@ that both readers give the same events.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -251,12 +251,39 @@ def stored_events(store: Any, end: datetime | None = None) -> Iterator[StoredEve
             yield from map(_event, partition)
 
 
-def tax_events_from_store(store: Any, end: datetime | None = None) -> Iterator[TaxEvent]:
-    """The fast reader when the ledger's schema has the columns it knows, else ``store.events()``."""
+class StoredEvents:
+    """The events before ``end``, read again from the ledger each time they are iterated.
+
+    The tax engine may read a ledger twice (its fast fold stands aside for a ledger it does
+    not support, and the ``Decimal`` fold reads it again); reading twice costs less than
+    holding a million events in memory between the two.
+
+    Args:
+        store: an open ``marginbook.ledger.LedgerStore`` (open while this is iterated).
+        end: exclusive upper bound, or ``None`` for all.
+        fast: read with :func:`stored_events` (else ``store.events()``).
+    """
+
+    def __init__(self, store: Any, end: datetime | None, *, fast: bool = True) -> None:
+        self._store = store
+        self._end = end
+        self._fast = fast
+
+    def __iter__(self) -> Iterator[TaxEvent]:
+        if self._fast:
+            return stored_events(self._store, self._end)
+        return iter(self._store.events(end=self._end))
+
+
+def tax_events_from_store(store: Any, end: datetime | None = None) -> Iterable[TaxEvent]:
+    """The fast reader when the ledger's schema has the columns it knows, else ``store.events()``.
+
+    Either way an iterable that reads the ledger again each time it is iterated.
+    """
     try:
         from marginbook.ledger.schema import events as table
     except ImportError:
-        return iter(store.events(end=end))
+        return StoredEvents(store, end, fast=False)
     if not all(name in table.c for name in (*COLUMNS, "seq")):
-        return iter(store.events(end=end))
-    return stored_events(store, end)
+        return StoredEvents(store, end, fast=False)
+    return StoredEvents(store, end)

@@ -327,8 +327,8 @@ def run_engine(
         InputError: an invalid allocation file.
     """
     options = options or RunOptions()
-    if not isinstance(events, Sequence):
-        events = list(events)
+    if isinstance(events, Iterator):
+        events = list(events)  # the Decimal fold may need them again after the fast fold
     with gc_paused():
         from marginbook.tax.fast import fast_fold
 

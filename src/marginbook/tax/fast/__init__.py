@@ -12,7 +12,7 @@ integers ...) returns ``None``, says why in a debug log, and the caller runs the
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from marginbook.domain.numbers import decimal_context
 from marginbook.domain.prices import PriceSource
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def fast_fold(
-    events: Sequence[TaxEvent], profile: Profile, prices: PriceSource | None, options: RunOptions
+    events: Iterable[TaxEvent], profile: Profile, prices: PriceSource | None, options: RunOptions
 ) -> EngineResult | None:
     """The engine's result by the fast fold, or ``None`` when the run needs the ``Decimal`` fold.
 
@@ -41,7 +41,7 @@ def fast_fold(
             return replay(program, encoder)
     except Unsupported as reason:
         log.debug("fast fold not used, the Decimal fold runs: %s", reason)
-    except Exception as error:  # noqa: BLE001 - the Decimal fold reports it as it always did
+    except Exception as error:
         log.debug("fast fold not used (%s: %s), the Decimal fold runs", type(error).__name__, error)
     return None
 

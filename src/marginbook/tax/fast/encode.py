@@ -11,10 +11,11 @@ scaled integers per asset. What it does not know how to replay it refuses with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -47,33 +48,24 @@ class Unsupported(Exception):
 class Program:
     """The operations of a run and what the replay needs to turn their results into records.
 
-    Columns (one entry per operation): ``kind`` (an operation code), ``wallet``, ``wallet2``
-    (a transfer's destination), ``asset`` (ids), ``quantity`` (exact ``Decimal`` until
-    :meth:`finish`, then scaled integers), ``key`` (acquisition time key of a new lot),
-    ``acquisition`` (index of the lot's facts), ``flag`` (a new lot's basis is missing).
-    ``meta`` holds, per operation, what the replay does with its result (``None``: nothing).
-    The acquisitions' facts are the ``acq_*`` lists.
+    ``ops`` holds one tuple per operation: ``(code, wallet, wallet2, asset, quantity, key,
+    acquisition, flag)`` (ids for wallets and assets; ``wallet2`` a transfer's destination;
+    ``quantity`` exact until :meth:`finish` scales it; ``key`` the acquisition time key of a
+    new lot; ``acquisition`` the index of its facts; ``flag`` its basis is missing).
+    ``meta`` holds, per operation, what the replay does with its result (``None``: nothing);
+    ``facts`` each acquisition's ``(id, time, basis, quantity)``.
     """
 
-    kind: list[int] = field(default_factory=list)
-    wallet: list[int] = field(default_factory=list)
-    wallet2: list[int] = field(default_factory=list)
-    asset: list[int] = field(default_factory=list)
-    quantity: list[Decimal] = field(default_factory=list)
-    key: list[int] = field(default_factory=list)
-    acquisition: list[int] = field(default_factory=list)
-    flag: list[int] = field(default_factory=list)
+    ops: list[tuple[int, int, int, int, Decimal, int, int, int]] = field(default_factory=list)
     meta: list[tuple[object, ...] | None] = field(default_factory=list)
-    acq_id: list[str] = field(default_factory=list)
-    acq_at: list[datetime] = field(default_factory=list)
-    acq_basis: list[Decimal] = field(default_factory=list)
-    acq_quantity: list[Decimal] = field(default_factory=list)
+    facts: list[tuple[str, datetime, Decimal, Decimal]] = field(default_factory=list)
     wallets: dict[str, int] = field(default_factory=dict)
     assets: dict[str, int] = field(default_factory=dict)
     method: Method | None = None
     switched: bool = False
     # Filled by :meth:`finish`:
     scales: list[int] = field(default_factory=list)
+    asset_of_op: list[int] = field(default_factory=list)
     arrays: dict[str, Int64Array] = field(default_factory=dict)
 
     def wallet_id(self, name: str) -> int:
@@ -104,23 +96,13 @@ class Program:
         flag: int = 0,
     ) -> None:
         """Append one operation."""
-        self.kind.append(kind)
-        self.wallet.append(wallet)
-        self.wallet2.append(wallet2)
-        self.asset.append(asset)
-        self.quantity.append(quantity)
-        self.key.append(key)
-        self.acquisition.append(acquisition)
-        self.flag.append(flag)
+        self.ops.append((kind, wallet, wallet2, asset, quantity, key, acquisition, flag))
         self.meta.append(meta)
 
     def fact(self, acquisition_id: str, acquired_at: datetime, basis: Decimal, quantity: Decimal) -> int:
         """Record an acquisition's facts; returns their index."""
-        self.acq_id.append(acquisition_id)
-        self.acq_at.append(acquired_at)
-        self.acq_basis.append(basis)
-        self.acq_quantity.append(quantity)
-        return len(self.acq_id) - 1
+        self.facts.append((acquisition_id, acquired_at, basis, quantity))
+        return len(self.facts) - 1
 
     def finish(self) -> None:
         """Scale the quantities to integers per asset and build the kernel's arrays.
@@ -129,38 +111,49 @@ class Program:
         quantity is an exact integer; an asset whose quantities would not fit in 64 bits
         makes the run :class:`Unsupported`.
         """
-        n_assets = len(self.assets)
-        scales = [0] * n_assets
-        totals = [0] * n_assets
-        for asset, quantity in zip(self.asset, self.quantity, strict=True):
-            if asset < 0:
-                continue
-            exponent = quantity.as_tuple().exponent
-            assert isinstance(exponent, int)
-            if -exponent > scales[asset]:
-                scales[asset] = -exponent
-        factors = [10**s for s in scales]
-        scaled: list[int] = []
-        for asset, quantity in zip(self.asset, self.quantity, strict=True):
-            if asset < 0:
-                scaled.append(0)
-                continue
-            value = int(quantity.scaleb(scales[asset]))
-            totals[asset] += value
-            scaled.append(value)
-        if any(total >= _LIMIT for total in totals) or any(f >= _LIMIT for f in factors):
+        columns: list[Any] = list(zip(*self.ops, strict=True)) if self.ops else [() for _ in range(8)]
+        kinds, wallets, wallets2, assets, quantities, keys, acquisitions, flags = columns
+        scales = [0] * len(self.assets)
+        for asset, quantity in zip(assets, quantities, strict=True):
+            if asset >= 0:
+                places = _places(quantity)
+                if places > scales[asset]:
+                    scales[asset] = places
+        if any(scale > 18 for scale in scales):
+            raise Unsupported("quantities finer than 1e-18")
+        factor = [scales[a] if a >= 0 else 0 for a in assets]
+        scaled = [int(q.scaleb(f)) for q, f in zip(quantities, factor, strict=True)]
+        if scaled and (max(scaled) >= _LIMIT or min(scaled) < 0):
             raise Unsupported("quantities too large for 64-bit scaled integers")
+        quantity_array = np.array(scaled, dtype=np.int64)
+        asset_array = np.array(assets, dtype=np.int64)
+        if len(scaled):
+            sums = np.bincount(asset_array + 1, weights=quantity_array.astype(np.float64))
+            if sums.max() >= _LIMIT / 2:
+                raise Unsupported("quantities too large for 64-bit scaled integers")
         self.scales = scales
+        self.asset_of_op = list(assets)
         self.arrays = {
-            "kind": np.array(self.kind, dtype=np.int64),
-            "wallet": np.array(self.wallet, dtype=np.int64),
-            "wallet2": np.array(self.wallet2, dtype=np.int64),
-            "asset": np.array(self.asset, dtype=np.int64),
-            "quantity": np.array(scaled, dtype=np.int64),
-            "key": np.array(self.key, dtype=np.int64),
-            "acquisition": np.array(self.acquisition, dtype=np.int64),
-            "flag": np.array(self.flag, dtype=np.int64),
+            "kind": np.array(kinds, dtype=np.int64),
+            "wallet": np.array(wallets, dtype=np.int64),
+            "wallet2": np.array(wallets2, dtype=np.int64),
+            "asset": asset_array,
+            "quantity": quantity_array,
+            "key": np.array(keys, dtype=np.int64),
+            "acquisition": np.array(acquisitions, dtype=np.int64),
+            "flag": np.array(flags, dtype=np.int64),
         }
+
+
+def _places(quantity: Decimal) -> int:
+    """How many decimal places ``quantity`` is written with (its scale in the kernel)."""
+    text = str(quantity)
+    if "E" in text:
+        exponent = quantity.as_tuple().exponent
+        assert isinstance(exponent, int)
+        return max(0, -exponent)
+    dot = text.find(".")
+    return 0 if dot < 0 else len(text) - dot - 1
 
 
 class Encoder:
@@ -210,7 +203,9 @@ class Encoder:
             key=time_key(at), acquisition=fact, flag=int(missing),
         )
 
-    def take(self, event: TaxEvent, wallet: str, asset: str, quantity: Decimal, meta: tuple[object, ...]) -> None:
+    def take(
+        self, event: TaxEvent, wallet: str, asset: str, quantity: Decimal, meta: tuple[object, ...]
+    ) -> None:
         """Units leave a wallet by the year's method (``LotBook.remove``)."""
         if asset == "USD":
             raise Unsupported("a disposal of USD")
@@ -392,24 +387,92 @@ class Encoder:
             self.take(event, event.wallet, event.fee_asset, event.fee_amount, ("r",))
 
 
-def encode(events: Sequence[TaxEvent], fold: Fold) -> tuple[Program, Encoder]:
+def encode(events: Iterable[TaxEvent], fold: Fold) -> tuple[Program, Encoder]:
     """The program of a run (events in ledger order, those at or after ``end`` ignored).
+
+    The commonest events (a buy or sale against USD with any USD fee, a transfer without
+    fee) are encoded inline here; every other event by :meth:`Encoder.event`, which mirrors
+    its handler. Both write the same operations.
 
     Raises:
         Unsupported: the run needs the ``Decimal`` fold.
     """
     encoder = Encoder(fold)
+    program = encoder.program
     end = fold.options.end
+    fixed = fold.options.method
+    if fixed is not None:
+        program.method = fixed
+    ops = program.ops.append
+    metas = program.meta.append
+    facts = program.facts.append
+    wallets = program.wallets
+    assets = program.assets
+    universal = encoder.universal
+    buy, sell, transfer = EventKind.BUY, EventKind.SELL, EventKind.TRANSFER
+    fifo = Method.FIFO
+    zero = ZERO
     for event in events:
         moment = event.timestamp
         if end is not None and moment >= end:
             break
         if not encoder.switched and moment >= WALLET_RULES_START:
             encoder.switch()
-        encoder.event(event)
+        kind = event.kind
+        fee_asset = event.fee_asset
+        if (
+            (kind is buy or kind is sell)
+            and event.counter_asset == "USD"
+            and event.usd_value is None
+            and (fee_asset is None or fee_asset == "USD")
+            and not event.lots
+        ):
+            asset = event.asset
+            amount = event.amount
+            value = event.counter_amount
+            if asset == "USD" or value is None or amount <= 0:
+                encoder.event(event)
+                continue
+            fee = event.fee_amount
+            if fee_asset is None or not fee:
+                fee = zero
+            wallet = event.wallet
+            w = wallets.get(wallet)
+            if w is None:
+                w = program.wallet_id(wallet)
+            a = assets.get(asset)
+            if a is None:
+                a = program.asset_id(asset)
+            if kind is buy:
+                facts((event.id, moment, value + fee, amount))
+                ops((ACQUIRE, w, -1, a, amount, time_key(moment), len(program.facts) - 1, 0))
+                metas(None)
+            else:
+                method = fixed if fixed is not None else encoder.method(moment)
+                note = fold._identification_warning(event, method) if method is not fifo else None
+                if universal and moment >= WALLET_RULES_START:
+                    encoder.universal_2025 += 1
+                ops((TAKE, w, -1, a, amount, 0, -1, 0))
+                event_id = event.id
+                metas(
+                    ("d", event_id, event_id, "sell", moment, wallet, asset, amount, value - fee,
+                     (note,) if note else ())
+                )
+        elif (
+            kind is transfer
+            and fee_asset is None
+            and event.fee_amount is None
+            and not event.lots
+            and event.asset != "USD"
+            and not encoder.per_wallet
+        ):
+            ops((HOLD, program.wallet_id(event.wallet), program.wallet_id(event.to_wallet or ""),
+                 program.asset_id(event.asset), event.amount, 0, -1, 0))
+            metas(None)
+        else:
+            encoder.event(event)
     if not encoder.switched and end is not None and end > WALLET_RULES_START:
         encoder.switch()
-    program = encoder.program
     if program.switched and program.method in (Method.HIFO, Method.LOFO):
         raise Unsupported("HIFO/LOFO across the 2025 allocation (unit costs of split lots)")
     program.finish()

@@ -44,11 +44,11 @@ def _grow(table: np.ndarray, rows: int) -> np.ndarray:
 @numba.njit(cache=True)
 def _less(lots: np.ndarray, i: int, j: int) -> bool:
     if lots[i, L_K1] != lots[j, L_K1]:
-        return lots[i, L_K1] < lots[j, L_K1]
+        return bool(lots[i, L_K1] < lots[j, L_K1])
     if lots[i, L_K2] != lots[j, L_K2]:
-        return lots[i, L_K2] < lots[j, L_K2]
+        return bool(lots[i, L_K2] < lots[j, L_K2])
     if lots[i, L_K3] != lots[j, L_K3]:
-        return lots[i, L_K3] < lots[j, L_K3]
+        return bool(lots[i, L_K3] < lots[j, L_K3])
     return i < j
 
 

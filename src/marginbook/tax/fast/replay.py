@@ -12,6 +12,7 @@ as the ``Decimal`` fold. Whatever would need the fold's error or missing-basis p
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +45,8 @@ from marginbook.tax.valuation import describe
 def _ranks(program: Program) -> tuple[np.ndarray, list[Decimal] | None]:
     """Each acquisition's rank of unit cost (HIFO/LOFO order), and the unit costs."""
     if program.method not in (Method.HIFO, Method.LOFO):
-        return np.zeros(len(program.acq_id), dtype=np.int64), None
-    units = [basis / quantity for basis, quantity in zip(program.acq_basis, program.acq_quantity, strict=True)]
+        return np.zeros(len(program.facts), dtype=np.int64), None
+    units = [basis / quantity for _id, _at, basis, quantity in program.facts]
     order = {value: rank for rank, value in enumerate(sorted(set(units)))}
     return np.array([order[u] for u in units], dtype=np.int64), units
 
@@ -68,37 +69,34 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     arrays = program.arrays
     scales = program.scales
     dust = fold.dust
-    dust_units = np.array(
-        [int(dust.scaleb(s).to_integral_value(ROUND_FLOOR)) for s in scales] or [0], dtype=np.int64
-    )
+    dust_units = [int(dust.scaleb(s).to_integral_value(ROUND_FLOOR)) for s in scales]
     acq_rank, unit_costs = _ranks(program)
     method = program.method or Method.FIFO
     status, lots, slices, starts, uncovered = fold_kernel(
         arrays["kind"], arrays["wallet"], arrays["wallet2"], arrays["asset"], arrays["quantity"],
         arrays["key"], arrays["acquisition"], arrays["flag"], acq_rank,
         len(program.wallets), len(program.assets), fold.options.scope.value == "wallet",
-        METHOD_CODES[method], _orders(program.wallets), _orders(program.assets), dust_units,
+        METHOD_CODES[method], _orders(program.wallets), _orders(program.assets),
+        np.array(dust_units or [0], dtype=np.int64),
     )
     if status == LEFT_OVER:
         raise Unsupported("the 2025 allocation left lots that no wallet holds units for")
     n_assets = len(program.assets)
     wallet_names = sorted(program.wallets, key=program.wallets.__getitem__)
     asset_names = sorted(program.assets, key=program.assets.__getitem__)
-    acq_id, acq_at, acq_basis = program.acq_id, program.acq_at, program.acq_basis
+    facts = program.facts
 
     # Basis of every part taken, in the order taken (a placed lot's basis is its part's).
-    src = lots[:, L_SRC].tolist()
-    root = lots[:, L_ROOT].tolist()
-    missing = lots[:, L_MISSING].tolist()
-    lot_basis: list[Decimal] = [acq_basis[r] if s < 0 else ZERO for s, r in zip(src, root, strict=True)]
+    sources, roots = lots[:, L_SRC].tolist(), lots[:, L_ROOT].tolist()
+    lot_basis: list[Decimal] = [facts[r][2] if s < 0 else ZERO for s, r in zip(sources, roots, strict=True)]
     s_lot = slices[:, S_LOT].tolist()
     s_qty = slices[:, S_QTY].tolist()
-    s_before = slices[:, S_BEFORE].tolist()
-    s_placed = slices[:, S_PLACED].tolist()
     part_basis: list[Decimal] = []
     append = part_basis.append
     quantum = BASIS_QUANTUM
-    for lot, taken, before, placed in zip(s_lot, s_qty, s_before, s_placed, strict=True):
+    for lot, taken, before, placed in zip(
+        s_lot, s_qty, slices[:, S_BEFORE].tolist(), slices[:, S_PLACED].tolist(), strict=True
+    ):
         basis = lot_basis[lot]
         if taken == before:
             lot_basis[lot] = ZERO
@@ -110,88 +108,76 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         if placed >= 0:
             lot_basis[placed] = basis
 
+    # Each part's acquisition facts and exact quantity, then the records in fold order.
+    taken_lots = slices[:, S_LOT]
+    slice_roots = lots[taken_lots, L_ROOT].tolist()
+    slice_ids = [facts[r][0] for r in slice_roots]
+    slice_ats = [facts[r][1] for r in slice_roots]
+    slice_scale = [-scales[a] for a in (lots[taken_lots, L_POOL] % max(n_assets, 1)).tolist()]
+    slice_qty = [Decimal(q).scaleb(e) for q, e in zip(s_qty, slice_scale, strict=True)]
+    missing = lots[:, L_MISSING].tolist()
+    slice_missing = [missing[lot] for lot in s_lot]
     result = fold.result
+    disposals = result.disposals.append
     first = starts.tolist()
     left = uncovered.tolist()
-    asset_ids = program.assets
+    asset_of_op = program.asset_of_op
+    plain_slices = list(map(LotSlice, slice_ids, slice_qty, part_basis, slice_ats))
     for op, meta in enumerate(program.meta):
         if meta is None:
             continue
         tag = meta[0]
         begin, end = first[op], first[op + 1]
         if tag == "d":
-            _, disposal_id, event_id, kind, moment, wallet, asset, quantity, proceeds, warnings = meta
-            a = asset_ids[asset]  # type: ignore[index]
-            scale = -scales[a]
-            if left[op] or any(missing[s_lot[i]] for i in range(begin, end)):
-                if left[op] > dust_units[a] or any(missing[s_lot[i]] for i in range(begin, end)):
-                    raise Unsupported("a disposal without lots or basis")
-            parts = tuple(
-                [
-                    LotSlice(
-                        acq_id[root[s_lot[i]]],
-                        Decimal(s_qty[i]).scaleb(scale),
-                        part_basis[i],
-                        acq_at[root[s_lot[i]]],
-                        False,
-                    )
-                    for i in range(begin, end)
-                ]
-            )
-            result.disposals.append(
+            if (left[op] or any(slice_missing[begin:end])) and (
+                left[op] > dust_units[asset_of_op[op]] or any(slice_missing[begin:end])
+            ):
+                raise Unsupported("a disposal without lots or basis")
+            disposals(
                 Disposal(
-                    disposal_id, event_id, kind, moment, wallet, asset, quantity, proceeds, parts, None, True,
-                    warnings,
+                    meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8],  # type: ignore[arg-type]
+                    tuple(plain_slices[begin:end]), None, True, meta[9],  # type: ignore[arg-type]
                 )
             )
         elif tag == "w":
-            event = meta[1]
-            a = program.asset[op]
+            event: Any = meta[1]
+            a = asset_of_op[op]
             if left[op] > dust_units[a]:
                 result.warnings.append(
-                    f"event {describe(event)}: withdraws {plain(Decimal(left[op]).scaleb(-scales[a]))} "  # type: ignore[arg-type]
-                    f"{event.asset} more than wallet {event.wallet!r} holds"  # type: ignore[attr-defined]
+                    f"event {describe(event)}: withdraws {plain(Decimal(left[op]).scaleb(-scales[a]))} "
+                    f"{event.asset} more than wallet {event.wallet!r} holds"
                 )
         elif tag == "g":
             event, value = meta[1], meta[2]
             gift_slices: list[LotSlice] = []
-            a = program.asset[op]
+            a = asset_of_op[op]
             if a >= 0:
-                scale = -scales[a]
                 gift_slices = [
-                    LotSlice(
-                        acq_id[root[s_lot[i]]],
-                        Decimal(s_qty[i]).scaleb(scale),
-                        part_basis[i],
-                        acq_at[root[s_lot[i]]],
-                        bool(missing[s_lot[i]]),
-                    )
+                    LotSlice(slice_ids[i], slice_qty[i], part_basis[i], slice_ats[i], bool(slice_missing[i]))
                     for i in range(begin, end)
                 ]
                 if left[op] > dust_units[a]:
-                    short = Decimal(left[op]).scaleb(scale)
+                    short = Decimal(left[op]).scaleb(-scales[a])
                     gift_slices.append(LotSlice("", short, ZERO, None, True))
                     result.warnings.append(
-                        f"event {describe(event)}: gives {plain(short)} {event.asset} without known basis"  # type: ignore[arg-type, attr-defined]
+                        f"event {describe(event)}: gives {plain(short)} {event.asset} without known basis"
                     )
             result.gifts.append(
                 GiftItem(
-                    event.id, event.timestamp, event.wallet, event.asset, event.amount,  # type: ignore[attr-defined]
-                    event.kind.value, value, tuple(gift_slices),  # type: ignore[attr-defined, arg-type]
+                    event.id, event.timestamp, event.wallet, event.asset, event.amount, event.kind.value,
+                    value, tuple(gift_slices),  # type: ignore[arg-type]
                 )
             )
         elif tag == "s":
             for i in range(begin, end):
-                lot = s_lot[i]
-                a = int(lots[lot, L_POOL]) % n_assets
                 result.allocation.append(
                     AllocationRow(
-                        asset_names[a],
+                        asset_names[int(lots[s_lot[i], L_POOL]) % n_assets],
                         wallet_names[int(slices[i, S_WALLET])],
-                        acq_id[root[lot]],
-                        Decimal(s_qty[i]).scaleb(-scales[a]),
+                        slice_ids[i],
+                        slice_qty[i],
                         part_basis[i],
-                        acq_at[root[lot]],
+                        slice_ats[i],
                         "global",
                     )
                 )
@@ -211,31 +197,34 @@ def _open_lots(
 ) -> list[tuple[str, Lot]]:
     """``LotBook.open_lots``: pools by (wallet, asset), each oldest acquisition first."""
     n_wallets, n_assets = len(wallet_names), len(asset_names)
-    held = np.nonzero(lots[:, L_QTY] > 0)[0].tolist()
+    held = np.nonzero(lots[:, L_QTY] > 0)[0]
     found = []
-    for index in held:
-        pool = int(lots[index, L_POOL])
+    for index, pool, akey, seq in zip(
+        held.tolist(), lots[held, L_POOL].tolist(), lots[held, L_AKEY].tolist(), lots[held, L_SEQ].tolist(),
+        strict=True,
+    ):
         w, a = divmod(pool, n_assets)
-        wallet = wallet_names[w] if w < n_wallets else ""
-        found.append((wallet, asset_names[a], int(lots[index, L_AKEY]), int(lots[index, L_SEQ]), index))
+        found.append((wallet_names[w] if w < n_wallets else "", asset_names[a], akey, seq, index, a))
     found.sort()
+    facts = program.facts
     result = []
-    for wallet, asset, akey, seq, index in found:
+    for wallet, asset, akey, seq, index, a in found:
         root = int(lots[index, L_ROOT])
+        acquisition_id, acquired_at, _basis, _quantity = facts[root]
         result.append(
             (
                 wallet,
                 Lot(
-                    acquisition_id=program.acq_id[root],
-                    asset=asset,
-                    acquired_at=program.acq_at[root],
-                    acquired_key=akey,
-                    seq=seq,
-                    uid=index,
-                    quantity=Decimal(int(lots[index, L_QTY])).scaleb(-program.scales[asset_names.index(asset)]),
-                    basis=lot_basis[index],
-                    unit_cost=None if unit_costs is None else unit_costs[root],
-                    basis_missing=bool(lots[index, L_MISSING]),
+                    acquisition_id,
+                    asset,
+                    acquired_at,
+                    akey,
+                    seq,
+                    index,
+                    Decimal(int(lots[index, L_QTY])).scaleb(-program.scales[a]),
+                    lot_basis[index],
+                    None if unit_costs is None else unit_costs[root],
+                    bool(lots[index, L_MISSING]),
                 ),
             )
         )
