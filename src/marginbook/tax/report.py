@@ -20,7 +20,7 @@ from marginbook.tax.book import WALLET_RULES_START, AllocationRow
 from marginbook.tax.engine import EngineResult, RunOptions, ShortSale, gc_paused, run_engine
 from marginbook.tax.events import TaxEvent
 from marginbook.tax.form4952 import Form4952, form_4952
-from marginbook.tax.form8949 import BoxAmounts, Form8949Row, box_amounts, rows_for_disposal
+from marginbook.tax.form8949 import BoxAmounts, Form8949Row, RowMaker, box_amounts
 from marginbook.tax.holding import Term, local_date
 from marginbook.tax.lots import Lot
 from marginbook.tax.methods import Method
@@ -178,11 +178,9 @@ def _build_reports(
         if rows_from is not None and year < rows_from:
             amounts = box_amounts(disposals.get(year, ()), year, profile, zone, profile.month_end)
         else:
-            rows.extend(
-                row
-                for d in disposals.get(year, ())
-                for row in rows_for_disposal(d, year, profile, zone, profile.month_end)
-            )
+            make = RowMaker(year, profile, zone, profile.month_end).rows
+            for disposal in disposals.get(year, ()):
+                rows.extend(make(disposal))
         sched, f4952, schedule_c = _forms(amounts, year, carry, expenses.get(year, []), profile)
         reports[year] = TaxReport(
             year=year,

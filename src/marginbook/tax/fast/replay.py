@@ -12,6 +12,7 @@ as the ``Decimal`` fold. Whatever would need the fold's error or missing-basis p
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -122,7 +123,10 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     first = starts.tolist()
     left = uncovered.tolist()
     asset_of_op = program.asset_of_op
-    plain_slices = list(map(LotSlice, slice_ids, slice_qty, part_basis, slice_ats))
+    new = tuple.__new__  # a record from its fields in order (NamedTuple's __new__ costs more)
+    plain_slices = [
+        new(LotSlice, fields) for fields in zip(slice_ids, slice_qty, part_basis, slice_ats, repeat(False))
+    ]
     for op, meta in enumerate(program.meta):
         if meta is None:
             continue
@@ -134,9 +138,10 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
             ):
                 raise Unsupported("a disposal without lots or basis")
             disposals(
-                Disposal(
-                    meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8],  # type: ignore[arg-type]
-                    tuple(plain_slices[begin:end]), None, True, meta[9],  # type: ignore[arg-type]
+                new(
+                    Disposal,
+                    (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8],
+                     tuple(plain_slices[begin:end]), None, True, meta[9]),
                 )
             )
         elif tag == "w":
