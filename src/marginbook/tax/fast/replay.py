@@ -60,6 +60,11 @@ def _orders(names: dict[str, int]) -> np.ndarray:
     return ranks
 
 
+def _by_name(names: dict[str, int]) -> np.ndarray:
+    """The ids in order of their names."""
+    return np.array([names[name] for name in sorted(names)], dtype=np.int64)
+
+
 def replay(program: Program, encoder: Encoder) -> EngineResult:
     """Run the kernel over ``program`` and build the run's :class:`EngineResult`.
 
@@ -77,7 +82,7 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         arrays["kind"], arrays["wallet"], arrays["wallet2"], arrays["asset"], arrays["quantity"],
         arrays["key"], arrays["acquisition"], arrays["flag"], acq_rank,
         len(program.wallets), len(program.assets), fold.options.scope.value == "wallet",
-        METHOD_CODES[method], _orders(program.wallets), _orders(program.assets),
+        METHOD_CODES[method], _orders(program.wallets), _by_name(program.assets),
         np.array(dust_units or [0], dtype=np.int64),
     )
     if status == LEFT_OVER:
