@@ -36,7 +36,7 @@ from marginbook.tax.profile import (
     WalletSettings,
     YearSettings,
 )
-from marginbook.tax.report import build_reports
+from marginbook.tax.report import build_report, build_reports
 
 WALLETS = ("kraken", "coinbase", "nano")
 ASSETS = ("BTC", "ETH", "SOL")
@@ -248,6 +248,14 @@ def test_fast_fold_gives_the_decimal_folds_records_and_json(
     if (exact.disposals or exact.expenses) and all(d.slices for d in exact.disposals):
         last = max(d.disposed_at.year for d in exact.disposals) if exact.disposals else 2024
         assert _documents(fast, profile, options, last) == _documents(exact, profile, options, last)
+        # One year's report with the earlier years summarized per box by the fast fold.
+        summarized = fast_fold(events, profile, None, replace(options, summarize_before=last))
+        if summarized is not None:
+            assert {d.disposed_at.year for d in summarized.disposals} <= {last}
+            with decimal_context():
+                one = build_report(summarized, last, profile, options)
+                reference = build_reports(exact, last, profile, options)[last]
+            assert json.dumps(to_document(one)) == json.dumps(to_document(reference))
 
 
 def test_fast_fold_runs_the_ordinary_ledger_and_falls_back_on_missing_basis() -> None:

@@ -23,6 +23,7 @@ from marginbook.domain.numbers import ZERO, decimal_context, plain
 from marginbook.domain.prices import PriceSource
 from marginbook.tax.book import WALLET_RULES_START, AllocationRequest, AllocationRow, LotBook, Scope
 from marginbook.tax.events import TaxEvent
+from marginbook.tax.form8949 import BoxAmounts
 from marginbook.tax.lots import Lot, Taken
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Profile
@@ -45,6 +46,10 @@ class RunOptions:
         allocation: an allocation file's lines for the 2025 switch, or ``None``.
         allocation_made_at: when that allocation was made, when known.
         end: process events strictly before this instant (the end of the tax year).
+        summarize_before: the disposals of the tax years before this one are needed only as
+            their rows' totals per box (the carryover chain of one year's report): the fast
+            fold then keeps those totals (``EngineResult.box_totals``) instead of the records.
+            The ``Decimal`` fold ignores it (the totals are made from the records later).
     """
 
     scope: Scope = Scope.TRANSITION
@@ -53,6 +58,7 @@ class RunOptions:
     allocation: Sequence[AllocationRequest] | None = None
     allocation_made_at: datetime | None = None
     end: datetime | None = None
+    summarize_before: int | None = None
 
 
 @dataclass(slots=True)
@@ -78,6 +84,8 @@ class EngineResult:
         allocation: the 2025-01-01 allocation used (empty when the run did not cross it).
         open_lots: ``(wallet, lot)`` for every lot still open at the end.
         open_shorts: short sales not yet closed at the end.
+        box_totals: per tax year whose disposals are not in ``disposals`` (see
+            ``RunOptions.summarize_before``), the totals per Form 8949 box of their rows.
     """
 
     disposals: list[Disposal] = field(default_factory=list)
@@ -88,6 +96,7 @@ class EngineResult:
     allocation: list[AllocationRow] = field(default_factory=list)
     open_lots: list[tuple[str, Lot]] = field(default_factory=list)
     open_shorts: list[ShortSale] = field(default_factory=list)
+    box_totals: dict[int, list[BoxAmounts]] = field(default_factory=dict)
 
 
 class Fold:

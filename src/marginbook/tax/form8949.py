@@ -207,10 +207,8 @@ class RowMaker:
         for slice_, part_proceeds, part_basis in zip(slices, proceeds_parts, basis_parts, strict=True):
             acquired = slice_.acquired_at
             term = fixed if fixed is not None else self.term(acquired, sold)
-            lot = _new(
-                RowLot,
-                (slice_.acquisition_id, slice_.quantity, part_proceeds, part_basis, acquired, slice_.basis_missing),
-            )
+            fields = (slice_.acquisition_id, slice_.quantity, part_proceeds, part_basis, acquired)
+            lot = _new(RowLot, (*fields, slice_.basis_missing))
             group = by_term.get(term)
             if group is None:
                 by_term[term] = [lot]
@@ -234,9 +232,10 @@ class RowMaker:
                 _new(
                     Form8949Row,
                     (
-                        self.box(term, disposal), term, disposal.asset, disposal.wallet, quantity, acquired_day,
-                        sold, row_proceeds, row_basis, "", _ZERO_CENTS, row_proceeds - row_basis,
-                        disposal.disposal_id, disposal.kind, tuple(lots), disposal.warnings,
+                        self.box(term, disposal), term, disposal.asset, disposal.wallet, quantity,
+                        acquired_day, sold, row_proceeds, row_basis, "", _ZERO_CENTS,
+                        row_proceeds - row_basis, disposal.disposal_id, disposal.kind, tuple(lots),
+                        disposal.warnings,
                     ),
                 )
             )
@@ -257,20 +256,21 @@ class BoxAmounts(NamedTuple):
     gain: Decimal
 
 
-def box_amounts(
-    disposals: Iterable[Disposal], tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule
-) -> list[BoxAmounts]:
-    """Per box, the totals of the rows :func:`rows_for_disposal` would give for ``disposals``.
+class BoxSums:
+    """Per box, the running totals of the rows of one tax year's disposals (see :func:`box_amounts`)."""
 
-    The same cents as the rows (same splits, same terms, same boxes), summed per box; the
-    sums of cents are exact, so Schedule D gets the same figures from these as from the rows.
-    A test compares both on random ledgers.
-    """
-    maker = RowMaker(tax_year, profile, zone, rule)
-    day_of = _day_function(zone)
-    sums: dict[str, list[Decimal]] = {}
-    for disposal in disposals:
-        sold = day_of(disposal.disposed_at)
+    __slots__ = ("_day_of", "_maker", "_sums")
+
+    def __init__(self, tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule) -> None:
+        self._maker = RowMaker(tax_year, profile, zone, rule)
+        self._day_of = _day_function(zone)
+        self._sums: dict[str, list[Decimal]] = {}
+
+    def add(self, disposal: Disposal) -> None:
+        """Add the cents of the rows ``disposal`` would give to their boxes."""
+        maker = self._maker
+        sums = self._sums
+        sold = self._day_of(disposal.disposed_at)
         proceeds, bases = maker.parts(disposal)
         fixed = disposal.term
         for slice_, part_proceeds, part_basis in zip(disposal.slices, proceeds, bases, strict=True):
@@ -282,10 +282,28 @@ def box_amounts(
             else:
                 total[0] += part_proceeds
                 total[1] += part_basis
-    return [
-        BoxAmounts(box, proceeds, basis, _ZERO_CENTS, proceeds - basis)
-        for box, (proceeds, basis) in sums.items()
-    ]
+
+    def amounts(self) -> list[BoxAmounts]:
+        """The totals so far, per box in the order the boxes were first met."""
+        return [
+            BoxAmounts(box, proceeds, basis, _ZERO_CENTS, proceeds - basis)
+            for box, (proceeds, basis) in self._sums.items()
+        ]
+
+
+def box_amounts(
+    disposals: Iterable[Disposal], tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule
+) -> list[BoxAmounts]:
+    """Per box, the totals of the rows :func:`rows_for_disposal` would give for ``disposals``.
+
+    The same cents as the rows (same splits, same terms, same boxes), summed per box; the
+    sums of cents are exact, so Schedule D gets the same figures from these as from the rows.
+    A test compares both on random ledgers.
+    """
+    sums = BoxSums(tax_year, profile, zone, rule)
+    for disposal in disposals:
+        sums.add(disposal)
+    return sums.amounts()
 
 
 def _day_function(zone: ZoneInfo) -> Callable[[datetime], date]:

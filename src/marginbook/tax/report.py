@@ -113,6 +113,7 @@ def compute_tax_report(
         allocation=options.allocation,
         allocation_made_at=options.allocation_made_at,
         end=year_end(year, profile),
+        summarize_before=year,
     )
     result = run_engine(events, profile, prices, run)
     with decimal_context():
@@ -167,7 +168,8 @@ def _build_reports(
     expenses: defaultdict[int, list[Expense]] = defaultdict(list)
     for expense in result.expenses:
         expenses[local_date(expense.paid_at, zone).year].append(expense)
-    first_year = min([*disposals, *expenses, last_year])
+    summarized = result.box_totals
+    first_year = min([*disposals, *expenses, *summarized, last_year])
     carry = CarryIn(
         profile.carryover.short_term, profile.carryover.long_term, profile.carryover.investment_interest
     )
@@ -175,7 +177,11 @@ def _build_reports(
     for year in range(first_year, last_year + 1):
         rows: list[Form8949Row] = []
         amounts: list[Form8949Row] | list[BoxAmounts] = rows
-        if rows_from is not None and year < rows_from:
+        if year in summarized:
+            if rows_from is None or year >= rows_from:
+                raise ValueError(f"the rows of {year} were summarized by the engine (summarize_before)")
+            amounts = summarized[year]
+        elif rows_from is not None and year < rows_from:
             amounts = box_amounts(disposals.get(year, ()), year, profile, zone, profile.month_end)
         else:
             make = RowMaker(year, profile, zone, profile.month_end).rows

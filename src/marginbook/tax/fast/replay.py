@@ -37,6 +37,7 @@ from marginbook.tax.fast.kernel import (
     S_WALLET,
     fold_kernel,
 )
+from marginbook.tax.form8949 import BoxSums
 from marginbook.tax.lots import BASIS_QUANTUM, Lot
 from marginbook.tax.methods import Method
 from marginbook.tax.records import Disposal, GiftItem, LotSlice
@@ -132,6 +133,9 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     plain_slices = [
         new(LotSlice, fields) for fields in zip(slice_ids, slice_qty, part_basis, slice_ats, repeat(False))
     ]
+    profile = fold.profile
+    summarize_before = fold.options.summarize_before
+    summaries: dict[int, BoxSums] = {}
     for op, meta in enumerate(program.meta):
         if meta is None:
             continue
@@ -142,13 +146,20 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
                 left[op] > dust_units[asset_of_op[op]] or any(slice_missing[begin:end])
             ):
                 raise Unsupported("a disposal without lots or basis")
-            disposals(
-                new(
-                    Disposal,
-                    (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8],
-                     tuple(plain_slices[begin:end]), None, True, meta[9]),
-                )
+            disposal = new(
+                Disposal,
+                (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8],
+                 tuple(plain_slices[begin:end]), None, True, meta[9]),
             )
+            if summarize_before is not None:
+                year = fold.tax_year(meta[4])  # type: ignore[arg-type]
+                if year < summarize_before:
+                    sums = summaries.get(year)
+                    if sums is None:
+                        sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
+                    sums.add(disposal)
+                    continue
+            disposals(disposal)
         elif tag == "w":
             event: Any = meta[1]
             a = asset_of_op[op]
@@ -191,6 +202,7 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
                         "global",
                     )
                 )
+    result.box_totals = {year: sums.amounts() for year, sums in summaries.items()}
     fold._universal_2025 = encoder.universal_2025
     fold.run_warnings()
     result.open_lots = _open_lots(program, lots, lot_basis, unit_costs, wallet_names, asset_names)
