@@ -131,6 +131,7 @@ class Program:
             sums = np.bincount(asset_array + 1, weights=quantity_array.astype(np.float64))
             if sums.max() >= _LIMIT / 2:
                 raise Unsupported("quantities too large for 64-bit scaled integers")
+        self.ops = []  # the columns below hold them now (a million tuples of memory)
         self.scales = scales
         self.asset_of_op = list(assets)
         self.arrays = {
