@@ -274,3 +274,13 @@ def test_fast_fold_runs_the_ordinary_ledger_and_falls_back_on_missing_basis() ->
     assert fast_fold([deposit, buy, sell], PROFILE, None, options) is None
     with pytest.raises(Exception, match="no cost basis"):
         run_engine([deposit, buy, sell], PROFILE, None, options)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+def test_quantity_text_is_plain(value: Decimal) -> None:
+    """The document's quick writer of quantities gives ``plain``'s text for every decimal."""
+    from marginbook.domain.numbers import plain
+    from marginbook.tax.document import quantity_text
+
+    with decimal_context():
+        assert quantity_text(value) == plain(value)

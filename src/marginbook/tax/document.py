@@ -11,6 +11,7 @@ import io
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from marginbook.domain.events import format_timestamp
@@ -42,7 +43,9 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value is not None else "VARIOUS"
 
 
+@lru_cache(maxsize=1 << 16)
 def _ts(value: datetime | None) -> str | None:
+    """An acquisition time (remembered: a lot's time is written on every row and holding it is on)."""
     if value is None:
         return None
     if value.microsecond or value.utcoffset():
@@ -50,15 +53,38 @@ def _ts(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat() + "Z"
 
 
+#: ``format_timestamp`` remembered (the holdings of a year share their acquisition times).
+_stamp = lru_cache(maxsize=1 << 16)(format_timestamp)
+
+
+def quantity_text(value: Decimal) -> str:
+    """:func:`marginbook.domain.numbers.plain`, the same text, at half the cost for the usual quantity.
+
+    ``plain`` normalizes in the 60-digit context first; a quantity written in at most 60
+    characters has fewer digits than that, so stripping the zeros of its fixed-point text
+    gives the same. Longer ones go through ``plain``.
+    """
+    if not value:
+        return "0"
+    text = format(value, "f")
+    if len(text) > 60:
+        return plain(value)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
 def row_document(row: Form8949Row) -> dict[str, Any]:
     """One Form 8949 row as JSON."""
+    quantity = quantity_text(row.quantity)
+    kind = row.kind
     return {
         "box": row.box,
         "term": row.term.value,
-        "description": row.description,
+        "description": row.description if kind in ("realized_pnl", "funding") else f"{quantity} {row.asset}",
         "asset": row.asset,
         "wallet": row.wallet,
-        "quantity": plain(row.quantity),
+        "quantity": quantity,
         "date_acquired": _day(row.date_acquired),
         "date_sold": row.date_sold.isoformat(),
         "proceeds": _cents(row.proceeds),
@@ -67,11 +93,11 @@ def row_document(row: Form8949Row) -> dict[str, Any]:
         "adjustment": _cents(row.adjustment),
         "gain": _cents(row.gain),
         "disposal_id": row.disposal_id,
-        "kind": row.kind,
+        "kind": kind,
         "lots": [
             {
                 "acquisition_id": lot.acquisition_id,
-                "quantity": plain(lot.quantity),
+                "quantity": quantity_text(lot.quantity),
                 "cost_basis": _cents(lot.cost_basis),
                 "proceeds": _cents(lot.proceeds),
                 "acquired_at": _ts(lot.acquired_at),
@@ -195,9 +221,9 @@ def to_document(report: TaxReport) -> dict[str, Any]:
                 "wallet": wallet,
                 "asset": lot.asset,
                 "acquisition_id": lot.acquisition_id,
-                "quantity": plain(lot.quantity),
+                "quantity": quantity_text(lot.quantity),
                 "cost_basis": usd(lot.basis),
-                "acquired_at": format_timestamp(lot.acquired_at),
+                "acquired_at": _stamp(lot.acquired_at),
             }
             for wallet, lot in report.open_lots
         ],
