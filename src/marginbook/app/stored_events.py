@@ -256,34 +256,44 @@ class StoredEvents:
 
     The tax engine may read a ledger twice (its fast fold stands aside for a ledger it does
     not support, and the ``Decimal`` fold reads it again); reading twice costs less than
-    holding a million events in memory between the two.
+    holding a million events in memory between the two. ``len()`` counts the rows (the
+    engine picks its fold by the size of the ledger).
 
     Args:
-        store: an open ``marginbook.ledger.LedgerStore`` (open while this is iterated).
+        store: an open ``marginbook.ledger.LedgerStore`` (open while this is used).
         end: exclusive upper bound, or ``None`` for all.
-        fast: read with :func:`stored_events` (else ``store.events()``).
     """
 
-    def __init__(self, store: Any, end: datetime | None, *, fast: bool = True) -> None:
+    def __init__(self, store: Any, end: datetime | None) -> None:
         self._store = store
         self._end = end
-        self._fast = fast
 
-    def __iter__(self) -> Iterator[TaxEvent]:
-        if self._fast:
-            return stored_events(self._store, self._end)
-        return iter(self._store.events(end=self._end))
+    def __iter__(self) -> Iterator[StoredEvent]:
+        return stored_events(self._store, self._end)
+
+    def __len__(self) -> int:
+        from sqlalchemy import func, select
+
+        from marginbook.ledger.schema import events as table
+
+        statement = select(func.count()).select_from(table)
+        if self._end is not None:
+            micros = (self._end.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+            statement = statement.where(table.c.ts_us < micros)
+        with self._store.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
 
 
 def tax_events_from_store(store: Any, end: datetime | None = None) -> Iterable[TaxEvent]:
     """The fast reader when the ledger's schema has the columns it knows, else ``store.events()``.
 
-    Either way an iterable that reads the ledger again each time it is iterated.
+    The fast reader's :class:`StoredEvents` reads the ledger again each time it is iterated;
+    the fallback reads it once into a list.
     """
     try:
         from marginbook.ledger.schema import events as table
     except ImportError:
-        return StoredEvents(store, end, fast=False)
+        return list(store.events(end=end))
     if not all(name in table.c for name in (*COLUMNS, "seq")):
-        return StoredEvents(store, end, fast=False)
+        return list(store.events(end=end))
     return StoredEvents(store, end)

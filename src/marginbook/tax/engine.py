@@ -339,11 +339,12 @@ def run_engine(
     if isinstance(events, Iterator):
         events = list(events)  # the Decimal fold may need them again after the fast fold
     with gc_paused():
-        from marginbook.tax.fast import fast_fold
+        from marginbook.tax.fast import fast_fold, worth_it
 
-        result = fast_fold(events, profile, prices, options)
-        if result is not None:
-            return result
+        if worth_it(events):
+            result = fast_fold(events, profile, prices, options)
+            if result is not None:
+                return result
         return _fold(events, Fold(profile, prices, options), options.end)
 
 

@@ -12,7 +12,8 @@ integers ...) returns ``None``, says why in a debug log, and the caller runs the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sized
 
 from marginbook.domain.numbers import decimal_context
 from marginbook.domain.prices import PriceSource
@@ -21,6 +22,25 @@ from marginbook.tax.events import TaxEvent
 from marginbook.tax.profile import Profile
 
 log = logging.getLogger(__name__)
+
+#: Below this many events a process that has not loaded the compiled kernel yet runs the
+#: ``Decimal`` fold: loading numba and the cached kernel costs about a second (two on a busy
+#: machine), more than the fast fold saves on a small ledger.
+MIN_EVENTS_COLD = 20_000
+#: Once the kernel is loaded (a server, a second run), the fast fold runs from this size.
+MIN_EVENTS_WARM = 500
+
+
+def worth_it(events: Iterable[TaxEvent]) -> bool:
+    """Whether the fast fold is worth trying on ``events`` (see :data:`MIN_EVENTS_COLD`).
+
+    An iterable without a length (a ledger database read as it is iterated) is taken to be
+    large.
+    """
+    if not isinstance(events, Sized):
+        return True
+    loaded = "marginbook.tax.fast.kernel" in sys.modules
+    return len(events) >= (MIN_EVENTS_WARM if loaded else MIN_EVENTS_COLD)
 
 
 def fast_fold(
@@ -46,4 +66,4 @@ def fast_fold(
     return None
 
 
-__all__ = ["fast_fold"]
+__all__ = ["MIN_EVENTS_COLD", "MIN_EVENTS_WARM", "fast_fold", "worth_it"]
