@@ -47,7 +47,7 @@ DECIMALS = {"BTC": 8, "ETH": 18, "SOL": 9}
 
 KINDS = [
     "buy", "buy", "buy", "sell", "sell", "swap", "transfer", "deposit", "withdrawal", "income",
-    "fee", "interest", "spend", "gift", "liquidation",
+    "fee", "interest", "spend", "gift", "liquidation", "pnl", "funding",
 ]
 
 step = st.tuples(
@@ -116,6 +116,27 @@ def build(
                 continue  # missing basis: covered by its own test below
             events.append(LedgerEvent(kind=EventKind(kind), amount=quantity, **extra, **fee, **common))
             add(wallet, asset, quantity)
+            continue
+        if kind in ("pnl", "funding"):
+            # A USD or coin amount, a profit or (flag) a loss; a realized PnL with or without
+            # its opening time; a coin loss is paid with the wallet's lots (which may not cover it).
+            in_usd = fee_kind % 2 == 0
+            amount = value if in_usd else min(quantity, balance) if flag else quantity
+            if amount <= 0:
+                continue
+            events.append(
+                LedgerEvent(
+                    kind=EventKind.REALIZED_PNL if kind == "pnl" else EventKind.FUNDING,
+                    asset="USD" if in_usd else asset,
+                    amount=-amount if flag else amount,
+                    usd_value=None if in_usd else value,
+                    position=f"p{price_cents % 3}" if gap % 2 else None,
+                    opened_at=moment - timedelta(days=price_cents % 800) if kind == "pnl" and gap % 3 else None,
+                    **{k: v for k, v in common.items() if k != "asset"},
+                )
+            )
+            if not in_usd:
+                add(wallet, asset, -amount if flag else amount)
             continue
         if kind == "borrow":
             events.append(LedgerEvent(kind=EventKind.BORROW, amount=quantity, **common))
@@ -235,7 +256,8 @@ def test_fast_fold_gives_the_decimal_folds_records_and_json(
         crossed = scope is Scope.TRANSITION and (
             (end is not None and end.year > 2025) or any(e.timestamp.year >= 2025 for e in events)
         )
-        assert unsupported or (crossed and method in (Method.HIFO, Method.LOFO)), (
+        left_over = any(w.startswith("2025-01-01 allocation:") for w in exact.warnings)
+        assert unsupported or left_over or (crossed and method in (Method.HIFO, Method.LOFO)), (
             "the fast fold fell back on a ledger it supports"
         )
         event("fell back")

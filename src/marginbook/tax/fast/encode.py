@@ -25,9 +25,10 @@ from marginbook.domain.numbers import ZERO
 from marginbook.tax.book import WALLET_RULES_START, Scope, time_key
 from marginbook.tax.engine import Fold
 from marginbook.tax.events import TaxEvent
+from marginbook.tax.holding import Term
 from marginbook.tax.methods import Method
-from marginbook.tax.profile import LiquidationFeeTreatment, TransferFeeTreatment
-from marginbook.tax.records import Expense, IncomeItem
+from marginbook.tax.profile import Character, LiquidationFeeTreatment, TransferFeeTreatment
+from marginbook.tax.records import Disposal, Expense, IncomeItem, LotSlice
 from marginbook.tax.trades import event_value, fee_value, trade_value
 
 #: Operation codes of the program (see :mod:`marginbook.tax.fast.kernel`).
@@ -315,10 +316,58 @@ class Encoder:
                 self.take_none_gift(event, value)
             self.gifts += 1
             self.side_fee(event)
+        elif kind is EventKind.REALIZED_PNL:
+            self.pnl(event, self.profile.realized_pnl, "realized_pnl")
+        elif kind is EventKind.FUNDING:
+            self.pnl(event, self.profile.funding, "funding")
         elif (kind is EventKind.BORROW or kind is EventKind.REPAY) and event.asset == "USD":
             self.side_fee(event)
         else:
             raise Unsupported(f"event kind {kind.value}")
+
+    def pnl(self, event: TaxEvent, character: Character, kind: str) -> None:
+        """``_pnl``: realized PnL or funding, a capital row (gain: proceeds; loss: basis) or ordinary.
+
+        The capital row needs no lots: it is written as a no-op operation whose record the
+        replay puts among the disposals in fold order.
+        """
+        usd = event.asset == "USD"
+        value = event.amount if usd else event_value(self.fold, event)
+        signed = value if event.amount >= 0 else -abs(value)
+        if character is Character.CAPITAL and signed != 0:
+            gain = signed > 0
+            opened = event.opened_at if kind == "realized_pnl" else None
+            record = Disposal(
+                disposal_id=event.id,
+                event_id=event.id,
+                kind=kind,
+                disposed_at=event.timestamp,
+                wallet=event.wallet,
+                asset=event.asset,
+                quantity=abs(event.amount),
+                proceeds=signed if gain else ZERO,
+                slices=(
+                    LotSlice(
+                        event.position or event.id, abs(event.amount), ZERO if gain else -signed, opened
+                    ),
+                ),
+                term=None if opened is not None else Term.SHORT,
+                reported_on_1099da=False,
+            )
+            self.program.emit(TAKE, -1, -1, ZERO, ("D", record))
+        elif signed > 0:
+            self.income.append(
+                IncomeItem(event.id, event.timestamp, event.wallet, event.asset, event.amount, signed, kind,
+                           event.note or "")
+            )
+        else:
+            self.expense(event, "ordinary_loss", -signed)
+        if not usd:
+            if signed > 0:
+                self.acquire(event.wallet, event.asset, event.amount, signed, event.timestamp, event.id)
+            elif signed < 0:
+                self.dispose(event, event.asset, -event.amount, -signed, "payment", ":payment")
+        self.side_fee(event)
 
     def take_none_gift(self, event: TaxEvent, value: Decimal) -> None:
         """A gift of USD: a record without lots (kept in order with the other gifts)."""

@@ -136,6 +136,19 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     profile = fold.profile
     summarize_before = fold.options.summarize_before
     summaries: dict[int, BoxSums] = {}
+
+    def keep(disposal: Disposal) -> None:
+        """A disposal of the run: a record, or its rows' totals for an earlier year."""
+        if summarize_before is not None:
+            year = fold.tax_year(disposal.disposed_at)
+            if year < summarize_before:
+                sums = summaries.get(year)
+                if sums is None:
+                    sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
+                sums.add(disposal)
+                return
+        disposals(disposal)
+
     for op, meta in enumerate(program.meta):
         if meta is None:
             continue
@@ -151,15 +164,9 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
                 (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8],
                  tuple(plain_slices[begin:end]), None, True, meta[9]),
             )
-            if summarize_before is not None:
-                year = fold.tax_year(meta[4])  # type: ignore[arg-type]
-                if year < summarize_before:
-                    sums = summaries.get(year)
-                    if sums is None:
-                        sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
-                    sums.add(disposal)
-                    continue
-            disposals(disposal)
+            keep(disposal)
+        elif tag == "D":
+            keep(meta[1])  # type: ignore[arg-type]
         elif tag == "w":
             event: Any = meta[1]
             a = asset_of_op[op]
