@@ -12,7 +12,6 @@ as the ``Decimal`` fold. Whatever would need the fold's error or missing-basis p
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,9 @@ from marginbook.tax.lots import BASIS_QUANTUM, Lot
 from marginbook.tax.methods import Method
 from marginbook.tax.records import Disposal, GiftItem, LotSlice
 from marginbook.tax.valuation import describe
+
+#: Parts read from the kernel's table per chunk in the basis pass.
+_CHUNK = 1 << 16
 
 
 def _ranks(program: Program) -> tuple[np.ndarray, list[Decimal] | None]:
@@ -94,45 +96,42 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     facts = program.facts
 
     # Basis of every part taken, in the order taken (a placed lot's basis is its part's).
+    # The columns are read in chunks: whole-run lists of a million parts cost hundreds of MB.
     sources, roots = lots[:, L_SRC].tolist(), lots[:, L_ROOT].tolist()
     lot_basis: list[Decimal] = [facts[r][2] if s < 0 else ZERO for s, r in zip(sources, roots, strict=True)]
-    s_lot = slices[:, S_LOT].tolist()
-    s_qty = slices[:, S_QTY].tolist()
+    del sources
     part_basis: list[Decimal] = []
     append = part_basis.append
     quantum = BASIS_QUANTUM
-    for lot, taken, before, placed in zip(
-        s_lot, s_qty, slices[:, S_BEFORE].tolist(), slices[:, S_PLACED].tolist(), strict=True
-    ):
-        basis = lot_basis[lot]
-        if taken == before:
-            lot_basis[lot] = ZERO
-        else:
-            part = (basis * taken / before).quantize(quantum)
-            lot_basis[lot] = basis - part
-            basis = part
-        append(basis)
-        if placed >= 0:
-            lot_basis[placed] = basis
+    for chunk in range(0, len(slices), _CHUNK):
+        part = slices[chunk : chunk + _CHUNK]
+        for lot, taken, before, placed in zip(
+            part[:, S_LOT].tolist(), part[:, S_QTY].tolist(), part[:, S_BEFORE].tolist(),
+            part[:, S_PLACED].tolist(), strict=True,
+        ):
+            basis = lot_basis[lot]
+            if taken == before:
+                lot_basis[lot] = ZERO
+            else:
+                share = (basis * taken / before).quantize(quantum)
+                lot_basis[lot] = basis - share
+                basis = share
+            append(basis)
+            if placed >= 0:
+                lot_basis[placed] = basis
 
-    # Each part's acquisition facts and exact quantity, then the records in fold order.
-    taken_lots = slices[:, S_LOT]
-    slice_roots = lots[taken_lots, L_ROOT].tolist()
-    slice_ids = [facts[r][0] for r in slice_roots]
-    slice_ats = [facts[r][1] for r in slice_roots]
-    slice_scale = [-scales[a] for a in (lots[taken_lots, L_POOL] % max(n_assets, 1)).tolist()]
-    slice_qty = [Decimal(q).scaleb(e) for q, e in zip(s_qty, slice_scale, strict=True)]
+    # Each part's acquisition facts, then the records in fold order.
+    s_lot = slices[:, S_LOT].tolist()
+    s_qty = slices[:, S_QTY].tolist()
+    slice_ids = ids = [facts[roots[lot]][0] for lot in s_lot]
+    slice_ats = ats = [facts[roots[lot]][1] for lot in s_lot]
     missing = lots[:, L_MISSING].tolist()
-    slice_missing = [missing[lot] for lot in s_lot]
     result = fold.result
     disposals = result.disposals.append
     first = starts.tolist()
     left = uncovered.tolist()
     asset_of_op = program.asset_of_op
     new = tuple.__new__  # a record from its fields in order (NamedTuple's __new__ costs more)
-    plain_slices = [
-        new(LotSlice, fields) for fields in zip(slice_ids, slice_qty, part_basis, slice_ats, repeat(False))
-    ]
     profile = fold.profile
     summarize_before = fold.options.summarize_before
     summaries: dict[int, BoxSums] = {}
@@ -155,14 +154,22 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         tag = meta[0]
         begin, end = first[op], first[op + 1]
         if tag == "d":
-            if (left[op] or any(slice_missing[begin:end])) and (
-                left[op] > dust_units[asset_of_op[op]] or any(slice_missing[begin:end])
+            a = asset_of_op[op]
+            if (left[op] or any(missing[lot] for lot in s_lot[begin:end])) and (
+                left[op] > dust_units[a] or any(missing[lot] for lot in s_lot[begin:end])
             ):
                 raise Unsupported("a disposal without lots or basis")
+            scale = -scales[a]
+            parts = tuple(
+                [
+                    new(LotSlice, (ids[i], Decimal(s_qty[i]).scaleb(scale), part_basis[i], ats[i], False))
+                    for i in range(begin, end)
+                ]
+            )
             disposal = new(
                 Disposal,
-                (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8],
-                 tuple(plain_slices[begin:end]), None, True, meta[9]),
+                (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8], parts, None, True,
+                 meta[9]),
             )
             keep(disposal)
         elif tag == "D":
@@ -181,7 +188,10 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
             a = asset_of_op[op]
             if a >= 0:
                 gift_slices = [
-                    LotSlice(slice_ids[i], slice_qty[i], part_basis[i], slice_ats[i], bool(slice_missing[i]))
+                    LotSlice(
+                        slice_ids[i], Decimal(s_qty[i]).scaleb(-scales[a]), part_basis[i], slice_ats[i],
+                        bool(missing[s_lot[i]]),
+                    )
                     for i in range(begin, end)
                 ]
                 if left[op] > dust_units[a]:
@@ -198,12 +208,13 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
             )
         elif tag == "s":
             for i in range(begin, end):
+                a = int(lots[s_lot[i], L_POOL]) % n_assets
                 result.allocation.append(
                     AllocationRow(
-                        asset_names[int(lots[s_lot[i], L_POOL]) % n_assets],
+                        asset_names[a],
                         wallet_names[int(slices[i, S_WALLET])],
                         slice_ids[i],
-                        slice_qty[i],
+                        Decimal(s_qty[i]).scaleb(-scales[a]),
                         part_basis[i],
                         slice_ats[i],
                         "global",
