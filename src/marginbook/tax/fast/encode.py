@@ -113,6 +113,7 @@ class Program:
         makes the run :class:`Unsupported`.
         """
         columns: list[Any] = list(zip(*self.ops, strict=True)) if self.ops else [() for _ in range(8)]
+        self.ops = []  # the columns hold them now (a million tuples of memory)
         kinds, wallets, wallets2, assets, quantities, keys, acquisitions, flags = columns
         scales = [0] * len(self.assets)
         for asset, quantity in zip(assets, quantities, strict=True):
@@ -132,7 +133,6 @@ class Program:
             sums = np.bincount(asset_array + 1, weights=quantity_array.astype(np.float64))
             if sums.max() >= _LIMIT / 2:
                 raise Unsupported("quantities too large for 64-bit scaled integers")
-        self.ops = []  # the columns below hold them now (a million tuples of memory)
         self.scales = scales
         self.asset_of_op = list(assets)
         self.arrays = {
