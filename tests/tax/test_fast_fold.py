@@ -306,3 +306,12 @@ def test_quantity_text_is_plain(value: Decimal) -> None:
 
     with decimal_context():
         assert quantity_text(value) == plain(value)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**30), max_value=10**30, places=25))
+def test_to_cents_is_cents(value: Decimal) -> None:
+    """The rows' and the document's quick rounding to the cent is ``cents``, digit for digit."""
+    from marginbook.domain.numbers import cents
+    from marginbook.tax.form8949 import to_cents
+
+    assert str(to_cents(value)) == str(cents(value))

@@ -15,9 +15,9 @@ from functools import lru_cache
 from typing import Any
 
 from marginbook.domain.events import format_timestamp
-from marginbook.domain.numbers import cents, plain
+from marginbook.domain.numbers import plain
 from marginbook.tax.book import AllocationRow
-from marginbook.tax.form8949 import Form8949Row
+from marginbook.tax.form8949 import Form8949Row, to_cents
 from marginbook.tax.holding import local_date
 from marginbook.tax.report import TaxReport
 from marginbook.tax.schedule_d import BoxTotals
@@ -31,7 +31,7 @@ FORM_4952_LINES = (
 
 def usd(value: Decimal) -> str:
     """A form-facing USD amount: cents, half-up, no exponent (``-8000.00``)."""
-    return f"{cents(value):f}"
+    return format(to_cents(value), "f")
 
 
 def _cents(value: Decimal) -> str:
@@ -125,9 +125,9 @@ def allocation_rows(rows: Iterable[AllocationRow]) -> list[dict[str, str]]:
             "asset": row.asset,
             "wallet": row.wallet,
             "acquisition_id": row.acquisition_id,
-            "quantity": plain(row.quantity),
+            "quantity": quantity_text(row.quantity),
             "cost_basis": usd(row.cost_basis),
-            "acquired_at": format_timestamp(row.acquired_at),
+            "acquired_at": _stamp(row.acquired_at),
             "rule": row.rule,
         }
         for row in rows

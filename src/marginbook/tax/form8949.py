@@ -40,8 +40,8 @@ _quantize = _CENTS.quantize
 _new = tuple.__new__
 
 
-def _to_cents(value: Decimal) -> Decimal:
-    """:func:`marginbook.domain.numbers.cents`, the same figure."""
+def to_cents(value: Decimal) -> Decimal:
+    """:func:`marginbook.domain.numbers.cents`, the same figure, quicker (no keyword arguments)."""
     return _quantize(value, CENT)
 
 
@@ -111,18 +111,18 @@ def box_for(term: Term, tax_year: int, disposal: Disposal, profile: Profile) -> 
 
 def split_cents(total: Decimal, weights: Sequence[Decimal], whole: Decimal) -> list[Decimal]:
     """Split ``total`` (rounded to the cent) pro rata by ``weights``; the last part takes the rest."""
-    rounded_total = _to_cents(total)
+    rounded_total = to_cents(total)
     if not weights:
         return []
-    parts = [_to_cents(total * weight / whole) if whole else ZERO for weight in weights[:-1]]
+    parts = [to_cents(total * weight / whole) if whole else ZERO for weight in weights[:-1]]
     parts.append(rounded_total - sum(parts, ZERO))
     return parts
 
 
 def _basis_cents(slices: Sequence[LotSlice]) -> list[Decimal]:
     exact_total = sum((s.basis for s in slices), ZERO)
-    parts = [_to_cents(s.basis) for s in slices[:-1]]
-    parts.append(_to_cents(exact_total) - sum(parts, ZERO))
+    parts = [to_cents(s.basis) for s in slices[:-1]]
+    parts.append(to_cents(exact_total) - sum(parts, ZERO))
     return parts
 
 
@@ -172,7 +172,7 @@ class RowMaker:
         """Each slice's proceeds and basis in cents (pro rata by units; the last takes the rest)."""
         slices = disposal.slices
         if len(slices) == 1:
-            return [_to_cents(disposal.proceeds)], [_to_cents(slices[0].basis)]
+            return [to_cents(disposal.proceeds)], [to_cents(slices[0].basis)]
         quantities = [s.quantity for s in slices]
         return split_cents(disposal.proceeds, quantities, sum(quantities, ZERO)), _basis_cents(slices)
 
@@ -184,8 +184,8 @@ class RowMaker:
         fixed = disposal.term
         if len(slices) == 1:
             only = slices[0]
-            proceeds = _to_cents(disposal.proceeds)
-            basis = _to_cents(only.basis)
+            proceeds = to_cents(disposal.proceeds)
+            basis = to_cents(only.basis)
             acquired = only.acquired_at
             term = fixed if fixed is not None else self.term(acquired, sold)
             lot = _new(
