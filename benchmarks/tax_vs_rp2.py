@@ -36,33 +36,59 @@ from tests.tax.rp2_adapter import differences, run_rp2  # noqa: E402
 from tests.tax.synthetic import synthetic_ledger  # noqa: E402
 
 from marginbook.tax.book import Scope  # noqa: E402
-from marginbook.tax.engine import RunOptions, run_engine  # noqa: E402
+from marginbook.tax.engine import RunOptions, run_decimal_fold, run_engine  # noqa: E402
+from marginbook.tax.fast import MIN_EVENTS_COLD  # noqa: E402
 from marginbook.tax.methods import Method  # noqa: E402
 from marginbook.tax.profile import Profile  # noqa: E402
 from marginbook.tax.report import build_reports  # noqa: E402
 
 
-def ours(events: list, method: str) -> int:
-    """marginbook from events to every year's 8949 rows; returns the number of rows."""
+def ours(events: list, method: str, *, decimal: bool = False) -> int:
+    """marginbook from events to every year's 8949 rows; returns the number of rows.
+
+    ``decimal``: by the ``Decimal`` fold alone (the engine's path before the fast fold).
+    """
     profile = Profile()
     options = RunOptions(scope=Scope.UNIVERSAL, method=Method(method))
-    result = run_engine(events, profile, None, options)
+    fold = run_decimal_fold if decimal else run_engine
+    result = fold(events, profile, None, options)
     last = max(d.disposed_at.year for d in result.disposals)
     return sum(len(r.rows) for r in build_reports(result, last, profile, options).values())
 
 
+def warm_up() -> float:
+    """Load the compiled lot kernel of the fast fold once (numba's cache); returns seconds.
+
+    A long-running process (the web server) pays this once; a fresh ``marginbook tax``
+    process pays it on every run, and the million-transaction figure below includes it.
+    """
+    start = time.perf_counter()
+    ours(synthetic_ledger(MIN_EVENTS_COLD, seed=7, windows=8), "fifo")
+    return time.perf_counter() - start
+
+
 def versus_rp2(size: int, method: str) -> dict[str, object]:
     events = synthetic_ledger(size, seed=size, windows=8)
-    start = time.perf_counter()
+    load = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
     rows = ours(events, method)
-    mine = time.perf_counter() - start
+    mine, mine_cpu = time.perf_counter() - start, time.process_time() - cpu
+    decimal_start, decimal_cpu = time.perf_counter(), time.process_time()
+    decimal_rows = ours(events, method, decimal=True)
+    decimal = time.perf_counter() - decimal_start
+    decimal_cpu = time.process_time() - decimal_cpu
+    assert decimal_rows == rows
     start = time.perf_counter()
     theirs = run_rp2(events, method)
     rp2 = time.perf_counter() - start
     problems = differences(events, method, theirs)
     return {
         "transactions": len(events),
+        "load_average": round(load, 2),
         "marginbook_s": round(mine, 3),
+        "marginbook_cpu_s": round(mine_cpu, 3),
+        "decimal_fold_s": round(decimal, 3),
+        "decimal_fold_cpu_s": round(decimal_cpu, 3),
         "rp2_s": round(rp2, 2),
         "speedup": round(rp2 / mine, 1),
         "rows_8949": rows,
@@ -76,19 +102,25 @@ _MEASURE = (
     "import resource, subprocess, sys, time\n"
     "start = time.perf_counter()\n"
     "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
-    "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(time.perf_counter() - start, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)\n"
 )
 
+#: CPU seconds of each child, by label (printed with the results: wall times are noisy here).
+CPU: dict[str, float] = {}
 
-def child(command: list[str]) -> tuple[float, float]:
+
+def child(command: list[str], label: str = "") -> tuple[float, float]:
     """Run ``command`` in a fresh process; return its wall time (s) and peak memory (MiB).
 
-    A small parent process runs it, so the peak is that command's alone.
+    A small parent process runs it, so the peak is that command's alone; its CPU seconds
+    go to :data:`CPU` under ``label``.
     """
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     out = subprocess.run(
         [sys.executable, "-c", _MEASURE, *command], check=True, env=env, capture_output=True, text=True
     ).stdout.split()
+    CPU[label] = round(float(out[2]), 2)
     return float(out[0]), int(out[1]) / 1024
 
 
@@ -111,6 +143,7 @@ def million(count: int, work: Path) -> dict[str, object]:
     del events
     python = sys.executable
     out = work / "out"
+    load = os.getloadavg()[0]
     tax_wall, tax_peak = child(
         [
             python,
@@ -125,7 +158,8 @@ def million(count: int, work: Path) -> dict[str, object]:
             "json",
             "--out",
             str(out),
-        ]
+        ],
+        "tax_cli",
     )
     document = json.loads((out / f"tax-{year}.json").read_text())
     read_wall, read_peak = child(
@@ -136,7 +170,8 @@ def million(count: int, work: Path) -> dict[str, object]:
                 "import sys; from marginbook.ledger import open_store\n"
                 f"s = open_store({url!r}); n = sum(1 for _ in s.events()); print(n)"
             ),
-        ]
+        ],
+        "read_store",
     )
     fast_wall, fast_peak = child(
         [
@@ -146,7 +181,8 @@ def million(count: int, work: Path) -> dict[str, object]:
                 "from marginbook.ledger import open_store; from marginbook.app.stored_events import stored_events\n"
                 f"s = open_store({url!r}); print(sum(1 for _ in stored_events(s)))"
             ),
-        ]
+        ],
+        "read_store_tax_reader",
     )
     parse_wall, parse_peak = child(
         [
@@ -156,9 +192,12 @@ def million(count: int, work: Path) -> dict[str, object]:
                 "from pathlib import Path; from marginbook.importers.ledger_csv import read\n"
                 f"print(len(read(Path({str(csv_path)!r}))))"
             ),
-        ]
+        ],
+        "parse_csv",
     )
     return {
+        "load_average_at_tax": round(load, 2),
+        "cpu_s": dict(CPU),
         "transactions": count,
         "through_year": before,
         "in_year": in_year,
@@ -191,6 +230,8 @@ def main() -> None:
         f"{os.cpu_count()} cores, Python {platform.python_version()}",
         flush=True,
     )
+    if args.sizes:
+        print(json.dumps({"kernel_load_s": round(warm_up(), 2)}), flush=True)
     for size in args.sizes:
         print(json.dumps({"versus_rp2": versus_rp2(size, args.method)}), flush=True)
     if args.million:

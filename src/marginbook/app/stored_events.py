@@ -12,7 +12,7 @@ that both readers give the same events.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -251,12 +251,49 @@ def stored_events(store: Any, end: datetime | None = None) -> Iterator[StoredEve
             yield from map(_event, partition)
 
 
-def tax_events_from_store(store: Any, end: datetime | None = None) -> Iterator[TaxEvent]:
-    """The fast reader when the ledger's schema has the columns it knows, else ``store.events()``."""
+class StoredEvents:
+    """The events before ``end``, read again from the ledger each time they are iterated.
+
+    The tax engine may read a ledger twice (its fast fold stands aside for a ledger it does
+    not support, and the ``Decimal`` fold reads it again); reading twice costs less than
+    holding a million events in memory between the two. ``len()`` counts the rows (the
+    engine picks its fold by the size of the ledger).
+
+    Args:
+        store: an open ``marginbook.ledger.LedgerStore`` (open while this is used).
+        end: exclusive upper bound, or ``None`` for all.
+    """
+
+    def __init__(self, store: Any, end: datetime | None) -> None:
+        self._store = store
+        self._end = end
+
+    def __iter__(self) -> Iterator[StoredEvent]:
+        return stored_events(self._store, self._end)
+
+    def __len__(self) -> int:
+        from sqlalchemy import func, select
+
+        from marginbook.ledger.schema import events as table
+
+        statement = select(func.count()).select_from(table)
+        if self._end is not None:
+            micros = (self._end.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+            statement = statement.where(table.c.ts_us < micros)
+        with self._store.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+
+def tax_events_from_store(store: Any, end: datetime | None = None) -> Iterable[TaxEvent]:
+    """The fast reader when the ledger's schema has the columns it knows, else ``store.events()``.
+
+    The fast reader's :class:`StoredEvents` reads the ledger again each time it is iterated;
+    the fallback reads it once into a list.
+    """
     try:
         from marginbook.ledger.schema import events as table
     except ImportError:
-        return iter(store.events(end=end))
+        return list(store.events(end=end))
     if not all(name in table.c for name in (*COLUMNS, "seq")):
-        return iter(store.events(end=end))
-    return stored_events(store, end)
+        return list(store.events(end=end))
+    return StoredEvents(store, end)

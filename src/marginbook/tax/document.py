@@ -11,12 +11,13 @@ import io
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from marginbook.domain.events import format_timestamp
-from marginbook.domain.numbers import cents, plain
+from marginbook.domain.numbers import plain
 from marginbook.tax.book import AllocationRow
-from marginbook.tax.form8949 import Form8949Row
+from marginbook.tax.form8949 import Form8949Row, to_cents
 from marginbook.tax.holding import local_date
 from marginbook.tax.report import TaxReport
 from marginbook.tax.schedule_d import BoxTotals
@@ -30,7 +31,7 @@ FORM_4952_LINES = (
 
 def usd(value: Decimal) -> str:
     """A form-facing USD amount: cents, half-up, no exponent (``-8000.00``)."""
-    return f"{cents(value):f}"
+    return format(to_cents(value), "f")
 
 
 def _cents(value: Decimal) -> str:
@@ -42,7 +43,9 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value is not None else "VARIOUS"
 
 
+@lru_cache(maxsize=1 << 16)
 def _ts(value: datetime | None) -> str | None:
+    """An acquisition time (remembered: a lot's time is written on every row and holding it is on)."""
     if value is None:
         return None
     if value.microsecond or value.utcoffset():
@@ -50,15 +53,38 @@ def _ts(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat() + "Z"
 
 
+#: ``format_timestamp`` remembered (the holdings of a year share their acquisition times).
+_stamp = lru_cache(maxsize=1 << 16)(format_timestamp)
+
+
+def quantity_text(value: Decimal) -> str:
+    """:func:`marginbook.domain.numbers.plain`, the same text, at half the cost for the usual quantity.
+
+    ``plain`` normalizes in the 60-digit context first; a quantity written in at most 60
+    characters has fewer digits than that, so stripping the zeros of its fixed-point text
+    gives the same. Longer ones go through ``plain``.
+    """
+    if not value:
+        return "0"
+    text = format(value, "f")
+    if len(text) > 60:
+        return plain(value)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
 def row_document(row: Form8949Row) -> dict[str, Any]:
     """One Form 8949 row as JSON."""
+    quantity = quantity_text(row.quantity)
+    kind = row.kind
     return {
         "box": row.box,
         "term": row.term.value,
-        "description": row.description,
+        "description": row.description if kind in ("realized_pnl", "funding") else f"{quantity} {row.asset}",
         "asset": row.asset,
         "wallet": row.wallet,
-        "quantity": plain(row.quantity),
+        "quantity": quantity,
         "date_acquired": _day(row.date_acquired),
         "date_sold": row.date_sold.isoformat(),
         "proceeds": _cents(row.proceeds),
@@ -67,11 +93,11 @@ def row_document(row: Form8949Row) -> dict[str, Any]:
         "adjustment": _cents(row.adjustment),
         "gain": _cents(row.gain),
         "disposal_id": row.disposal_id,
-        "kind": row.kind,
+        "kind": kind,
         "lots": [
             {
                 "acquisition_id": lot.acquisition_id,
-                "quantity": plain(lot.quantity),
+                "quantity": quantity_text(lot.quantity),
                 "cost_basis": _cents(lot.cost_basis),
                 "proceeds": _cents(lot.proceeds),
                 "acquired_at": _ts(lot.acquired_at),
@@ -99,9 +125,9 @@ def allocation_rows(rows: Iterable[AllocationRow]) -> list[dict[str, str]]:
             "asset": row.asset,
             "wallet": row.wallet,
             "acquisition_id": row.acquisition_id,
-            "quantity": plain(row.quantity),
+            "quantity": quantity_text(row.quantity),
             "cost_basis": usd(row.cost_basis),
-            "acquired_at": format_timestamp(row.acquired_at),
+            "acquired_at": _stamp(row.acquired_at),
             "rule": row.rule,
         }
         for row in rows
@@ -195,9 +221,9 @@ def to_document(report: TaxReport) -> dict[str, Any]:
                 "wallet": wallet,
                 "asset": lot.asset,
                 "acquisition_id": lot.acquisition_id,
-                "quantity": plain(lot.quantity),
+                "quantity": quantity_text(lot.quantity),
                 "cost_basis": usd(lot.basis),
-                "acquired_at": format_timestamp(lot.acquired_at),
+                "acquired_at": _stamp(lot.acquired_at),
             }
             for wallet, lot in report.open_lots
         ],

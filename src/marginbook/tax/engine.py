@@ -23,6 +23,7 @@ from marginbook.domain.numbers import ZERO, decimal_context, plain
 from marginbook.domain.prices import PriceSource
 from marginbook.tax.book import WALLET_RULES_START, AllocationRequest, AllocationRow, LotBook, Scope
 from marginbook.tax.events import TaxEvent
+from marginbook.tax.form8949 import BoxAmounts
 from marginbook.tax.lots import Lot, Taken
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Profile
@@ -45,6 +46,10 @@ class RunOptions:
         allocation: an allocation file's lines for the 2025 switch, or ``None``.
         allocation_made_at: when that allocation was made, when known.
         end: process events strictly before this instant (the end of the tax year).
+        summarize_before: the disposals of the tax years before this one are needed only as
+            their rows' totals per box (the carryover chain of one year's report): the fast
+            fold then keeps those totals (``EngineResult.box_totals``) instead of the records.
+            The ``Decimal`` fold ignores it (the totals are made from the records later).
     """
 
     scope: Scope = Scope.TRANSITION
@@ -53,6 +58,7 @@ class RunOptions:
     allocation: Sequence[AllocationRequest] | None = None
     allocation_made_at: datetime | None = None
     end: datetime | None = None
+    summarize_before: int | None = None
 
 
 @dataclass(slots=True)
@@ -78,6 +84,8 @@ class EngineResult:
         allocation: the 2025-01-01 allocation used (empty when the run did not cross it).
         open_lots: ``(wallet, lot)`` for every lot still open at the end.
         open_shorts: short sales not yet closed at the end.
+        box_totals: per tax year whose disposals are not in ``disposals`` (see
+            ``RunOptions.summarize_before``), the totals per Form 8949 box of their rows.
     """
 
     disposals: list[Disposal] = field(default_factory=list)
@@ -88,6 +96,7 @@ class EngineResult:
     allocation: list[AllocationRow] = field(default_factory=list)
     open_lots: list[tuple[str, Lot]] = field(default_factory=list)
     open_shorts: list[ShortSale] = field(default_factory=list)
+    box_totals: dict[int, list[BoxAmounts]] = field(default_factory=dict)
 
 
 class Fold:
@@ -287,6 +296,13 @@ class Fold:
         end = self.options.end
         if not self.switched and end is not None and end > WALLET_RULES_START:
             self.switch_to_wallets()
+        self.run_warnings()
+        self.result.open_lots = list(self.book.open_lots())
+        self.result.open_shorts = [s for shorts in self.shorts.values() for s in shorts if s.quantity > 0]
+        return self.result
+
+    def run_warnings(self) -> None:
+        """Append the run-level warnings gathered while folding (identification, universal 2025)."""
         for (year, method), ids in sorted(self._identification.items()):
             self.result.warnings.append(
                 f"{year}: {len(ids)} disposal(s) used {method.value.upper()} without a standing order "
@@ -298,9 +314,6 @@ class Fold:
                 f"--scope universal: {self._universal_2025} disposal(s) on or after 2025-01-01 used one pool "
                 "per asset; the 2025 rules (T.D. 10000) require basis per wallet or account"
             )
-        self.result.open_lots = list(self.book.open_lots())
-        self.result.open_shorts = [s for shorts in self.shorts.values() for s in shorts if s.quantity > 0]
-        return self.result
 
 
 def run_engine(
@@ -323,9 +336,32 @@ def run_engine(
         InputError: an invalid allocation file.
     """
     options = options or RunOptions()
-    fold = Fold(profile, prices, options)
+    if isinstance(events, Iterator):
+        events = list(events)  # the Decimal fold may need them again after the fast fold
     with gc_paused():
-        return _fold(events, fold, options.end)
+        from marginbook.tax.fast import fast_fold, worth_it
+
+        if worth_it(events):
+            result = fast_fold(events, profile, prices, options)
+            if result is not None:
+                return result
+        return _fold(events, Fold(profile, prices, options), options.end)
+
+
+def run_decimal_fold(
+    events: Iterable[TaxEvent],
+    profile: Profile,
+    prices: PriceSource | None = None,
+    options: RunOptions | None = None,
+) -> EngineResult:
+    """:func:`run_engine` by the ``Decimal`` fold alone (the reference the fast fold is tested against).
+
+    :func:`run_engine` first tries the fast fold (:mod:`marginbook.tax.fast`), which gives
+    the same result for the ledgers it supports and returns nothing for the others.
+    """
+    options = options or RunOptions()
+    with gc_paused():
+        return _fold(events, Fold(profile, prices, options), options.end)
 
 
 @contextmanager
@@ -358,4 +394,13 @@ def _fold(events: Iterable[TaxEvent], fold: Fold, end: datetime | None) -> Engin
         return fold.finish()
 
 
-__all__ = ["EngineResult", "Fold", "MissingBasisError", "RunOptions", "ShortSale", "gc_paused", "run_engine"]
+__all__ = [
+    "EngineResult",
+    "Fold",
+    "MissingBasisError",
+    "RunOptions",
+    "ShortSale",
+    "gc_paused",
+    "run_decimal_fold",
+    "run_engine",
+]

@@ -7,13 +7,14 @@ split across its lot slices pro rata by units to the cent, the remainder on the 
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from marginbook.domain.numbers import ZERO, cents, plain
+from marginbook.domain.numbers import CENT, PRECISION, ZERO, cents, plain
 from marginbook.tax.holding import Term, first_long_term_day, local_date
 from marginbook.tax.profile import Form1099DA, MonthEndRule, Profile
 from marginbook.tax.records import Disposal, LotSlice
@@ -23,6 +24,25 @@ from marginbook.tax.records import Disposal, LotSlice
 _BOXES_2025 = {"basis_reported": ("G", "J"), "gross_only": ("H", "K"), "none": ("I", "L")}
 _BOXES_2024 = ("C", "F")
 _ZERO_CENTS = cents(ZERO)
+#: The context of :func:`marginbook.domain.numbers.cents` (half-up, 60 digits, same traps);
+#: its ``quantize`` rounds to the cent at a third of the cost of ``cents`` (no keywords),
+#: which a year's hundreds of thousands of rows notice.
+_CENTS = decimal.Context(
+    prec=PRECISION,
+    rounding=ROUND_HALF_UP,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+_quantize = _CENTS.quantize
+
+
+#: ``tuple.__new__``: builds a row or a row's lot from its fields in order, without the
+#: keyword handling of a NamedTuple's generated ``__new__`` (a row per disposal and term).
+_new = tuple.__new__
+
+
+def to_cents(value: Decimal) -> Decimal:
+    """:func:`marginbook.domain.numbers.cents`, the same figure, quicker (no keyword arguments)."""
+    return _quantize(value, CENT)
 
 
 class RowLot(NamedTuple):
@@ -91,18 +111,18 @@ def box_for(term: Term, tax_year: int, disposal: Disposal, profile: Profile) -> 
 
 def split_cents(total: Decimal, weights: Sequence[Decimal], whole: Decimal) -> list[Decimal]:
     """Split ``total`` (rounded to the cent) pro rata by ``weights``; the last part takes the rest."""
-    rounded_total = cents(total)
+    rounded_total = to_cents(total)
     if not weights:
         return []
-    parts = [cents(total * weight / whole) if whole else ZERO for weight in weights[:-1]]
+    parts = [to_cents(total * weight / whole) if whole else ZERO for weight in weights[:-1]]
     parts.append(rounded_total - sum(parts, ZERO))
     return parts
 
 
 def _basis_cents(slices: Sequence[LotSlice]) -> list[Decimal]:
     exact_total = sum((s.basis for s in slices), ZERO)
-    parts = [cents(s.basis) for s in slices[:-1]]
-    parts.append(cents(exact_total) - sum(parts, ZERO))
+    parts = [to_cents(s.basis) for s in slices[:-1]]
+    parts.append(to_cents(exact_total) - sum(parts, ZERO))
     return parts
 
 
@@ -110,69 +130,116 @@ def rows_for_disposal(
     disposal: Disposal, tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule
 ) -> list[Form8949Row]:
     """The rows (one per term present) of one disposal."""
-    day_of = _day_function(zone)
-    slices = disposal.slices
-    sold = day_of(disposal.disposed_at)
-    if len(slices) == 1:
-        proceeds = [cents(disposal.proceeds)]
-        bases = [cents(slices[0].basis)]
-    else:
+    return RowMaker(tax_year, profile, zone, rule).rows(disposal)
+
+
+class RowMaker:
+    """Form 8949 rows of one tax year's disposals, one disposal at a time.
+
+    Made once per year so that what every row needs is looked up once: the calendar day
+    function of the zone, the first long-term day of each acquisition time, the box of each
+    (wallet, 1099-DA, term). A year has up to hundreds of thousands of rows.
+    """
+
+    __slots__ = ("_boxes", "_day_of", "_long_from", "_profile", "_rule", "_year")
+
+    def __init__(self, tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule) -> None:
+        self._year = tax_year
+        self._profile = profile
+        self._rule = rule
+        self._day_of = _day_function(zone)
+        self._long_from: dict[datetime, date] = {}
+        self._boxes: dict[tuple[str, bool, Term], str] = {}
+
+    def term(self, acquired: datetime | None, sold: date) -> Term:
+        """Short or long for units acquired at ``acquired`` (``None``: unknown) sold on ``sold``."""
+        if acquired is None:
+            return Term.SHORT
+        long_from = self._long_from.get(acquired)
+        if long_from is None:
+            long_from = self._long_from[acquired] = first_long_term_day(self._day_of(acquired), self._rule)
+        return Term.LONG if sold >= long_from else Term.SHORT
+
+    def box(self, term: Term, disposal: Disposal) -> str:
+        """:func:`box_for`, remembered per (wallet, 1099-DA, term)."""
+        key = (disposal.wallet, disposal.reported_on_1099da, term)
+        found = self._boxes.get(key)
+        if found is None:
+            found = self._boxes[key] = box_for(term, self._year, disposal, self._profile)
+        return found
+
+    def parts(self, disposal: Disposal) -> tuple[list[Decimal], list[Decimal]]:
+        """Each slice's proceeds and basis in cents (pro rata by units; the last takes the rest)."""
+        slices = disposal.slices
+        if len(slices) == 1:
+            return [to_cents(disposal.proceeds)], [to_cents(slices[0].basis)]
         quantities = [s.quantity for s in slices]
-        proceeds = split_cents(disposal.proceeds, quantities, sum(quantities, ZERO))
-        bases = _basis_cents(slices)
-    by_term: dict[Term, list[RowLot]] = {}
-    fixed = disposal.term
-    for slice_, part_proceeds, part_basis in zip(slices, proceeds, bases, strict=True):
-        acquired = slice_.acquired_at
-        if fixed is not None:
-            term = fixed
-        elif acquired is None:
-            term = Term.SHORT
-        else:
-            term = Term.LONG if sold >= first_long_term_day(day_of(acquired), rule) else Term.SHORT
-        lot = RowLot(
-            slice_.acquisition_id, slice_.quantity, part_proceeds, part_basis, acquired, slice_.basis_missing
-        )
-        group = by_term.get(term)
-        if group is None:
-            by_term[term] = [lot]
-        else:
-            group.append(lot)
-    rows = []
-    for term in (Term.SHORT, Term.LONG):
-        lots = by_term.get(term)
-        if lots is None:
-            continue
-        if len(lots) == 1:
-            only = lots[0]
-            quantity, row_proceeds, row_basis = only.quantity, only.proceeds, only.cost_basis
-            acquired_day = day_of(only.acquired_at) if only.acquired_at is not None else None
-        else:
-            quantity = sum([lot.quantity for lot in lots], ZERO)
-            row_proceeds = sum([lot.proceeds for lot in lots], ZERO)
-            row_basis = sum([lot.cost_basis for lot in lots], ZERO)
-            acquired_day = None
-        rows.append(
-            Form8949Row(
-                box_for(term, tax_year, disposal, profile),
-                term,
-                disposal.asset,
-                disposal.wallet,
-                quantity,
-                acquired_day,
-                sold,
-                row_proceeds,
-                row_basis,
-                "",
-                _ZERO_CENTS,
-                row_proceeds - row_basis,
-                disposal.disposal_id,
-                disposal.kind,
-                tuple(lots),
-                disposal.warnings,
+        return split_cents(disposal.proceeds, quantities, sum(quantities, ZERO)), _basis_cents(slices)
+
+    def rows(self, disposal: Disposal) -> list[Form8949Row]:
+        """The rows (one per term present) of one disposal."""
+        day_of = self._day_of
+        slices = disposal.slices
+        sold = day_of(disposal.disposed_at)
+        fixed = disposal.term
+        if len(slices) == 1:
+            only = slices[0]
+            proceeds = to_cents(disposal.proceeds)
+            basis = to_cents(only.basis)
+            acquired = only.acquired_at
+            term = fixed if fixed is not None else self.term(acquired, sold)
+            lot = _new(
+                RowLot, (only.acquisition_id, only.quantity, proceeds, basis, acquired, only.basis_missing)
             )
-        )
-    return rows
+            return [
+                _new(
+                    Form8949Row,
+                    (
+                        self.box(term, disposal), term, disposal.asset, disposal.wallet, only.quantity,
+                        day_of(acquired) if acquired is not None else None, sold, proceeds, basis, "",
+                        _ZERO_CENTS, proceeds - basis, disposal.disposal_id, disposal.kind, (lot,),
+                        disposal.warnings,
+                    ),
+                )
+            ]
+        proceeds_parts, basis_parts = self.parts(disposal)
+        by_term: dict[Term, list[RowLot]] = {}
+        for slice_, part_proceeds, part_basis in zip(slices, proceeds_parts, basis_parts, strict=True):
+            acquired = slice_.acquired_at
+            term = fixed if fixed is not None else self.term(acquired, sold)
+            fields = (slice_.acquisition_id, slice_.quantity, part_proceeds, part_basis, acquired)
+            lot = _new(RowLot, (*fields, slice_.basis_missing))
+            group = by_term.get(term)
+            if group is None:
+                by_term[term] = [lot]
+            else:
+                group.append(lot)
+        rows = []
+        for term in (Term.SHORT, Term.LONG):
+            lots = by_term.get(term)
+            if lots is None:
+                continue
+            if len(lots) == 1:
+                first = lots[0]
+                quantity, row_proceeds, row_basis = first.quantity, first.proceeds, first.cost_basis
+                acquired_day = day_of(first.acquired_at) if first.acquired_at is not None else None
+            else:
+                quantity = sum([lot.quantity for lot in lots], ZERO)
+                row_proceeds = sum([lot.proceeds for lot in lots], ZERO)
+                row_basis = sum([lot.cost_basis for lot in lots], ZERO)
+                acquired_day = None
+            rows.append(
+                _new(
+                    Form8949Row,
+                    (
+                        self.box(term, disposal), term, disposal.asset, disposal.wallet, quantity,
+                        acquired_day, sold, row_proceeds, row_basis, "", _ZERO_CENTS,
+                        row_proceeds - row_basis, disposal.disposal_id, disposal.kind, tuple(lots),
+                        disposal.warnings,
+                    ),
+                )
+            )
+        return rows
 
 
 class BoxAmounts(NamedTuple):
@@ -189,6 +256,41 @@ class BoxAmounts(NamedTuple):
     gain: Decimal
 
 
+class BoxSums:
+    """Per box, the running totals of the rows of one tax year's disposals (see :func:`box_amounts`)."""
+
+    __slots__ = ("_day_of", "_maker", "_sums")
+
+    def __init__(self, tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule) -> None:
+        self._maker = RowMaker(tax_year, profile, zone, rule)
+        self._day_of = _day_function(zone)
+        self._sums: dict[str, list[Decimal]] = {}
+
+    def add(self, disposal: Disposal) -> None:
+        """Add the cents of the rows ``disposal`` would give to their boxes."""
+        maker = self._maker
+        sums = self._sums
+        sold = self._day_of(disposal.disposed_at)
+        proceeds, bases = maker.parts(disposal)
+        fixed = disposal.term
+        for slice_, part_proceeds, part_basis in zip(disposal.slices, proceeds, bases, strict=True):
+            term = fixed if fixed is not None else maker.term(slice_.acquired_at, sold)
+            box = maker.box(term, disposal)
+            total = sums.get(box)
+            if total is None:
+                sums[box] = [part_proceeds, part_basis]
+            else:
+                total[0] += part_proceeds
+                total[1] += part_basis
+
+    def amounts(self) -> list[BoxAmounts]:
+        """The totals so far, per box in the order the boxes were first met."""
+        return [
+            BoxAmounts(box, proceeds, basis, _ZERO_CENTS, proceeds - basis)
+            for box, (proceeds, basis) in self._sums.items()
+        ]
+
+
 def box_amounts(
     disposals: Iterable[Disposal], tax_year: int, profile: Profile, zone: ZoneInfo, rule: MonthEndRule
 ) -> list[BoxAmounts]:
@@ -198,42 +300,10 @@ def box_amounts(
     sums of cents are exact, so Schedule D gets the same figures from these as from the rows.
     A test compares both on random ledgers.
     """
-    day_of = _day_function(zone)
-    sums: dict[str, list[Decimal]] = {}
-    boxes: dict[tuple[str, bool, Term], str] = {}
+    sums = BoxSums(tax_year, profile, zone, rule)
     for disposal in disposals:
-        slices = disposal.slices
-        sold = day_of(disposal.disposed_at)
-        if len(slices) == 1:
-            proceeds = [cents(disposal.proceeds)]
-            bases = [cents(slices[0].basis)]
-        else:
-            quantities = [s.quantity for s in slices]
-            proceeds = split_cents(disposal.proceeds, quantities, sum(quantities, ZERO))
-            bases = _basis_cents(slices)
-        fixed = disposal.term
-        for slice_, part_proceeds, part_basis in zip(slices, proceeds, bases, strict=True):
-            acquired = slice_.acquired_at
-            if fixed is not None:
-                term = fixed
-            elif acquired is None:
-                term = Term.SHORT
-            else:
-                term = Term.LONG if sold >= first_long_term_day(day_of(acquired), rule) else Term.SHORT
-            key = (disposal.wallet, disposal.reported_on_1099da, term)
-            box = boxes.get(key)
-            if box is None:
-                box = boxes[key] = box_for(term, tax_year, disposal, profile)
-            total = sums.get(box)
-            if total is None:
-                sums[box] = [part_proceeds, part_basis]
-            else:
-                total[0] += part_proceeds
-                total[1] += part_basis
-    return [
-        BoxAmounts(box, proceeds, basis, _ZERO_CENTS, proceeds - basis)
-        for box, (proceeds, basis) in sums.items()
-    ]
+        sums.add(disposal)
+    return sums.amounts()
 
 
 def _day_function(zone: ZoneInfo) -> Callable[[datetime], date]:
@@ -247,8 +317,9 @@ def build_rows(disposals: Iterable[Disposal], tax_year: int, profile: Profile) -
     """Every Form 8949 row of ``tax_year`` (disposals in other years are skipped)."""
     zone = profile.zone()
     rows: list[Form8949Row] = []
+    make = RowMaker(tax_year, profile, zone, profile.month_end).rows
     for disposal in disposals:
         if local_date(disposal.disposed_at, zone).year != tax_year:
             continue
-        rows.extend(rows_for_disposal(disposal, tax_year, profile, zone, profile.month_end))
+        rows.extend(make(disposal))
     return rows

@@ -20,7 +20,7 @@ from marginbook.tax.book import WALLET_RULES_START, AllocationRow
 from marginbook.tax.engine import EngineResult, RunOptions, ShortSale, gc_paused, run_engine
 from marginbook.tax.events import TaxEvent
 from marginbook.tax.form4952 import Form4952, form_4952
-from marginbook.tax.form8949 import BoxAmounts, Form8949Row, box_amounts, rows_for_disposal
+from marginbook.tax.form8949 import BoxAmounts, Form8949Row, RowMaker, box_amounts
 from marginbook.tax.holding import Term, local_date
 from marginbook.tax.lots import Lot
 from marginbook.tax.methods import Method
@@ -113,6 +113,7 @@ def compute_tax_report(
         allocation=options.allocation,
         allocation_made_at=options.allocation_made_at,
         end=year_end(year, profile),
+        summarize_before=year,
     )
     result = run_engine(events, profile, prices, run)
     with decimal_context():
@@ -167,7 +168,8 @@ def _build_reports(
     expenses: defaultdict[int, list[Expense]] = defaultdict(list)
     for expense in result.expenses:
         expenses[local_date(expense.paid_at, zone).year].append(expense)
-    first_year = min([*disposals, *expenses, last_year])
+    summarized = result.box_totals
+    first_year = min([*disposals, *expenses, *summarized, last_year])
     carry = CarryIn(
         profile.carryover.short_term, profile.carryover.long_term, profile.carryover.investment_interest
     )
@@ -175,14 +177,16 @@ def _build_reports(
     for year in range(first_year, last_year + 1):
         rows: list[Form8949Row] = []
         amounts: list[Form8949Row] | list[BoxAmounts] = rows
-        if rows_from is not None and year < rows_from:
+        if year in summarized:
+            if rows_from is None or year >= rows_from:
+                raise ValueError(f"the rows of {year} were summarized by the engine (summarize_before)")
+            amounts = summarized[year]
+        elif rows_from is not None and year < rows_from:
             amounts = box_amounts(disposals.get(year, ()), year, profile, zone, profile.month_end)
         else:
-            rows.extend(
-                row
-                for d in disposals.get(year, ())
-                for row in rows_for_disposal(d, year, profile, zone, profile.month_end)
-            )
+            make = RowMaker(year, profile, zone, profile.month_end).rows
+            for disposal in disposals.get(year, ()):
+                rows.extend(make(disposal))
         sched, f4952, schedule_c = _forms(amounts, year, carry, expenses.get(year, []), profile)
         reports[year] = TaxReport(
             year=year,

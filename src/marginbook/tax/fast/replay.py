@@ -1,0 +1,271 @@
+"""The kernel's slices → the engine's exact records (the last step of the fast fold).
+
+The kernel says which units of which lot each operation took; this module gives every part
+its basis exactly as :func:`marginbook.tax.lots.consume` does (the whole remaining basis
+for a whole lot, else ``basis * q / Q`` in the 60-digit context, to 1e-20, the rest left
+on the lot), walking the parts in the order they were taken, and builds the same
+:class:`~marginbook.tax.records.Disposal`, gift, warning, allocation and open-lot records
+as the ``Decimal`` fold. Whatever would need the fold's error or missing-basis path
+(units without lots, lots without basis) raises :class:`~marginbook.tax.fast.encode.Unsupported`.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+import numpy as np
+
+from marginbook.domain.numbers import ZERO, plain
+from marginbook.tax.book import AllocationRow
+from marginbook.tax.engine import EngineResult, Fold
+from marginbook.tax.fast.encode import METHOD_CODES, Encoder, Program, Unsupported
+from marginbook.tax.fast.kernel import (
+    L_AKEY,
+    L_MISSING,
+    L_POOL,
+    L_QTY,
+    L_ROOT,
+    L_SEQ,
+    L_SRC,
+    LEFT_OVER,
+    S_BEFORE,
+    S_LOT,
+    S_PLACED,
+    S_QTY,
+    S_WALLET,
+    fold_kernel,
+)
+from marginbook.tax.form8949 import BoxSums
+from marginbook.tax.lots import BASIS_QUANTUM, Lot
+from marginbook.tax.methods import Method
+from marginbook.tax.records import Disposal, GiftItem, LotSlice
+from marginbook.tax.valuation import describe
+
+#: Parts read from the kernel's table per chunk in the basis pass.
+_CHUNK = 1 << 16
+
+
+def _ranks(program: Program) -> tuple[np.ndarray, list[Decimal] | None]:
+    """Each acquisition's rank of unit cost (HIFO/LOFO order), and the unit costs."""
+    if program.method not in (Method.HIFO, Method.LOFO):
+        return np.zeros(len(program.facts), dtype=np.int64), None
+    units = [basis / quantity for _id, _at, basis, quantity in program.facts]
+    order = {value: rank for rank, value in enumerate(sorted(set(units)))}
+    return np.array([order[u] for u in units], dtype=np.int64), units
+
+
+def _orders(names: dict[str, int]) -> np.ndarray:
+    """Each id's rank by name (ids are in order of first use)."""
+    ranks = np.zeros(len(names), dtype=np.int64)
+    for rank, name in enumerate(sorted(names)):
+        ranks[names[name]] = rank
+    return ranks
+
+
+def _by_name(names: dict[str, int]) -> np.ndarray:
+    """The ids in order of their names."""
+    return np.array([names[name] for name in sorted(names)], dtype=np.int64)
+
+
+def replay(program: Program, encoder: Encoder) -> EngineResult:
+    """Run the kernel over ``program`` and build the run's :class:`EngineResult`.
+
+    Raises:
+        Unsupported: units without lots or basis, or an allocation that left lots over.
+    """
+    fold: Fold = encoder.fold
+    arrays = program.arrays
+    scales = program.scales
+    dust = fold.dust
+    dust_units = [int(dust.scaleb(s).to_integral_value(ROUND_FLOOR)) for s in scales]
+    acq_rank, unit_costs = _ranks(program)
+    method = program.method or Method.FIFO
+    status, lots, slices, starts, uncovered = fold_kernel(
+        arrays["kind"], arrays["wallet"], arrays["wallet2"], arrays["asset"], arrays["quantity"],
+        arrays["key"], arrays["acquisition"], arrays["flag"], acq_rank,
+        len(program.wallets), len(program.assets), fold.options.scope.value == "wallet",
+        METHOD_CODES[method], _orders(program.wallets), _by_name(program.assets),
+        np.array(dust_units or [0], dtype=np.int64),
+    )
+    if status == LEFT_OVER:
+        raise Unsupported("the 2025 allocation left lots that no wallet holds units for")
+    n_assets = len(program.assets)
+    wallet_names = sorted(program.wallets, key=program.wallets.__getitem__)
+    asset_names = sorted(program.assets, key=program.assets.__getitem__)
+    facts = program.facts
+
+    # Basis of every part taken, in the order taken (a placed lot's basis is its part's).
+    # The columns are read in chunks: whole-run lists of a million parts cost hundreds of MB.
+    sources, roots = lots[:, L_SRC].tolist(), lots[:, L_ROOT].tolist()
+    lot_basis: list[Decimal] = [facts[r][2] if s < 0 else ZERO for s, r in zip(sources, roots, strict=True)]
+    del sources
+    part_basis: list[Decimal] = []
+    append = part_basis.append
+    quantum = BASIS_QUANTUM
+    for chunk in range(0, len(slices), _CHUNK):
+        part = slices[chunk : chunk + _CHUNK]
+        for lot, taken, before, placed in zip(
+            part[:, S_LOT].tolist(), part[:, S_QTY].tolist(), part[:, S_BEFORE].tolist(),
+            part[:, S_PLACED].tolist(), strict=True,
+        ):
+            basis = lot_basis[lot]
+            if taken == before:
+                lot_basis[lot] = ZERO
+            else:
+                share = (basis * taken / before).quantize(quantum)
+                lot_basis[lot] = basis - share
+                basis = share
+            append(basis)
+            if placed >= 0:
+                lot_basis[placed] = basis
+
+    # Each part's acquisition facts, then the records in fold order.
+    s_lot = slices[:, S_LOT].tolist()
+    s_qty = slices[:, S_QTY].tolist()
+    slice_ids = ids = [facts[roots[lot]][0] for lot in s_lot]
+    slice_ats = ats = [facts[roots[lot]][1] for lot in s_lot]
+    missing = lots[:, L_MISSING].tolist()
+    result = fold.result
+    disposals = result.disposals.append
+    first = starts.tolist()
+    left = uncovered.tolist()
+    asset_of_op = program.asset_of_op
+    new = tuple.__new__  # a record from its fields in order (NamedTuple's __new__ costs more)
+    profile = fold.profile
+    summarize_before = fold.options.summarize_before
+    summaries: dict[int, BoxSums] = {}
+
+    def keep(disposal: Disposal) -> None:
+        """A disposal of the run: a record, or its rows' totals for an earlier year."""
+        if summarize_before is not None:
+            year = fold.tax_year(disposal.disposed_at)
+            if year < summarize_before:
+                sums = summaries.get(year)
+                if sums is None:
+                    sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
+                sums.add(disposal)
+                return
+        disposals(disposal)
+
+    for op, meta in enumerate(program.meta):
+        if meta is None:
+            continue
+        tag = meta[0]
+        begin, end = first[op], first[op + 1]
+        if tag == "d":
+            a = asset_of_op[op]
+            if (left[op] or any(missing[lot] for lot in s_lot[begin:end])) and (
+                left[op] > dust_units[a] or any(missing[lot] for lot in s_lot[begin:end])
+            ):
+                raise Unsupported("a disposal without lots or basis")
+            scale = -scales[a]
+            parts = tuple(
+                [
+                    new(LotSlice, (ids[i], Decimal(s_qty[i]).scaleb(scale), part_basis[i], ats[i], False))
+                    for i in range(begin, end)
+                ]
+            )
+            disposal = new(
+                Disposal,
+                (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8], parts, None, True,
+                 meta[9]),
+            )
+            keep(disposal)
+        elif tag == "D":
+            keep(meta[1])  # type: ignore[arg-type]
+        elif tag == "w":
+            event: Any = meta[1]
+            a = asset_of_op[op]
+            if left[op] > dust_units[a]:
+                result.warnings.append(
+                    f"event {describe(event)}: withdraws {plain(Decimal(left[op]).scaleb(-scales[a]))} "
+                    f"{event.asset} more than wallet {event.wallet!r} holds"
+                )
+        elif tag == "g":
+            event, value = meta[1], meta[2]
+            gift_slices: list[LotSlice] = []
+            a = asset_of_op[op]
+            if a >= 0:
+                gift_slices = [
+                    LotSlice(
+                        slice_ids[i], Decimal(s_qty[i]).scaleb(-scales[a]), part_basis[i], slice_ats[i],
+                        bool(missing[s_lot[i]]),
+                    )
+                    for i in range(begin, end)
+                ]
+                if left[op] > dust_units[a]:
+                    short = Decimal(left[op]).scaleb(-scales[a])
+                    gift_slices.append(LotSlice("", short, ZERO, None, True))
+                    result.warnings.append(
+                        f"event {describe(event)}: gives {plain(short)} {event.asset} without known basis"
+                    )
+            result.gifts.append(
+                GiftItem(
+                    event.id, event.timestamp, event.wallet, event.asset, event.amount, event.kind.value,
+                    value, tuple(gift_slices),  # type: ignore[arg-type]
+                )
+            )
+        elif tag == "s":
+            for i in range(begin, end):
+                a = int(lots[s_lot[i], L_POOL]) % n_assets
+                result.allocation.append(
+                    AllocationRow(
+                        asset_names[a],
+                        wallet_names[int(slices[i, S_WALLET])],
+                        slice_ids[i],
+                        Decimal(s_qty[i]).scaleb(-scales[a]),
+                        part_basis[i],
+                        slice_ats[i],
+                        "global",
+                    )
+                )
+    result.box_totals = {year: sums.amounts() for year, sums in summaries.items()}
+    fold._universal_2025 = encoder.universal_2025
+    fold.run_warnings()
+    result.open_lots = _open_lots(program, lots, lot_basis, unit_costs, wallet_names, asset_names)
+    return result
+
+
+def _open_lots(
+    program: Program,
+    lots: np.ndarray,
+    lot_basis: list[Decimal],
+    unit_costs: list[Decimal] | None,
+    wallet_names: list[str],
+    asset_names: list[str],
+) -> list[tuple[str, Lot]]:
+    """``LotBook.open_lots``: pools by (wallet, asset), each oldest acquisition first."""
+    n_wallets, n_assets = len(wallet_names), len(asset_names)
+    held = np.nonzero(lots[:, L_QTY] > 0)[0]
+    found = []
+    for index, pool, akey, seq in zip(
+        held.tolist(), lots[held, L_POOL].tolist(), lots[held, L_AKEY].tolist(), lots[held, L_SEQ].tolist(),
+        strict=True,
+    ):
+        w, a = divmod(pool, n_assets)
+        found.append((wallet_names[w] if w < n_wallets else "", asset_names[a], akey, seq, index, a))
+    found.sort()
+    facts = program.facts
+    result = []
+    for wallet, asset, akey, seq, index, a in found:
+        root = int(lots[index, L_ROOT])
+        acquisition_id, acquired_at, _basis, _quantity = facts[root]
+        result.append(
+            (
+                wallet,
+                Lot(
+                    acquisition_id,
+                    asset,
+                    acquired_at,
+                    akey,
+                    seq,
+                    index,
+                    Decimal(int(lots[index, L_QTY])).scaleb(-program.scales[a]),
+                    lot_basis[index],
+                    None if unit_costs is None else unit_costs[root],
+                    bool(lots[index, L_MISSING]),
+                ),
+            )
+        )
+    return result
