@@ -22,7 +22,7 @@ from marginbook.domain.events import LedgerEvent, format_timestamp
 from marginbook.domain.numbers import plain
 from marginbook.importers import registry
 from marginbook.ledger import EventWriter, LedgerStore
-from marginbook.ledger.rows import StoredRow
+from marginbook.ledger.arrow_stage import ArrowBlock
 
 #: ``progress(path, events_done, events_expected)``; ``events_expected`` may be an estimate.
 ProgressCallback = Callable[[Path, int, int], None]
@@ -137,20 +137,20 @@ def _import_fast(
     expected = _estimate_rows(path)
     done = 0
 
-    def counted() -> Iterator[StoredRow]:
+    def counted() -> Iterator[ArrowBlock]:
         nonlocal done
         if progress is not None:
             progress(path, 0, expected)
-        for block in fast_ledger_csv.iter_stored_rows(path, wallet=wallet):
-            yield from block
-            done += len(block)
+        for block in fast_ledger_csv.iter_stored_frames(path, wallet=wallet):
+            yield block
+            done += block.height
             if progress is not None:
                 progress(path, done, max(done, expected))
 
     conflicts_before = len(writer.conflicts)
     try:
         with writer.savepoint():
-            added = writer.add_rows_staged(counted())
+            added = writer.add_blocks_staged(counted())
             if len(writer.conflicts) > conflicts_before:
                 raise fast_ledger_csv.NotFastPath("id conflicts: let the codec word them")
     except fast_ledger_csv.NotFastPath:

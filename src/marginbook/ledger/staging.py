@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from marginbook.ledger.arrow_stage import ArrowBlock, ScratchStage
 from marginbook.ledger.rows import FINGERPRINT_INDEX, STORED_COLUMNS, StoredRow
 from marginbook.ledger.schema import events as events_table
 
@@ -50,13 +51,19 @@ class StagedOutcome:
 
 
 class _Stage:
-    """The SQL of one staging table on one connection's dialect."""
+    """The SQL of one staging table on one connection's dialect.
 
-    def __init__(self, connection: Connection) -> None:
+    By default a temporary table that this class creates, fills and drops; given ``table``,
+    one filled elsewhere (a scratch database attached to the connection, see
+    :mod:`marginbook.ledger.arrow_stage`), which outlives the call.
+    """
+
+    def __init__(self, connection: Connection, table: str | None = None) -> None:
         self.connection = connection
         self.sqlite = connection.dialect.name == "sqlite"
         quote = connection.dialect.identifier_preparer.quote
-        self.name = "temp.mb_import_stage" if self.sqlite else "pg_temp.mb_import_stage"
+        self.temporary = table is None
+        self.name = table or ("temp.mb_import_stage" if self.sqlite else "pg_temp.mb_import_stage")
         self.events = quote(events_table.name)
         self.columns = ", ".join(quote(name) for name in STORED_COLUMNS)
         self.prefixed = ", ".join(f"s.{quote(name)}" for name in STORED_COLUMNS)
@@ -93,7 +100,8 @@ class _Stage:
                  f"SELECT {self.prefixed} FROM {self.name} s ORDER BY s.pos")
 
     def drop(self) -> None:
-        self.sql(f"DROP TABLE {self.name}")
+        if self.temporary:
+            self.sql(f"DROP TABLE {self.name}")
 
     def row(self, position: int) -> StoredRow:
         found = self.sql(f"SELECT {self.columns} FROM {self.name} WHERE pos = {int(position)}").one()
@@ -122,7 +130,26 @@ def merge_staged(
     """
     stage = _Stage(connection)
     stage.create()
-    staged = stage.fill(rows)
+    return _merge(stage, stage.fill(rows), before_copy)
+
+
+def merge_scratch(
+    connection: Connection,
+    scratch: ScratchStage,
+    blocks: Iterable[ArrowBlock],
+    before_copy: Callable[[int], None],
+) -> StagedOutcome:
+    """As :func:`merge_staged`, with the staging table filled from Arrow blocks by ADBC in
+    ``scratch`` (SQLite only), then attached to ``connection``; the caller releases
+    ``scratch`` once the transaction has ended."""
+    staged = scratch.fill(blocks)
+    scratch.attach(connection)
+    return _merge(_Stage(connection, scratch.table), staged, before_copy)
+
+
+def _merge(stage: _Stage, staged: int, before_copy: Callable[[int], None]) -> StagedOutcome:
+    """Sort the ``staged`` rows of ``stage`` into new, unchanged and clashing; copy the new."""
+    connection = stage.connection
     if staged:
         before_copy(staged)
         try:
