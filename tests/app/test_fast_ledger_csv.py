@@ -190,3 +190,56 @@ def test_a_repeated_id_is_left_to_the_codec_even_across_blocks(
     assert fast_rows(path) is None
     error = codec_rows(path)
     assert isinstance(error, InputError) and "id 'e3' is already used by row 5" in str(error)
+
+
+def stored_rows(url: str) -> list[tuple[object, ...]]:
+    """Every stored column of every event, in ledger order (``seq`` left out)."""
+    with open_store(url) as store, store.engine.connect() as connection:
+        return [tuple(row) for row in connection.exec_driver_sql(
+            "SELECT id, ts_us, kind, wallet, asset, amount, counter_asset, counter_amount, fee_asset, "
+            "fee_amount, usd_value, to_wallet, cost_basis_usd, acquired_at_us, lots, position, "
+            "opened_at_us, note, source, source_row, source_ref, fingerprint FROM events ORDER BY ts_us, seq"
+        )]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.sampled_from(PLAIN_ROWS), min_size=1, max_size=30),
+    block_bytes=st.sampled_from([120, 400, 1 << 20]),
+)
+def test_an_import_through_the_fast_path_stores_what_the_codec_path_stores(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, rows: list[str], block_bytes: int
+) -> None:
+    # The whole import: reader blocks -> ADBC scratch file -> attached copy, against the codec
+    # and the row-wise store, compared column by column in the database.
+    directory = tmp_path_factory.mktemp("both")
+    path = write(directory / "in.csv", rows)
+    monkeypatch.setattr(fast_ledger_csv, "BLOCK_BYTES", block_bytes)
+    fast_url, codec_url = f"sqlite:///{directory}/fast.db", f"sqlite:///{directory}/codec.db"
+    with open_store(fast_url) as store:
+        fast = import_files(store, [path], wallet="w")
+    monkeypatch.setattr(fast_ledger_csv, "MIN_FILE_BYTES", 1 << 40)
+    with open_store(codec_url) as store:
+        codec = import_files(store, [path], wallet="w")
+    assert (fast.added, fast.unchanged) == (codec.added, codec.unchanged)
+    assert stored_rows(fast_url) == stored_rows(codec_url)
+    assert list(directory.glob(".marginbook-import-*")) == []
+
+
+def test_the_fast_path_really_stages_through_adbc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from marginbook.ledger import arrow_stage
+
+    filled: list[int] = []
+    original = arrow_stage.ScratchStage.fill
+
+    def spy(self: arrow_stage.ScratchStage, blocks: object) -> int:
+        filled.append(count := original(self, blocks))  # type: ignore[arg-type]
+        return count
+
+    monkeypatch.setattr(arrow_stage.ScratchStage, "fill", spy)
+    path = write(tmp_path / "plain.csv", PLAIN_ROWS)
+    with open_store(f"sqlite:///{tmp_path}/l.db") as store:
+        assert import_files(store, [path], wallet="w").added == len(PLAIN_ROWS) - 2  # 2 blank rows
+        # A re-import is recognised by its first rows and takes the chunked path: not staged.
+        assert import_files(store, [path], wallet="w").unchanged == len(PLAIN_ROWS) - 2
+    assert filled == [len(PLAIN_ROWS) - 2]
