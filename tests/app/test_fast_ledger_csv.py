@@ -240,6 +240,7 @@ def test_the_fast_path_really_stages_through_adbc(tmp_path: Path, monkeypatch: p
     path = write(tmp_path / "plain.csv", PLAIN_ROWS)
     with open_store(f"sqlite:///{tmp_path}/l.db") as store:
         assert import_files(store, [path], wallet="w").added == len(PLAIN_ROWS) - 2  # 2 blank rows
-        # A re-import is recognised by its first rows and takes the chunked path: not staged.
+        # A re-import is staged too, and joined against the ledger: all unchanged.
         assert import_files(store, [path], wallet="w").unchanged == len(PLAIN_ROWS) - 2
-    assert filled == [len(PLAIN_ROWS) - 2]
+        assert store.count() == len(PLAIN_ROWS) - 2
+    assert filled == [len(PLAIN_ROWS) - 2] * 2
