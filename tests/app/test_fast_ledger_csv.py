@@ -62,6 +62,7 @@ IRREGULAR_ROWS = [
     ',2025-03-01T14:05:00Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,"quoted, note"',
     ",2025-02-30T14:05:00Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # no such day
     ",2025-03-01 14:05:00+00:00,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # space instead of T
+    ",2024-12-31T23:59:60Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # a leap second (polars reads it)
     ",2025-03-01T14:05:00,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # no zone
     ",2025-03-01T14:05:00Z,sell,kraken,BTC,-1,USD,30000,,,,,,,,,",  # negative amount
     ",2025-03-01T14:05:00Z,buy,kraken,BTC,0,USD,30000,,,,,,,,,",  # zero amount
@@ -127,6 +128,14 @@ def test_headers_that_need_the_codec_are_declined(tmp_path: Path, header: str) -
     path = write(tmp_path / "h.csv", [], header=header)
     with pytest.raises(NotFastPath):
         list(iter_stored_rows(path))
+
+
+@pytest.mark.parametrize("moment", ["2024-12-31T23:59:60Z", "2024-12-31T23:60:00Z", "2024-12-31T24:00:00Z"])
+def test_times_python_refuses_are_left_to_the_codec(tmp_path: Path, moment: str) -> None:
+    path = write(tmp_path / "t.csv", [f",{moment},income,kraken,ETH,1,,,,,,,,,,,"])
+    assert fast_rows(path) is None
+    error = codec_rows(path)
+    assert isinstance(error, InputError) and "timestamp" in str(error)
 
 
 def test_lot_picks_are_left_to_the_codec(tmp_path: Path) -> None:

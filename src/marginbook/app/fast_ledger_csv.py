@@ -47,7 +47,9 @@ _TEXT_COLUMNS = ("wallet", "asset", "counter_asset", "fee_asset", "to_wallet", "
 # and such rows go to the codec rather than risk a different reading here.
 _DECIMAL = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+#: Hours, minutes and seconds in range: polars reads ``23:59:60`` as a leap second (the next
+#: day's midnight) where Python, and so the codec, refuses it.
+_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
          r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
 #: Bytes that make a block unplain: quotes (quoted cells, embedded line breaks), NUL, and the
 #: separators U+001C..U+001F that Python's ``str.strip`` removes and polars' does not.
