@@ -151,9 +151,11 @@ def _merge(stage: _Stage, staged: int, before_copy: Callable[[int], None]) -> St
     """Sort the ``staged`` rows of ``stage`` into new, unchanged and clashing; copy the new."""
     connection = stage.connection
     if staged:
-        before_copy(staged)
         try:
+            # Inside the savepoint, so that a re-import (the copy fails on its first row)
+            # also gets back an index that bulk mode dropped, instead of rebuilding it.
             with connection.begin_nested():
+                before_copy(staged)
                 stage.copy()
         except IntegrityError:
             pass
