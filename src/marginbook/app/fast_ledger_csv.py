@@ -21,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from operator import methodcaller
+from itertools import repeat
+from operator import add, methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -267,7 +268,7 @@ class _BlockReader:
         """The stored rows: fingerprint digests and default ids hashed, the rest by column.
 
         Python's ``hashlib`` computes the two SHA-256 a row needs (polars has none; DuckDB's
-        measured slower here): ``map`` over the rows' bytes, with no Python code per row.
+        ``sha256`` measured no cheaper): ``map`` over the rows' bytes, with no Python code per row.
         Counting occurrences, hex encoding and assembling the frame are done by polars.
         """
         import polars as pl
@@ -279,14 +280,22 @@ class _BlockReader:
                 raise NotFastPath("an id repeats: the codec checks whether its content differs")
             self.given_ids |= given_keys
         fingerprints = c["fp"]
-        raw = list(map(_DIGEST, map(hashlib.sha256, fingerprints.cast(pl.Binary).to_list())))
+        texts = fingerprints.cast(pl.Binary).to_list()
+        raw = list(map(_DIGEST, map(hashlib.sha256, texts)))
         digests = pl.Series(raw, dtype=pl.Binary).bin.encode("hex")
         ids = c["id"]
         missing = ids.is_null()
         if missing.any():
-            keys = raw if given.len() == 0 else [raw[i] for i in missing.arg_true().to_list()]
+            if given.len():
+                positions = missing.arg_true().to_list()
+                keys, texts = [raw[i] for i in positions], [texts[i] for i in positions]
+            else:
+                keys = raw
             occurrence = self._occurrences(keys)
-            hashed = (fingerprints.filter(missing) + "\x1e" + occurrence).cast(pl.Binary).to_list()
+            if occurrence is None:  # the usual case: every row's first occurrence
+                hashed = list(map(add, texts, repeat(b"\x1e0")))
+            else:
+                hashed = (fingerprints.filter(missing) + "\x1e" + occurrence).cast(pl.Binary).to_list()
             default_ids = pl.Series(list(map(_DIGEST, map(hashlib.sha256, hashed))), dtype=pl.Binary)
             fresh = "h" + default_ids.bin.encode("hex").str.slice(0, 31)
             ids = fresh if given.len() == 0 else ids.scatter(missing.arg_true(), fresh)
@@ -301,16 +310,16 @@ class _BlockReader:
             fingerprint=digests,
         )
 
-    def _occurrences(self, keys: list[bytes]) -> pl.Series:
+    def _occurrences(self, keys: list[bytes]) -> pl.Series | None:
         """Each key's count of earlier rows with the same fingerprint (in the file so far), as
-        text, and those counts updated. Most files repeat no fingerprint: then this is a few
-        set operations in C."""
+        text, and those counts updated; ``None`` when every count is 0. Most files repeat no
+        fingerprint: then this is a few set operations in C."""
         import polars as pl
 
         seen = self.occurrences
         if len(set(keys)) == len(keys) and seen.keys().isdisjoint(keys):
             seen.update(dict.fromkeys(keys, 1))
-            return pl.repeat("0", len(keys), dtype=pl.String, eager=True)
+            return None
         keyed = pl.DataFrame({"key": pl.Series(keys, dtype=pl.Binary)})
         within = keyed.select(pl.int_range(pl.len(), dtype=pl.Int64).over("key")).to_series()
         earlier = pl.Series([seen.get(key, 0) for key in keys], dtype=pl.Int64)
