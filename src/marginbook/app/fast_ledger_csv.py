@@ -135,9 +135,12 @@ class _BlockReader:
         self.names = names
         self.source = source
         self.wallet = wallet
-        #: How many rows without an id had each fingerprint so far (for default ids), keyed by
-        #: the fingerprint's SHA-256 (32 bytes rather than the whole text: a million rows).
-        self.occurrences: dict[bytes, int] = {}
+        #: Fingerprints of rows without an id seen so far (for default ids), as their SHA-256
+        #: (32 bytes rather than the whole text: a million rows); a set, because nearly every
+        #: fingerprint occurs once ...
+        self.seen: set[bytes] = set()
+        #: ... and the count of those seen more than once.
+        self.repeats: dict[bytes, int] = {}
         #: ``hash()`` of every id the file gave so far: a repeated id goes to the codec, which
         #: refuses it when the content differs (an int a row, not the id text; a collision
         #: only sends the file to the codec needlessly).
@@ -316,17 +319,23 @@ class _BlockReader:
         fingerprint: then this is a few set operations in C."""
         import polars as pl
 
-        seen = self.occurrences
-        if len(set(keys)) == len(keys) and seen.keys().isdisjoint(keys):
-            seen.update(dict.fromkeys(keys, 1))
+        unique = set(keys)
+        if len(unique) == len(keys) and self.seen.isdisjoint(unique):
+            self.seen |= unique
             return None
+
+        def count(key: bytes) -> int:
+            return self.repeats.get(key, 1 if key in self.seen else 0)
+
         keyed = pl.DataFrame({"key": pl.Series(keys, dtype=pl.Binary)})
         within = keyed.select(pl.int_range(pl.len(), dtype=pl.Int64).over("key")).to_series()
-        earlier = pl.Series([seen.get(key, 0) for key in keys], dtype=pl.Int64)
+        earlier = pl.Series([count(key) for key in keys], dtype=pl.Int64)
         counts = keyed.group_by("key").len()
-        unique_keys = counts["key"].to_list()
-        totals = [seen.get(key, 0) + n for key, n in zip(unique_keys, counts["len"].to_list(), strict=True)]
-        seen.update(zip(unique_keys, totals, strict=True))
+        for key, n in zip(counts["key"].to_list(), counts["len"].to_list(), strict=True):
+            total = count(key) + n
+            if total > 1:
+                self.repeats[key] = total
+        self.seen |= unique
         return (earlier + within).cast(pl.String)
 
 
