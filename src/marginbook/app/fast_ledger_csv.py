@@ -5,9 +5,11 @@ The codec (:mod:`marginbook.importers.ledger_csv`) checks and builds one
 messages, but costs tens of microseconds a row in Python. A file of millions of rows (an
 export of a big ledger, a simulator run) is nearly always *plain*: no quoting, no padding,
 no lot picks, every row valid. This module reads such files with polars, checks every rule
-of the codec on whole columns at once, and produces rows in the ledger's stored form
-(:data:`marginbook.ledger.rows.STORED_COLUMNS`) with the same ids and fingerprints the codec
-would give.
+of the codec on whole columns at once, and produces blocks of rows in the ledger's stored
+form (:data:`marginbook.ledger.rows.STORED_COLUMNS`) as polars frames, with the same ids and
+fingerprints the codec would give. The frames go to the database as Arrow data
+(:meth:`marginbook.ledger.EventWriter.add_blocks_staged`), so on the way from the file to
+SQLite a row never becomes Python objects, except the two ``bytes`` its hashes need.
 
 It is deliberately conservative: whenever a file, a block or a row is anything but plainly
 valid (a quote character, a padded cell, an unusual time format, a bad value ...), it raises
