@@ -9,7 +9,8 @@ of the codec on whole columns at once, and produces blocks of rows in the ledger
 form (:data:`marginbook.ledger.rows.STORED_COLUMNS`) as polars frames, with the same ids and
 fingerprints the codec would give. The frames go to the database as Arrow data
 (:meth:`marginbook.ledger.EventWriter.add_blocks_staged`), so on the way from the file to
-SQLite a row never becomes Python objects, except the two ``bytes`` its hashes need.
+SQLite a row never becomes Python objects, except the ``bytes`` its two hashes need (and
+its id, when the file gives one).
 
 It is deliberately conservative: whenever a file, a block or a row is anything but plainly
 valid (a quote character, a padded cell, an unusual time format, a bad value ...), it raises
