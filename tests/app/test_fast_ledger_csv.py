@@ -253,3 +253,44 @@ def test_the_fast_path_really_stages_through_adbc(tmp_path: Path, monkeypatch: p
         assert import_files(store, [path], wallet="w").unchanged == len(PLAIN_ROWS) - 2
         assert store.count() == len(PLAIN_ROWS) - 2
     assert filled == [len(PLAIN_ROWS) - 2] * 2
+
+
+def test_an_export_concatenated_with_its_source_is_left_to_the_codec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An export gives every row the default id that the same row without an id gets: one id
+    # twice in one file, with the same content. The ledger-shaped scratch refuses the
+    # repeat; the codec then reads the file and counts the second copy unchanged.
+    source = write(tmp_path / "source.csv", PLAIN_ROWS)
+    with open_store(f"sqlite:///{tmp_path}/a.db") as store:
+        import_files(store, [source], wallet="w")
+        exported = tmp_path / "export.csv"
+        with exported.open("w", newline="", encoding="utf-8") as out:
+            ledger_csv.write(store.events(), out)
+    header, *lines = exported.read_bytes().decode("utf-8").split("\r\n")[:-1]
+    without_ids = ["," + line.split(",", 1)[1] for line in lines]
+    both = tmp_path / "both.csv"
+    both.write_text("\n".join([header, *without_ids, *lines]) + "\n", encoding="utf-8")
+    from marginbook.ledger import arrow_stage
+
+    refused: list[Exception] = []
+    original = arrow_stage.ScratchStage.fill
+
+    def spy(self: arrow_stage.ScratchStage, blocks: object) -> int:
+        try:
+            return original(self, blocks)  # type: ignore[arg-type]
+        except arrow_stage.RepeatedId as error:
+            refused.append(error)
+            raise
+
+    monkeypatch.setattr(arrow_stage.ScratchStage, "fill", spy)
+    with open_store(f"sqlite:///{tmp_path}/fast.db") as store:
+        fast = import_files(store, [both], wallet="w")
+    assert len(refused) == 1, "the fast path staged the file and the scratch refused the repeat"
+    monkeypatch.setattr(fast_ledger_csv, "MIN_FILE_BYTES", 1 << 40)
+    with open_store(f"sqlite:///{tmp_path}/codec.db") as store:
+        codec = import_files(store, [both], wallet="w")
+    assert (fast.added, fast.unchanged) == (codec.added, codec.unchanged)
+    assert codec.unchanged == len(lines) - 1  # all but x-1, which has its own id
+    assert stored_rows(f"sqlite:///{tmp_path}/fast.db") == stored_rows(f"sqlite:///{tmp_path}/codec.db")
+    assert list(tmp_path.glob(".marginbook-import-*")) == []

@@ -233,3 +233,22 @@ def test_more_batches_than_scratch_slots_fall_back_to_rows(
         assert writer.add_blocks_staged(blocks_of([event("b"), event("c")])) == AddResult(1, 1)
         assert writer.add_blocks_staged(blocks_of([event("d", amount=Decimal("3"))])) == AddResult(1, 0)
     assert [e.id for e in store.events()] == ["a", "b", "c", "d"]
+
+
+def test_unique_blocks_are_copied_into_an_empty_ledger_whole(store: LedgerStore) -> None:
+    # With unique ids promised, the SQLite scratch has the ledger's shape, and a first
+    # import is copied with INSERT … SELECT *: seq must still follow the batch order.
+    batch = [event(f"u{i}", "2025-01-01T00:00:00Z", row=i + 2) for i in range(7)]
+    batch.insert(3, event("early", "2024-06-01T00:00:00Z", row=90))
+    with store.writer() as writer:
+        assert writer.add_blocks_staged(blocks_of(batch), unique_ids=True) == AddResult(8, 0)
+    assert list(store.events()) == [batch[3], *batch[:3], *batch[4:]]
+    more = [event("u0", "2025-01-01T00:00:00Z", row=2), event("late", "2025-01-01T00:00:00Z", row=50)]
+    with store.writer() as writer:  # a ledger that is not empty: the ordinary copy
+        assert writer.add_blocks_staged(blocks_of(more), unique_ids=True) == AddResult(1, 1)
+    assert [e.id for e in store.events()][-2:] == ["u6", "late"]
+    if store.engine.dialect.name == "sqlite":
+        with pytest.raises(arrow_stage.RepeatedId), store.writer() as writer:
+            writer.add_blocks_staged(blocks_of([event("x"), event("y"), event("x")]), unique_ids=True)
+        assert store.count() == 9
+        assert scratch_files(store) == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import queue
+import re
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -35,6 +36,10 @@ MAX_SCRATCH = 8
 #: Blocks waiting for the ingest thread; bounds the memory held while the reader runs ahead.
 QUEUE_BLOCKS = 2
 _INTEGER_COLUMNS = frozenset({"ts_us", "acquired_at_us", "opened_at_us", "source_row"})
+
+
+class RepeatedId(Exception):
+    """Blocks promised to have unique ids repeat one: stage them otherwise (or not at all)."""
 
 
 class ArrowBlock(Protocol):
@@ -79,11 +84,38 @@ def scratch_directory(connection: Connection) -> Path | None:
     return None
 
 
-class ScratchStage:
-    """One scratch database file with the table ``stage``, filled by ADBC, attached as ``alias``."""
+def ledger_shaped_table_sql(connection: Connection) -> str | None:
+    """The ledger's own ``CREATE TABLE events``, for a scratch table ``stage`` of its exact
+    shape (``seq`` named ``pos``), or ``None`` when it cannot be had.
 
-    def __init__(self, alias: str, directory: Path | None) -> None:
+    Copying such a table whole into an empty ``events`` (``INSERT INTO events SELECT *``)
+    lets SQLite transfer records and index entries as they are, in index order, instead of
+    inserting a million random ids into the unique index one by one: that work then happens
+    in the ADBC thread, while the reader runs, rather than in the copy. It needs the same
+    columns, types, NOT NULL flags and the same UNIQUE constraint, so the ledger's DDL is
+    taken as it is; the unique constraint also means the blocks must not repeat an id.
+    """
+    found = connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+    ).scalar()
+    if not isinstance(found, str):
+        return None
+    sql, renamed = re.subn(r'^CREATE TABLE\s+("?)events\1\s*\(', "CREATE TABLE stage (", found)
+    if renamed != 1 or re.search(r"\bpos\b", sql):
+        return None
+    return re.sub(r"\bseq\b", "pos", sql)
+
+
+class ScratchStage:
+    """One scratch database file with the table ``stage``, filled by ADBC, attached as ``alias``.
+
+    ``table_sql`` creates a ledger-shaped ``stage`` (:func:`ledger_shaped_table_sql`);
+    without it the table has the stored columns and no constraint.
+    """
+
+    def __init__(self, alias: str, directory: Path | None, table_sql: str | None = None) -> None:
         self.alias = alias
+        self.table_sql = table_sql
         handle, name = tempfile.mkstemp(prefix=".marginbook-import-", suffix=".sqlite", dir=directory)
         os.close(handle)
         self.path = Path(name)
@@ -138,7 +170,7 @@ class ScratchStage:
                 typed = ", ".join(
                     f"{name} {'INTEGER' if name in _INTEGER_COLUMNS else 'TEXT'}" for name in STORED_COLUMNS
                 )
-                run(f"CREATE TABLE stage (pos INTEGER PRIMARY KEY, {typed})")
+                run(self.table_sql or f"CREATE TABLE stage (pos INTEGER PRIMARY KEY, {typed})")
                 connection.set_autocommit(False)
                 while (block := work.get()) is not None:
                     with adbc_driver_manager.AdbcStatement(connection) as statement:
@@ -151,7 +183,10 @@ class ScratchStage:
                 finished = True
                 connection.commit()
         except BaseException as error:  # handed to the caller's thread
-            failure.append(error)
+            if isinstance(error, adbc_driver_manager.Error) and "UNIQUE constraint failed" in str(error):
+                failure.append(RepeatedId(str(error)))
+            else:
+                failure.append(error)
             while not finished and work.get() is not None:
                 pass  # let the caller finish putting blocks, then stop
 

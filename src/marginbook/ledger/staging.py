@@ -58,8 +58,12 @@ class _Stage:
     :mod:`marginbook.ledger.arrow_stage`), which outlives the call.
     """
 
-    def __init__(self, connection: Connection, table: str | None = None) -> None:
+    def __init__(
+        self, connection: Connection, table: str | None = None, *, ledger_shaped: bool = False
+    ) -> None:
         self.connection = connection
+        #: The table has the exact shape of ``events`` (``pos`` for ``seq``): see ``copy``.
+        self.ledger_shaped = ledger_shaped
         self.sqlite = connection.dialect.name == "sqlite"
         quote = connection.dialect.identifier_preparer.quote
         self.temporary = table is None
@@ -95,7 +99,15 @@ class _Stage:
         return count
 
     def copy(self) -> None:
-        """Copy every staged row into ``events`` in staging order (so ``seq`` follows it)."""
+        """Copy every staged row into ``events`` in staging order (so ``seq`` follows it).
+
+        A ledger-shaped stage goes into an empty ``events`` whole, ``pos`` becoming ``seq``
+        (1, 2, ... in staging order): SQLite then transfers the records and the unique index
+        as they are (see :func:`marginbook.ledger.arrow_stage.ledger_shaped_table_sql`).
+        """
+        if self.ledger_shaped and self.sql(f"SELECT 1 FROM {self.events} LIMIT 1").first() is None:
+            self.sql(f"INSERT INTO {self.events} SELECT * FROM {self.name}")
+            return
         self.sql(f"INSERT INTO {self.events} ({self.columns}) "
                  f"SELECT {self.prefixed} FROM {self.name} s ORDER BY s.pos")
 
@@ -144,7 +156,8 @@ def merge_scratch(
     ``scratch`` once the transaction has ended."""
     staged = scratch.fill(blocks)
     scratch.attach(connection)
-    return _merge(_Stage(connection, scratch.table), staged, before_copy)
+    stage = _Stage(connection, scratch.table, ledger_shaped=scratch.table_sql is not None)
+    return _merge(stage, staged, before_copy)
 
 
 def _merge(stage: _Stage, staged: int, before_copy: Callable[[int], None]) -> StagedOutcome:

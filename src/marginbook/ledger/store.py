@@ -148,7 +148,7 @@ class EventWriter:
         outcome = merge_staged(self._connection, chain(head, iterator), self._before_bulk_copy)
         return self._staged_result(outcome)
 
-    def add_blocks_staged(self, blocks: Iterable[ArrowBlock]) -> AddResult:
+    def add_blocks_staged(self, blocks: Iterable[ArrowBlock], *, unique_ids: bool = False) -> AddResult:
         """Add blocks of stored rows given as Arrow data, as :meth:`add_rows_staged` adds rows.
 
         On SQLite with the ADBC driver installed the blocks are staged by ADBC in a scratch
@@ -159,6 +159,11 @@ class EventWriter:
         Unlike :meth:`add_rows_staged`, a re-import is staged too: through ADBC, staging a
         million known rows and joining them against the ledger took about 18 CPU-seconds,
         the chunked path's look-ups about 24.
+
+        ``unique_ids`` promises that no id repeats within ``blocks``; the scratch table then
+        has the ledger's own shape and unique constraint, so that a first import is copied
+        into the empty ledger wholesale. Should an id repeat after all, this raises
+        :class:`~marginbook.ledger.arrow_stage.RepeatedId` (having added nothing).
         """
         from marginbook.ledger import arrow_stage
         from marginbook.ledger.staging import merge_scratch
@@ -170,8 +175,9 @@ class EventWriter:
         rest = chain([first], iterator)
         if not arrow_stage.available(self._connection) or len(self._scratches) >= arrow_stage.MAX_SCRATCH:
             return self.add_rows_staged(row for block in rest for row in block.rows())
+        shape = arrow_stage.ledger_shaped_table_sql(self._connection) if unique_ids else None
         scratch = arrow_stage.ScratchStage(f"mb_stage_{len(self._scratches)}",
-                                           arrow_stage.scratch_directory(self._connection))
+                                           arrow_stage.scratch_directory(self._connection), shape)
         self._scratches.append(scratch)
         outcome = merge_scratch(self._connection, scratch, rest, self._before_bulk_copy)
         return self._staged_result(outcome)
