@@ -160,9 +160,9 @@ class EventWriter:
         million known rows and joining them against the ledger took about 18 CPU-seconds,
         the chunked path's look-ups about 24.
 
-        ``unique_ids`` promises that no id repeats within ``blocks``; the scratch table then
-        has the ledger's own shape and unique constraint, so that a first import is copied
-        into the empty ledger wholesale. Should an id repeat after all, this raises
+        ``unique_ids`` promises that no id repeats within ``blocks``; into an empty ledger the
+        scratch table then has the ledger's own shape and unique constraint, so that the
+        import is copied wholesale. Should an id repeat after all, this raises
         :class:`~marginbook.ledger.arrow_stage.RepeatedId` (having added nothing).
         """
         from marginbook.ledger import arrow_stage
@@ -175,12 +175,17 @@ class EventWriter:
         rest = chain([first], iterator)
         if not arrow_stage.available(self._connection) or len(self._scratches) >= arrow_stage.MAX_SCRATCH:
             return self.add_rows_staged(row for block in rest for row in block.rows())
-        shape = arrow_stage.ledger_shaped_table_sql(self._connection) if unique_ids else None
+        shape = None
+        if unique_ids and self._ledger_is_empty():  # only an empty ledger takes the whole copy
+            shape = arrow_stage.ledger_shaped_table_sql(self._connection)
         scratch = arrow_stage.ScratchStage(f"mb_stage_{len(self._scratches)}",
                                            arrow_stage.scratch_directory(self._connection), shape)
         self._scratches.append(scratch)
         outcome = merge_scratch(self._connection, scratch, rest, self._before_bulk_copy)
         return self._staged_result(outcome)
+
+    def _ledger_is_empty(self) -> bool:
+        return self._connection.execute(select(events_table.c.seq).limit(1)).first() is None
 
     def release(self) -> None:
         """Detach and delete the scratch databases; call once the transaction has ended."""
