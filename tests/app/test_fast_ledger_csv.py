@@ -62,6 +62,7 @@ IRREGULAR_ROWS = [
     ',2025-03-01T14:05:00Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,"quoted, note"',
     ",2025-02-30T14:05:00Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # no such day
     ",2025-03-01 14:05:00+00:00,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # space instead of T
+    ",2024-12-31T23:59:60Z,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # a leap second (polars reads it)
     ",2025-03-01T14:05:00,buy,kraken,BTC,1,USD,30000,,,,,,,,,",  # no zone
     ",2025-03-01T14:05:00Z,sell,kraken,BTC,-1,USD,30000,,,,,,,,,",  # negative amount
     ",2025-03-01T14:05:00Z,buy,kraken,BTC,0,USD,30000,,,,,,,,,",  # zero amount
@@ -129,6 +130,14 @@ def test_headers_that_need_the_codec_are_declined(tmp_path: Path, header: str) -
         list(iter_stored_rows(path))
 
 
+@pytest.mark.parametrize("moment", ["2024-12-31T23:59:60Z", "2024-12-31T23:60:00Z", "2024-12-31T24:00:00Z"])
+def test_times_python_refuses_are_left_to_the_codec(tmp_path: Path, moment: str) -> None:
+    path = write(tmp_path / "t.csv", [f",{moment},income,kraken,ETH,1,,,,,,,,,,,"])
+    assert fast_rows(path) is None
+    error = codec_rows(path)
+    assert isinstance(error, InputError) and "timestamp" in str(error)
+
+
 def test_lot_picks_are_left_to_the_codec(tmp_path: Path) -> None:
     path = write(tmp_path / "lots.csv", [",2025-01-01,sell,k,BTC,1,USD,1,a:1"],
                  header="id,timestamp,type,wallet,asset,amount,counter_asset,counter_amount,lots")
@@ -190,3 +199,98 @@ def test_a_repeated_id_is_left_to_the_codec_even_across_blocks(
     assert fast_rows(path) is None
     error = codec_rows(path)
     assert isinstance(error, InputError) and "id 'e3' is already used by row 5" in str(error)
+
+
+def stored_rows(url: str) -> list[tuple[object, ...]]:
+    """Every stored column of every event, in ledger order (``seq`` left out)."""
+    with open_store(url) as store, store.engine.connect() as connection:
+        return [tuple(row) for row in connection.exec_driver_sql(
+            "SELECT id, ts_us, kind, wallet, asset, amount, counter_asset, counter_amount, fee_asset, "
+            "fee_amount, usd_value, to_wallet, cost_basis_usd, acquired_at_us, lots, position, "
+            "opened_at_us, note, source, source_row, source_ref, fingerprint FROM events ORDER BY ts_us, seq"
+        )]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.sampled_from(PLAIN_ROWS), min_size=1, max_size=30),
+    block_bytes=st.sampled_from([120, 400, 1 << 20]),
+)
+def test_an_import_through_the_fast_path_stores_what_the_codec_path_stores(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, rows: list[str], block_bytes: int
+) -> None:
+    # The whole import: reader blocks -> ADBC scratch file -> attached copy, against the codec
+    # and the row-wise store, compared column by column in the database.
+    directory = tmp_path_factory.mktemp("both")
+    path = write(directory / "in.csv", rows)
+    monkeypatch.setattr(fast_ledger_csv, "BLOCK_BYTES", block_bytes)
+    fast_url, codec_url = f"sqlite:///{directory}/fast.db", f"sqlite:///{directory}/codec.db"
+    with open_store(fast_url) as store:
+        fast = import_files(store, [path], wallet="w")
+    monkeypatch.setattr(fast_ledger_csv, "MIN_FILE_BYTES", 1 << 40)
+    with open_store(codec_url) as store:
+        codec = import_files(store, [path], wallet="w")
+    assert (fast.added, fast.unchanged) == (codec.added, codec.unchanged)
+    assert stored_rows(fast_url) == stored_rows(codec_url)
+    assert list(directory.glob(".marginbook-import-*")) == []
+
+
+def test_the_fast_path_really_stages_through_adbc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from marginbook.ledger import arrow_stage
+
+    filled: list[int] = []
+    original = arrow_stage.ScratchStage.fill
+
+    def spy(self: arrow_stage.ScratchStage, blocks: object) -> int:
+        filled.append(count := original(self, blocks))  # type: ignore[arg-type]
+        return count
+
+    monkeypatch.setattr(arrow_stage.ScratchStage, "fill", spy)
+    path = write(tmp_path / "plain.csv", PLAIN_ROWS)
+    with open_store(f"sqlite:///{tmp_path}/l.db") as store:
+        assert import_files(store, [path], wallet="w").added == len(PLAIN_ROWS) - 2  # 2 blank rows
+        # A re-import is staged too, and joined against the ledger: all unchanged.
+        assert import_files(store, [path], wallet="w").unchanged == len(PLAIN_ROWS) - 2
+        assert store.count() == len(PLAIN_ROWS) - 2
+    assert filled == [len(PLAIN_ROWS) - 2] * 2
+
+
+def test_an_export_concatenated_with_its_source_is_left_to_the_codec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An export gives every row the default id that the same row without an id gets: one id
+    # twice in one file, with the same content. The ledger-shaped scratch refuses the
+    # repeat; the codec then reads the file and counts the second copy unchanged.
+    source = write(tmp_path / "source.csv", PLAIN_ROWS)
+    with open_store(f"sqlite:///{tmp_path}/a.db") as store:
+        import_files(store, [source], wallet="w")
+        exported = tmp_path / "export.csv"
+        with exported.open("w", newline="", encoding="utf-8") as out:
+            ledger_csv.write(store.events(), out)
+    header, *lines = exported.read_bytes().decode("utf-8").split("\r\n")[:-1]
+    without_ids = ["," + line.split(",", 1)[1] for line in lines]
+    both = tmp_path / "both.csv"
+    both.write_text("\n".join([header, *without_ids, *lines]) + "\n", encoding="utf-8")
+    from marginbook.ledger import arrow_stage
+
+    refused: list[Exception] = []
+    original = arrow_stage.ScratchStage.fill
+
+    def spy(self: arrow_stage.ScratchStage, blocks: object) -> int:
+        try:
+            return original(self, blocks)  # type: ignore[arg-type]
+        except arrow_stage.RepeatedId as error:
+            refused.append(error)
+            raise
+
+    monkeypatch.setattr(arrow_stage.ScratchStage, "fill", spy)
+    with open_store(f"sqlite:///{tmp_path}/fast.db") as store:
+        fast = import_files(store, [both], wallet="w")
+    assert len(refused) == 1, "the fast path staged the file and the scratch refused the repeat"
+    monkeypatch.setattr(fast_ledger_csv, "MIN_FILE_BYTES", 1 << 40)
+    with open_store(f"sqlite:///{tmp_path}/codec.db") as store:
+        codec = import_files(store, [both], wallet="w")
+    assert (fast.added, fast.unchanged) == (codec.added, codec.unchanged)
+    assert codec.unchanged == len(lines) - 1  # all but x-1, which has its own id
+    assert stored_rows(f"sqlite:///{tmp_path}/fast.db") == stored_rows(f"sqlite:///{tmp_path}/codec.db")
+    assert list(tmp_path.glob(".marginbook-import-*")) == []

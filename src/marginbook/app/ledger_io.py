@@ -22,7 +22,7 @@ from marginbook.domain.events import LedgerEvent, format_timestamp
 from marginbook.domain.numbers import plain
 from marginbook.importers import registry
 from marginbook.ledger import EventWriter, LedgerStore
-from marginbook.ledger.rows import StoredRow
+from marginbook.ledger.arrow_stage import ArrowBlock, RepeatedId
 
 #: ``progress(path, events_done, events_expected)``; ``events_expected`` may be an estimate.
 ProgressCallback = Callable[[Path, int, int], None]
@@ -137,23 +137,26 @@ def _import_fast(
     expected = _estimate_rows(path)
     done = 0
 
-    def counted() -> Iterator[StoredRow]:
+    def counted() -> Iterator[ArrowBlock]:
         nonlocal done
         if progress is not None:
             progress(path, 0, expected)
-        for block in fast_ledger_csv.iter_stored_rows(path, wallet=wallet):
-            yield from block
-            done += len(block)
+        for block in fast_ledger_csv.iter_stored_frames(path, wallet=wallet):
+            yield block
+            done += block.height
             if progress is not None:
                 progress(path, done, max(done, expected))
 
     conflicts_before = len(writer.conflicts)
     try:
         with writer.savepoint():
-            added = writer.add_rows_staged(counted())
+            # The reader never yields an id twice, save one given in the file that equals
+            # another row's default id (an export concatenated with its source): that makes
+            # RepeatedId, and the codec, which handles it, reads the file.
+            added = writer.add_blocks_staged(counted(), unique_ids=True)
             if len(writer.conflicts) > conflicts_before:
                 raise fast_ledger_csv.NotFastPath("id conflicts: let the codec word them")
-    except fast_ledger_csv.NotFastPath:
+    except (fast_ledger_csv.NotFastPath, RepeatedId):
         return None
     if progress is not None:
         progress(path, done, done)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from marginbook.ledger.arrow_stage import ArrowBlock, ScratchStage
 from marginbook.ledger.rows import FINGERPRINT_INDEX, STORED_COLUMNS, StoredRow
 from marginbook.ledger.schema import events as events_table
 
@@ -50,13 +51,23 @@ class StagedOutcome:
 
 
 class _Stage:
-    """The SQL of one staging table on one connection's dialect."""
+    """The SQL of one staging table on one connection's dialect.
 
-    def __init__(self, connection: Connection) -> None:
+    By default a temporary table that this class creates, fills and drops; given ``table``,
+    one filled elsewhere (a scratch database attached to the connection, see
+    :mod:`marginbook.ledger.arrow_stage`), which outlives the call.
+    """
+
+    def __init__(
+        self, connection: Connection, table: str | None = None, *, ledger_shaped: bool = False
+    ) -> None:
         self.connection = connection
+        #: The table has the exact shape of ``events`` (``pos`` for ``seq``): see ``copy``.
+        self.ledger_shaped = ledger_shaped
         self.sqlite = connection.dialect.name == "sqlite"
         quote = connection.dialect.identifier_preparer.quote
-        self.name = "temp.mb_import_stage" if self.sqlite else "pg_temp.mb_import_stage"
+        self.temporary = table is None
+        self.name = table or ("temp.mb_import_stage" if self.sqlite else "pg_temp.mb_import_stage")
         self.events = quote(events_table.name)
         self.columns = ", ".join(quote(name) for name in STORED_COLUMNS)
         self.prefixed = ", ".join(f"s.{quote(name)}" for name in STORED_COLUMNS)
@@ -88,12 +99,21 @@ class _Stage:
         return count
 
     def copy(self) -> None:
-        """Copy every staged row into ``events`` in staging order (so ``seq`` follows it)."""
+        """Copy every staged row into ``events`` in staging order (so ``seq`` follows it).
+
+        A ledger-shaped stage goes into an empty ``events`` whole, ``pos`` becoming ``seq``
+        (1, 2, ... in staging order): SQLite then transfers the records and the unique index
+        as they are (see :func:`marginbook.ledger.arrow_stage.ledger_shaped_table_sql`).
+        """
+        if self.ledger_shaped and self.sql(f"SELECT 1 FROM {self.events} LIMIT 1").first() is None:
+            self.sql(f"INSERT INTO {self.events} SELECT * FROM {self.name}")
+            return
         self.sql(f"INSERT INTO {self.events} ({self.columns}) "
                  f"SELECT {self.prefixed} FROM {self.name} s ORDER BY s.pos")
 
     def drop(self) -> None:
-        self.sql(f"DROP TABLE {self.name}")
+        if self.temporary:
+            self.sql(f"DROP TABLE {self.name}")
 
     def row(self, position: int) -> StoredRow:
         found = self.sql(f"SELECT {self.columns} FROM {self.name} WHERE pos = {int(position)}").one()
@@ -122,11 +142,33 @@ def merge_staged(
     """
     stage = _Stage(connection)
     stage.create()
-    staged = stage.fill(rows)
+    return _merge(stage, stage.fill(rows), before_copy)
+
+
+def merge_scratch(
+    connection: Connection,
+    scratch: ScratchStage,
+    blocks: Iterable[ArrowBlock],
+    before_copy: Callable[[int], None],
+) -> StagedOutcome:
+    """As :func:`merge_staged`, with the staging table filled from Arrow blocks by ADBC in
+    ``scratch`` (SQLite only), then attached to ``connection``; the caller releases
+    ``scratch`` once the transaction has ended."""
+    staged = scratch.fill(blocks)
+    scratch.attach(connection)
+    stage = _Stage(connection, scratch.table, ledger_shaped=scratch.table_sql is not None)
+    return _merge(stage, staged, before_copy)
+
+
+def _merge(stage: _Stage, staged: int, before_copy: Callable[[int], None]) -> StagedOutcome:
+    """Sort the ``staged`` rows of ``stage`` into new, unchanged and clashing; copy the new."""
+    connection = stage.connection
     if staged:
-        before_copy(staged)
         try:
+            # Inside the savepoint, so that a re-import (the copy fails on its first row)
+            # also gets back an index that bulk mode dropped, instead of rebuilding it.
             with connection.begin_nested():
+                before_copy(staged)
                 stage.copy()
         except IntegrityError:
             pass
