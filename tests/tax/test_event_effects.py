@@ -308,6 +308,27 @@ def test_a_shortfall_within_dust_is_rounding() -> None:
     assert row["cost_basis"] == "30000.00" and row["warnings"] == []
 
 
+def test_a_disposal_of_dust_alone_is_reported_at_zero_basis_not_dropped() -> None:
+    """The wallet is empty but for a shortfall within dust, and then sells that dust: no lot is
+    left, yet the cent received is proceeds (this used to fail building the Form 8949 row)."""
+    doc = document(
+        f"""
+    {H}
+    b,2025-01-02T00:00:00Z,buy,kraken,BTC,1,USD,30000,,,,
+    s,2025-02-01T00:00:00Z,sell,kraken,BTC,1,USD,40000,,,,
+    d,2025-03-01T00:00:00Z,sell,kraken,BTC,0.000000004,USD,0.01,,,,
+    """,
+        2025,
+    )
+    dust = rows_by_id(doc)["d:short"]
+    assert (dust["quantity"], dust["proceeds"], dust["cost_basis"], dust["gain"]) == (
+        "0.000000004", "0.01", "0.00", "0.01")
+    assert dust["lots"] == [{"acquisition_id": "", "quantity": "0.000000004", "cost_basis": "0.00",
+                             "proceeds": "0.01", "acquired_at": None, "basis_missing": False}]
+    assert any("dust" in w for w in dust["warnings"])
+    assert doc["schedule_d"]["line_7"] == "10000.01"
+
+
 # --- trades ----------------------------------------------------------------------------------
 
 

@@ -133,6 +133,24 @@ def rows_for_disposal(
     return RowMaker(tax_year, profile, zone, rule).rows(disposal)
 
 
+def dust_only(disposal: Disposal) -> Disposal:
+    """A disposal of units that were all dust: one zero-basis, short-term slice of its units.
+
+    A wallet may go below zero by less than the profile's dust (rounding, not missing basis),
+    so a disposal of only such units finds no lot at all. Its proceeds are still money
+    received and are reported, on one row with zero basis and a warning saying why, rather
+    than dropped (or, as before, failing to build the row).
+    """
+    note = (
+        f"{plain(disposal.quantity)} {disposal.asset} disposed of with no lots left (within the "
+        "profile's dust): zero basis"
+    )
+    return disposal._replace(
+        slices=(LotSlice("", disposal.quantity, ZERO, None, False),),
+        warnings=(*disposal.warnings, note),
+    )
+
+
 class RowMaker:
     """Form 8949 rows of one tax year's disposals, one disposal at a time.
 
@@ -170,6 +188,8 @@ class RowMaker:
 
     def parts(self, disposal: Disposal) -> tuple[list[Decimal], list[Decimal]]:
         """Each slice's proceeds and basis in cents (pro rata by units; the last takes the rest)."""
+        if not disposal.slices:
+            disposal = dust_only(disposal)
         slices = disposal.slices
         if len(slices) == 1:
             return [to_cents(disposal.proceeds)], [to_cents(slices[0].basis)]
@@ -178,6 +198,8 @@ class RowMaker:
 
     def rows(self, disposal: Disposal) -> list[Form8949Row]:
         """The rows (one per term present) of one disposal."""
+        if not disposal.slices:
+            disposal = dust_only(disposal)
         day_of = self._day_of
         slices = disposal.slices
         sold = day_of(disposal.disposed_at)
@@ -268,6 +290,8 @@ class BoxSums:
 
     def add(self, disposal: Disposal) -> None:
         """Add the cents of the rows ``disposal`` would give to their boxes."""
+        if not disposal.slices:
+            disposal = dust_only(disposal)
         maker = self._maker
         sums = self._sums
         sold = self._day_of(disposal.disposed_at)
