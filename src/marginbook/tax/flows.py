@@ -3,6 +3,8 @@ interest, realized PnL and funding (spec/ledger-csv.md "Kinds")."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from marginbook.domain.numbers import ZERO, plain
 from marginbook.tax.engine import Fold, MissingBasisError
 from marginbook.tax.events import TaxEvent
@@ -154,32 +156,33 @@ def on_interest(fold: Fold, event: TaxEvent) -> None:
     side_fee(fold, event)
 
 
+def pnl_disposal(event: TaxEvent, kind: str, signed: Decimal) -> Disposal:
+    """The capital row of settled P&L (``signed`` USD, + gain): a gain is proceeds with zero
+    basis, a loss zero proceeds with the loss as basis. It uses no lots: its term comes from
+    ``opened_at`` (realized PnL) or is short (funding), and no broker reports it on a 1099-DA."""
+    gain = signed > 0
+    opened = event.opened_at if kind == "realized_pnl" else None
+    return Disposal(
+        disposal_id=event.id,
+        event_id=event.id,
+        kind=kind,
+        disposed_at=event.timestamp,
+        wallet=event.wallet,
+        asset=event.asset,
+        quantity=abs(event.amount),
+        proceeds=signed if gain else ZERO,
+        slices=(LotSlice(event.position or event.id, abs(event.amount), ZERO if gain else -signed, opened),),
+        term=None if opened is not None else Term.SHORT,
+        reported_on_1099da=False,
+    )
+
+
 def _pnl(fold: Fold, event: TaxEvent, character: Character, kind: str) -> None:
     """Realized PnL or funding: a capital row (gain: proceeds; loss: basis) or ordinary."""
     value = event.amount if fold.valuer.is_usd(event.asset) else event_value(fold, event)
     signed = value if event.amount >= 0 else -abs(value)
     if character is Character.CAPITAL and signed != 0:
-        gain = signed > 0
-        opened = event.opened_at if kind == "realized_pnl" else None
-        fold.record(
-            Disposal(
-                disposal_id=event.id,
-                event_id=event.id,
-                kind=kind,
-                disposed_at=event.timestamp,
-                wallet=event.wallet,
-                asset=event.asset,
-                quantity=abs(event.amount),
-                proceeds=signed if gain else ZERO,
-                slices=(
-                    LotSlice(
-                        event.position or event.id, abs(event.amount), ZERO if gain else -signed, opened
-                    ),
-                ),
-                term=None if opened is not None else Term.SHORT,
-                reported_on_1099da=False,
-            )
-        )
+        fold.record(pnl_disposal(event, kind, signed))
     elif signed > 0:
         fold.result.income.append(
             IncomeItem(

@@ -25,10 +25,10 @@ from marginbook.domain.numbers import ZERO
 from marginbook.tax.book import WALLET_RULES_START, Scope, time_key
 from marginbook.tax.engine import Fold
 from marginbook.tax.events import TaxEvent
-from marginbook.tax.holding import Term
+from marginbook.tax.flows import pnl_disposal
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Character, LiquidationFeeTreatment, TransferFeeTreatment
-from marginbook.tax.records import Disposal, Expense, IncomeItem, LotSlice
+from marginbook.tax.records import Expense, IncomeItem
 from marginbook.tax.trades import event_value, fee_value, trade_value
 
 #: Operation codes of the program (see :mod:`marginbook.tax.fast.kernel`).
@@ -335,25 +335,7 @@ class Encoder:
         value = event.amount if usd else event_value(self.fold, event)
         signed = value if event.amount >= 0 else -abs(value)
         if character is Character.CAPITAL and signed != 0:
-            gain = signed > 0
-            opened = event.opened_at if kind == "realized_pnl" else None
-            record = Disposal(
-                disposal_id=event.id,
-                event_id=event.id,
-                kind=kind,
-                disposed_at=event.timestamp,
-                wallet=event.wallet,
-                asset=event.asset,
-                quantity=abs(event.amount),
-                proceeds=signed if gain else ZERO,
-                slices=(
-                    LotSlice(
-                        event.position or event.id, abs(event.amount), ZERO if gain else -signed, opened
-                    ),
-                ),
-                term=None if opened is not None else Term.SHORT,
-                reported_on_1099da=False,
-            )
+            record = pnl_disposal(event, kind, signed)
             self.program.emit(TAKE, -1, -1, ZERO, ("D", record))
         elif signed > 0:
             self.income.append(
