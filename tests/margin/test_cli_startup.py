@@ -65,3 +65,21 @@ def test_every_command_is_registered_again_after_a_run(
     assert json.loads(capsys.readouterr().out)["interest"] == "0.02"
     assert [info.name for info in app.registered_commands] == before
     assert "risk" in before and "tax" in before
+
+
+def test_risk_imports_neither_the_tax_engine_nor_the_portfolio() -> None:
+    """``marginbook risk`` must start in under 300 ms: the command line's discovery may not
+    pull in the tax engine, the portfolio or the database layer (a helper module of a command,
+    imported at discovery, once cost 120 ms this way)."""
+    probe = (
+        "import sys, runpy; sys.argv = ['marginbook', 'risk', '--venue', 'bybit-linear', '--side', 'long',"
+        " '--entry', '20000', '--quantity', '1', '--leverage', '50', '--format', 'json'];\n"
+        "try:\n    runpy.run_module('marginbook', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith(('marginbook.tax', 'marginbook.app.portfolio',"
+        " 'marginbook.ledger', 'sqlalchemy', 'numba', 'polars')))\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": SRC}, check=False)
+    assert json.loads(done.stdout)["liquidation_price"] == "19700"
+    assert "HEAVY []" in done.stderr, done.stderr

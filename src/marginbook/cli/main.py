@@ -59,6 +59,8 @@ def main(
 
 def _register_commands() -> None:
     for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if module_info.name.startswith("_"):
+            continue  # helpers of a command (e.g. its tables), imported by it when it runs
         module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
         register = getattr(module, "register", None)
         if callable(register):
