@@ -93,20 +93,22 @@ def _continue_row(row: np.ndarray, side: int, entry_bar: int, qty: float, entry_
 
 
 @numba.njit(cache=True)
-def _sell_part(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, trades_out: np.ndarray, trade: int,
-               n_trades: int, bar: int, side: int, qty: float, sold: float, entry_price: float,
-               entry_bar: int, price: float, fee_rate: float, collateral: float, cash: float,
-               interest_paid: float, accrued: float, charges_done: int,
-               funding_sum: float) -> tuple[float, float, float, float, int, float, float]:
+def _sell_part(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, trades_out: np.ndarray,
+               totals: np.ndarray, trade: int, n_trades: int, bar: int, side: int, qty: float, sold: float,
+               entry_price: float, entry_bar: int, price: float, fee_rate: float, collateral: float,
+               cash: float, principal: float, interest_paid: float, accrued: float, charges_done: int,
+               funding_sum: float) -> tuple[float, float, float, int, int, float, float, float]:
     """A partial liquidation: sell ``sold`` units at ``price``, keep the rest open on a new row.
 
     The sold part's P&L is realized and the fee charged on it; an isolated position keeps its
     margin less that loss and fee (the venue keeps the margin with the position), a cross
     one's margin shrinks with its size. The current row closes as a liquidation of ``sold``
     units; the next row (``TR_CONTINUES``) carries the rest, whose levels are recomputed.
+    Interest runs on what is still lent; the fee and the liquidation count go to ``totals``.
 
     Returns:
-        ``(cash, collateral, qty, fee, trade, liquidation_price, call_price)`` after the sale.
+        ``(cash, collateral, qty, trade, n_trades, principal, liquidation_price, call_price)``
+        after the sale (``trade`` is the rest's row, ``n_trades`` the next free row).
     """
     last_row = trades_out.shape[0] - 1
     pnl = unrealized_pnl(side, sold, entry_price, price)
@@ -119,6 +121,9 @@ def _sell_part(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, trades_out
     _record_exit(row, bar, price, fee, 0.0, interest_paid, accrued, charges_done, funding_sum, pnl - fee,
                  L.EXIT_LIQUIDATION)
     qty -= sold
+    principal *= qty / (qty + sold)
+    totals[L.TOT_FEES] += fee
+    totals[L.TOT_LIQUIDATIONS] += 1.0
     liquidation_price = threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash, 0.0, 0.0,
                                         accrued, L.CFG_LIQUIDATION_LEVEL)
     call_price = threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash, 0.0, 0.0,
@@ -126,7 +131,7 @@ def _sell_part(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, trades_out
     row = trades_out[min(n_trades, last_row)]
     _continue_row(row, side, entry_bar, qty, entry_price, collateral)
     row[L.TR_LIQUIDATION_PRICE] = liquidation_price
-    return cash, collateral, qty, fee, n_trades, liquidation_price, call_price
+    return cash, collateral, qty, n_trades, n_trades + 1, principal, liquidation_price, call_price
 
 
 @numba.njit(cache=True)
@@ -245,15 +250,12 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                                                        collateral, cash, risk_tier)
                 if sold < qty:
                     # A tiered venue sells part and keeps the rest open; look at the open again.
-                    cash, collateral, qty, fee, trade, liquidation_price, call_price = _sell_part(
-                        cfg, floors, mmrs, trades_out, trade, n_trades, i, side, qty, sold, entry_price,
-                        entry_bar, open_[i], partial_fee_rate, collateral, cash, interest_paid, accrued,
-                        charges_done, funding_sum)
-                    n_trades += 1
+                    (cash, collateral, qty, trade, n_trades, principal, liquidation_price,
+                     call_price) = _sell_part(
+                        cfg, floors, mmrs, trades_out, totals, trade, n_trades, i, side, qty, sold,
+                        entry_price, entry_bar, open_[i], partial_fee_rate, collateral, cash, principal,
+                        interest_paid, accrued, charges_done, funding_sum)
                     risk_tier = kept_tier
-                    principal *= qty / (qty + sold)  # interest runs on what is still lent
-                    totals[L.TOT_FEES] += fee
-                    totals[L.TOT_LIQUIDATIONS] += 1.0
                     interest_paid = 0.0
                     funding_sum = 0.0
                     continue
@@ -377,15 +379,12 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                     sold, kept_tier = liquidation_quantity(cfg, floors, mmrs, side, qty, entry_price, price,
                                                            collateral, cash, risk_tier)
                     if sold < qty:
-                        cash, collateral, qty, fee, trade, liquidation_price, call_price = _sell_part(
-                            cfg, floors, mmrs, trades_out, trade, n_trades, i, side, qty, sold, entry_price,
-                            entry_bar, price, partial_fee_rate, collateral, cash, interest_paid, accrued,
-                            charges_done, funding_sum)
-                        n_trades += 1
+                        (cash, collateral, qty, trade, n_trades, principal, liquidation_price,
+                         call_price) = _sell_part(
+                            cfg, floors, mmrs, trades_out, totals, trade, n_trades, i, side, qty, sold,
+                            entry_price, entry_bar, price, partial_fee_rate, collateral, cash, principal,
+                            interest_paid, accrued, charges_done, funding_sum)
                         risk_tier = kept_tier
-                        principal *= qty / (qty + sold)  # interest runs on what is still lent
-                        totals[L.TOT_FEES] += fee
-                        totals[L.TOT_LIQUIDATIONS] += 1.0
                         interest_paid = 0.0
                         funding_sum = 0.0
                         reference = price
