@@ -10,6 +10,7 @@ crypto is also a disposal of the fee units at their fair market value.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from marginbook.domain.numbers import ZERO
 from marginbook.domain.prices import MissingPriceError
@@ -94,6 +95,36 @@ def side_fee(fold: Fold, event: TaxEvent) -> None:
 # --- trades ------------------------------------------------------------------------------
 
 
+class ExchangeAmounts(NamedTuple):
+    """The USD amounts of one trade (spec/ledger-csv.md, fees before/after).
+
+    Attributes:
+        fee: the fee's value.
+        basis: the basis of what was received: the trade's value, plus the fee when USD was given.
+        proceeds: of what was given (when it is not USD): the value less the fee, or the whole
+            value when a liquidation fee is treated as interest.
+        fee_is_interest: the fee is investment interest (a liquidation, by the profile's
+            ``liquidation_fee = "interest"``), not a transaction cost.
+    """
+
+    fee: Decimal
+    basis: Decimal
+    proceeds: Decimal
+    fee_is_interest: bool
+
+
+def exchange_amounts(fold: Fold, event: TaxEvent, given: str, kind: str) -> ExchangeAmounts:
+    """Value, fee, basis and proceeds of a trade that gives ``given`` (``kind``: its row label);
+    one rule for the Decimal fold and the fast fold's encoder."""
+    value = trade_value(fold, event)
+    fee = fee_value(fold, event, value)
+    if given == "USD":
+        return ExchangeAmounts(fee, value + fee, ZERO, False)
+    if kind == "liquidation" and fold.profile.liquidation_fee is LiquidationFeeTreatment.INTEREST:
+        return ExchangeAmounts(fee, value, value, True)
+    return ExchangeAmounts(fee, value, value - fee, False)
+
+
 def _exchange(
     fold: Fold,
     event: TaxEvent,
@@ -105,25 +136,18 @@ def _exchange(
     shortable: bool,
     kind: str,
 ) -> None:
-    value = trade_value(fold, event)
-    fee = fee_value(fold, event, value)
-    if given == "USD":
-        basis = value + fee
-        proceeds = ZERO
-    else:
-        basis = value
-        proceeds = value - fee
-        if kind == "liquidation" and fold.profile.liquidation_fee is LiquidationFeeTreatment.INTEREST:
-            proceeds = value
-            fold.expense(event, "interest", fee)
+    amounts = exchange_amounts(fold, event, given, kind)
+    if given != "USD":
+        if amounts.fee_is_interest:
+            fold.expense(event, "interest", amounts.fee)
         if shortable:
-            _sell(fold, event, given, given_qty, proceeds, kind)
+            _sell(fold, event, given, given_qty, amounts.proceeds, kind)
         else:
-            fold.dispose(event, given, given_qty, proceeds, kind, suffix=":counter", use_picks=True)
+            fold.dispose(event, given, given_qty, amounts.proceeds, kind, suffix=":counter", use_picks=True)
     if received != "USD" and received_qty > 0:
-        fold.book.acquire(event.wallet, received, received_qty, basis, event.timestamp, event.id)
+        fold.book.acquire(event.wallet, received, received_qty, amounts.basis, event.timestamp, event.id)
     if event.fee_amount:
-        dispose_fee_units(fold, event, fee)
+        dispose_fee_units(fold, event, amounts.fee)
 
 
 def _sell(fold: Fold, event: TaxEvent, asset: str, quantity: Decimal, proceeds: Decimal, kind: str) -> None:

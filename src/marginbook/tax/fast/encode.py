@@ -27,9 +27,9 @@ from marginbook.tax.engine import Fold
 from marginbook.tax.events import TaxEvent
 from marginbook.tax.flows import pnl_disposal
 from marginbook.tax.methods import Method
-from marginbook.tax.profile import Character, LiquidationFeeTreatment, TransferFeeTreatment
+from marginbook.tax.profile import Character, TransferFeeTreatment
 from marginbook.tax.records import Expense, IncomeItem
-from marginbook.tax.trades import event_value, fee_value, trade_value
+from marginbook.tax.trades import event_value, exchange_amounts, fee_value
 
 #: Operation codes of the program (see :mod:`marginbook.tax.fast.kernel`).
 ACQUIRE, TAKE, MOVE, HOLD, SWITCH = 0, 1, 2, 3, 4
@@ -367,32 +367,16 @@ class Encoder:
             given, given_qty = event.asset, event.amount
             received, received_qty = event.counter_asset, event.counter_amount
             label, suffix = kind.value, ""
-        fold = self.fold
-        if event.usd_value is None and event.counter_asset == "USD":
-            value = event.counter_amount
-        else:
-            value = trade_value(fold, event)
-        fee_asset, fee_amount = event.fee_asset, event.fee_amount
-        if fee_asset is None or fee_amount is None or fee_amount == 0:
-            fee = ZERO
-        elif fee_asset == "USD":
-            fee = fee_amount
-        else:
-            fee = fee_value(fold, event, value)
-        if given == "USD":
-            basis = value + fee
-        else:
-            basis = value
-            proceeds = value - fee
-            if label == "liquidation" and self.profile.liquidation_fee is LiquidationFeeTreatment.INTEREST:
-                proceeds = value
-                self.expense(event, "interest", fee)
+        amounts = exchange_amounts(self.fold, event, given, label)
+        if given != "USD":
+            if amounts.fee_is_interest:
+                self.expense(event, "interest", amounts.fee)
             if given_qty > 0 or kind is EventKind.BUY:
-                self.dispose(event, given, given_qty, proceeds, label, suffix)
+                self.dispose(event, given, given_qty, amounts.proceeds, label, suffix)
         if received != "USD" and received_qty > 0:
-            self.acquire(event.wallet, received, received_qty, basis, event.timestamp, event.id)
-        if fee_amount:
-            self.fee_units(event, fee)
+            self.acquire(event.wallet, received, received_qty, amounts.basis, event.timestamp, event.id)
+        if event.fee_amount:
+            self.fee_units(event, amounts.fee)
 
     def transfer(self, event: TaxEvent) -> None:
         """``on_transfer``: lots move with their facts (per wallet) or only the holdings."""
