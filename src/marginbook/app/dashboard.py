@@ -332,23 +332,28 @@ class Dashboard:
             StillComputing: not ready in time (the job goes on).
             MarginbookError: what the job raised for this ledger size.
         """
-        found = get()
+
+        def settled() -> _T | None:
+            """The result when there is one; the job's failure raised; ``None`` while neither."""
+            found = get()
+            if found is not None:
+                return found
+            failure = self._failure(name, count)
+            if failure is not None:
+                raise failure
+            return None
+
+        found = settled()
         if found is not None:
             return found
-        failure = self._failure(name, count)
-        if failure is not None:
-            raise failure
         wait = self._wait()
         if wait is None:
             return compute()
         self._worker.schedule(name, lambda: self._run_job(name, compute), urgent=True)
         self._worker.wait_for(lambda: get() is not None or self._failure(name, count) is not None, wait)
-        found = get()
+        found = settled()
         if found is not None:
             return found
-        failure = self._failure(name, count)
-        if failure is not None:
-            raise failure
         raise StillComputing(name, what)
 
     def status(self) -> dict[str, Any]:
