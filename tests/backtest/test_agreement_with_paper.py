@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from marginbook.backtest.data import Bars, bars_from_arrays
 from marginbook.backtest.engine import run_backtest
-from marginbook.backtest.results import BacktestResult, Trade
+from marginbook.backtest.results import BacktestResult
 from marginbook.backtest.settings import BacktestSettings
 from marginbook.backtest.strategies import Signals
 from marginbook.margin.broker.engine import Engine, RunConfig
@@ -104,17 +104,6 @@ def make_scenario(seed: int, venue: str, mode: str, tiered: bool = False) -> Sce
     return Scenario(bars, signals, run_settings)
 
 
-def positions_of(result: BacktestResult) -> list[list[Trade]]:
-    """The kernel's trades grouped by position: a trade and those continuing it after partial liquidations."""
-    positions: list[list[Trade]] = []
-    for trade in result.trades:
-        if trade.continues:
-            positions[-1].append(trade)
-        else:
-            positions.append([trade])
-    return positions
-
-
 def paper_orders(result: BacktestResult) -> list[Order]:
     """The orders a trader would have placed to trade the kernel's positions."""
     bars, settings = result.bars, result.settings
@@ -126,7 +115,7 @@ def paper_orders(result: BacktestResult) -> list[Order]:
                             type=kind, quantity=quantity, position=name, leverage=settings.leverage,  # type: ignore[arg-type]
                             **levels))
 
-    for index, parts in enumerate(positions_of(result)):
+    for index, parts in enumerate(result.positions()):
         trade, last = parts[0], parts[-1]
         side = 1 if trade.side == "long" else -1
         # The size the kernel opened: its setting (a partial liquidation splits it across trades).
@@ -170,7 +159,7 @@ def replay_paper(
 
 def kernel_fills(result: BacktestResult) -> list[tuple[datetime, str, float, float]]:
     fills = []
-    for parts in positions_of(result):
+    for parts in result.positions():
         trade = parts[0]
         buy, sell = ("buy", "sell") if trade.side == "long" else ("sell", "buy")
         fills.append((trade.entry_time, buy, trade.entry_price, sum(t.quantity for t in parts)))

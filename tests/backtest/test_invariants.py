@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from marginbook.backtest.data import bars_from_arrays
 from marginbook.backtest.engine import run_backtest
-from marginbook.backtest.results import Trade
 from marginbook.backtest.settings import BacktestSettings
 from marginbook.backtest.strategies import Signals
 
@@ -68,13 +67,7 @@ def test_an_isolated_position_never_loses_more_than_its_margin_and_fees(seed: in
     # A position is its trade plus the trades that continue it after partial liquidations
     # (Binance's tiers): together they never lose more than the margin at entry and the fees,
     # and a position liquidated in the end loses exactly its margin, its fees aside.
-    positions: list[list[Trade]] = []
-    for trade in result.trades:
-        if trade.continues:
-            positions[-1].append(trade)
-        else:
-            positions.append([trade])
-    for parts in positions:
+    for parts in result.positions():
         margin, entry_fee = parts[0].margin, parts[0].entry_fee
         pnl = sum(t.pnl for t in parts)
         partial_fees = sum(t.exit_fee for t in parts[:-1])

@@ -178,6 +178,17 @@ class BacktestResult:
         """The first margin call of each position that had one."""
         return calls_from_rows(self.call_rows, self.bars)
 
+    def positions(self) -> list[list[Trade]]:
+        """The trades grouped by position: a trade, then those continuing it after partial
+        liquidations (each carries the rest the venue left open)."""
+        positions: list[list[Trade]] = []
+        for trade in self.trades:
+            if trade.continues:
+                positions[-1].append(trade)
+            else:
+                positions.append([trade])
+        return positions
+
     @property
     def trade_count(self) -> int:
         """How many positions were opened (the rest of a partly liquidated position is not a new one)."""
