@@ -224,7 +224,7 @@ PRELOADED = (
 
 def preload(app: FastAPI) -> None:
     """Do the one-time work of the first requests before serving: compile every template, build
-    the OpenAPI schema, import the modules pages load lazily (those not installed are skipped)."""
+    the OpenAPI schema, import the modules pages load lazily."""
     import importlib
 
     from marginbook.web.deps import TEMPLATE_DIR
@@ -232,9 +232,8 @@ def preload(app: FastAPI) -> None:
     for template in sorted(TEMPLATE_DIR.glob("*.html")):
         app.state.templates.env.get_template(template.name)
     app.openapi()
-    for name in PRELOADED:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+    for name in PRELOADED:  # every one is installed with marginbook: a failure here is a bug
+        importlib.import_module(name)
     dashboard: Dashboard = app.state.dashboard
     warm_prices = getattr(dashboard.prices, "warm", None)
     with contextlib.suppress(MarginbookError, OSError):
