@@ -86,16 +86,22 @@ def add_events(store: EventStore, events: list[LedgerEvent]) -> AddOutcome:
     return AddOutcome(added=int(result.added), unchanged=int(result.unchanged))
 
 
-def ledger_events_fast(store: EventStore) -> list[Any]:
-    """Every event in ledger order, read with the tax engine's light reader when the store is the
-    SQL ledger (:func:`marginbook.app.stored_events.tax_events_from_store`: the rows were validated
-    on import, so building a full ``LedgerEvent`` per row again is wasted time), else through
-    ``store.events()``. The events have the fields of a ledger event, read-only."""
+def ledger_events_reader(store: EventStore, end: datetime | None = None) -> Iterable[Any]:
+    """The events in ledger order (before ``end`` when given), read with the tax engine's light
+    reader when the store is the SQL ledger (:func:`marginbook.app.stored_events.tax_events_from_store`,
+    as ``marginbook tax``: the rows were validated on import, so building a full ``LedgerEvent``
+    per row again is wasted time), else through ``store.events()``. The events have the fields
+    of a ledger event, read-only."""
     if not hasattr(store, "engine"):
-        return list(store.events())
+        return store.events() if end is None else store.events(end=end)
     from marginbook.app.stored_events import tax_events_from_store
 
-    return list(tax_events_from_store(store))
+    return tax_events_from_store(store, end)
+
+
+def ledger_events_fast(store: EventStore) -> list[Any]:
+    """Every event in ledger order, in a list (:func:`ledger_events_reader`)."""
+    return list(ledger_events_reader(store))
 
 
 class MarketPrices:
@@ -148,14 +154,7 @@ def tax_document(store: EventStore, year: int, profile_path: Path | None = None)
     report_module = optional_module("marginbook.tax.report", "the tax engine")
     profile_module = optional_module("marginbook.tax.profile_file", "the tax engine")
     profile = profile_module.load_profile(profile_path)
-    end = report_module.year_end(year, profile)
-    events: Iterable[Any]
-    if hasattr(store, "engine"):  # the SQL ledger: its rows were validated on import (as `marginbook tax`)
-        from marginbook.app.stored_events import tax_events_from_store
-
-        events = tax_events_from_store(store, end)
-    else:
-        events = store.events(end=end)
+    events = ledger_events_reader(store, report_module.year_end(year, profile))
     report = module.tax_events(
         events, module.TaxRequest(year=year, profile_path=profile_path), profile=profile
     )
