@@ -52,11 +52,18 @@ def code_fingerprint() -> str:
     time): a result computed by other code, or over other bundled prices, is not reused."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*")):
+    _add_files(digest, root, named_from=root)
+    return digest.hexdigest()
+
+
+def _add_files(digest: Any, folder: Path, *, named_from: Path | None = None) -> None:
+    """Feed each file under ``folder`` (name, size, modification time; bytecode caches aside) to
+    ``digest``; names are relative to ``named_from`` when given, else absolute."""
+    for path in sorted(folder.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             stat = path.stat()
-            digest.update(f"{path.relative_to(root)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+            name = path.relative_to(named_from) if named_from is not None else path
+            digest.update(f"{name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
 
 
 def price_files_fingerprint() -> str:
@@ -68,12 +75,8 @@ def price_files_fingerprint() -> str:
     except ImportError:
         return digest.hexdigest()
     for folder in (user_prices_dir(), price_cache_dir()):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                stat = path.stat()
-                digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        if folder.is_dir():
+            _add_files(digest, folder)
     return digest.hexdigest()
 
 
