@@ -79,17 +79,20 @@ def _record_exit(row: np.ndarray, bar: int, price: float, fee: float, interest: 
 
 
 @numba.njit(cache=True)
-def _continue_row(row: np.ndarray, side: int, entry_bar: int, qty: float, entry_price: float,
-                  collateral: float) -> None:
-    """Start the row of what a partial liquidation left open (``TR_CONTINUES``): same entry, no fee."""
+def _start_row(row: np.ndarray, side: int, entry_bar: int, qty: float, entry_price: float, entry_fee: float,
+               collateral: float, borrowed: float, continues: bool) -> None:
+    """Start a trade's row: a new position, or (``continues``) what a partial liquidation left
+    open, with the same entry, no entry fee and nothing borrowed of its own."""
     row[:] = 0.0
     row[L.TR_SIDE] = side
     row[L.TR_ENTRY_BAR] = entry_bar
     row[L.TR_EXIT_BAR] = -1
     row[L.TR_QUANTITY] = qty
     row[L.TR_ENTRY_PRICE] = entry_price
+    row[L.TR_ENTRY_FEE] = entry_fee
     row[L.TR_MARGIN] = collateral
-    row[L.TR_CONTINUES] = 1.0
+    row[L.TR_BORROWED] = borrowed
+    row[L.TR_CONTINUES] = 1.0 if continues else 0.0
 
 
 @numba.njit(cache=True)
@@ -129,7 +132,7 @@ def _sell_part(cfg: np.ndarray, floors: np.ndarray, mmrs: np.ndarray, trades_out
     call_price = threshold_price(cfg, floors, mmrs, side, qty, entry_price, collateral, cash, 0.0, 0.0,
                                  accrued, L.CFG_CALL_LEVEL)
     row = trades_out[min(n_trades, last_row)]
-    _continue_row(row, side, entry_bar, qty, entry_price, collateral)
+    _start_row(row, side, entry_bar, qty, entry_price, 0.0, collateral, 0.0, True)
     row[L.TR_LIQUIDATION_PRICE] = liquidation_price
     return cash, collateral, qty, n_trades, n_trades + 1, principal, liquidation_price, call_price
 
@@ -339,16 +342,8 @@ def run_bars(timestamps: np.ndarray, open_: np.ndarray, high: np.ndarray, low: n
                         accrued += amount
                 trade = n_trades
                 n_trades += 1
-                row = trades_out[min(trade, last_row)]
-                row[L.TR_CONTINUES] = 0.0
-                row[L.TR_SIDE] = side
-                row[L.TR_ENTRY_BAR] = i
-                row[L.TR_EXIT_BAR] = -1
-                row[L.TR_QUANTITY] = qty
-                row[L.TR_ENTRY_PRICE] = price
-                row[L.TR_ENTRY_FEE] = fee
-                row[L.TR_MARGIN] = margin
-                row[L.TR_BORROWED] = quote_borrowed if side == 1 else base_borrowed
+                _start_row(trades_out[min(trade, last_row)], side, i, qty, price, fee, margin,
+                           quote_borrowed if side == 1 else base_borrowed, False)
                 totals[L.TOT_FEES] += fee
                 levels_stale = True
         pending_exit = False
