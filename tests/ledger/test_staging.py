@@ -8,6 +8,9 @@ SQLite staged by ADBC in an attached scratch file, on PostgreSQL row by row).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -252,3 +255,28 @@ def test_unique_blocks_are_copied_into_an_empty_ledger_whole(store: LedgerStore)
     with store.writer() as writer:  # a ledger that is not empty: the ordinary copy
         assert writer.add_blocks_staged(blocks_of(more), unique_ids=True) == AddResult(1, 1)
     assert [e.id for e in store.events()][-2:] == ["u6", "late"]
+
+
+def test_a_scratch_file_left_by_a_killed_import_is_deleted_by_the_next_import(
+    store: LedgerStore,
+) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the scratch file is SQLite's")
+    folder = Path(str(store.url.database)).parent
+    # A process that has exited: its id is free (it was waited for).
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid = int(gone.stdout)
+    left_over = folder / f"{arrow_stage.host_prefix()}{dead_pid}-abc123.sqlite"
+    left_over.write_bytes(b"half a staging table")
+    running = folder / f"{arrow_stage.host_prefix()}{os.getppid()}-def456.sqlite"  # a live process
+    running.write_bytes(b"another import, still running")
+    elsewhere = folder / f"{arrow_stage.host_prefix('other-host')}{dead_pid}-ghi789.sqlite"
+    elsewhere.write_bytes(b"an import on another machine sharing this disk")
+    with store.writer() as writer:
+        assert writer.add_blocks_staged(blocks_of([event("a")])) == AddResult(1, 0)
+    assert not left_over.exists()
+    assert running.exists() and elsewhere.exists()
+    assert store.count() == 1
+    running.unlink()
+    elsewhere.unlink()

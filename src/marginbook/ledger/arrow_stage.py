@@ -20,6 +20,7 @@ import importlib.util
 import os
 import queue
 import re
+import socket
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -110,6 +111,63 @@ def ledger_shaped_table_sql(connection: Connection) -> str | None:
     return re.sub(r"\bseq\b", "pos", sql)
 
 
+#: Every scratch file's name starts with this; then the host and the process that made it.
+SCRATCH_PREFIX = ".marginbook-import-"
+
+
+def host_prefix(host: str | None = None) -> str:
+    """``.marginbook-import-HOST-``: the name prefix of this host's scratch files (no ``-``
+    inside HOST, so the process id that follows can be read back)."""
+    host = socket.gethostname() if host is None else host
+    return f"{SCRATCH_PREFIX}{re.sub(r'[^A-Za-z0-9.]', '_', host) or 'host'}-"
+
+
+def scratch_prefix() -> str:
+    """The name prefix of this process's scratch files: ``.marginbook-import-HOST-PID-``.
+
+    The host and process id in the name let a later import tell a file whose import is
+    still running from one that a killed process left behind (:func:`remove_stale_scratch_files`).
+    """
+    return f"{host_prefix()}{os.getpid()}-"
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (one we may not signal counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:  # platforms without signal 0: keep the file
+        return True
+    return True
+
+
+def remove_stale_scratch_files(directory: Path | None) -> list[Path]:
+    """Delete the scratch files that an import killed mid-way left in ``directory``.
+
+    A scratch file is released by its own import when its transaction ends; one whose
+    process no longer exists on this host is left over (a kill, a power cut) and holds no
+    ledger data (the ledger's transaction never committed from it). Files of another host
+    (a shared disk) or of a running process, and names this module did not make, are kept.
+    Returns the files deleted.
+    """
+    folder = Path(tempfile.gettempdir()) if directory is None else directory
+    prefix = host_prefix()
+    removed = []
+    for path in folder.glob(f"{prefix}*.sqlite"):
+        pid_text = path.name[len(prefix):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _process_exists(int(pid_text)):
+            continue
+        try:
+            path.unlink()
+        except OSError:  # another import removed it first, or it is not ours to delete
+            continue
+        removed.append(path)
+    return removed
+
+
 class ScratchStage:
     """One scratch database file with the table ``stage``, filled by ADBC, attached as ``alias``.
 
@@ -120,7 +178,8 @@ class ScratchStage:
     def __init__(self, alias: str, directory: Path | None, table_sql: str | None = None) -> None:
         self.alias = alias
         self.table_sql = table_sql
-        handle, name = tempfile.mkstemp(prefix=".marginbook-import-", suffix=".sqlite", dir=directory)
+        remove_stale_scratch_files(directory)
+        handle, name = tempfile.mkstemp(prefix=scratch_prefix(), suffix=".sqlite", dir=directory)
         os.close(handle)
         self.path = Path(name)
         self.table = f"{alias}.stage"
