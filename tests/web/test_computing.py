@@ -82,7 +82,8 @@ def test_overview_shows_the_fold_at_once_and_says_the_engine_is_computing(gate: 
     page = client.get("/")  # waits for the fold (fast here), not for the engine
     assert page.status_code == 200
     assert 'id="net-value">15,985.00<' in page.text
-    assert 'id="computing" data-job="snapshot"' in page.text and "The tax engine is still running" in page.text
+    assert 'id="computing" data-job="snapshot"' in page.text and "The tax engine&#39;s run (cost basis" in page.text
+    assert "The tax engine is still running" not in page.text  # the notice says it once, not twice
     client.app.state.dashboard.answer_within = 0.1  # type: ignore[attr-defined]
     pending = client.get("/api/portfolio")
     assert pending.status_code == 202 and pending.json()["job"] == "snapshot"

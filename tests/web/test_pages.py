@@ -125,9 +125,11 @@ def test_after_the_ledger_grows_pages_answer_from_the_old_fold_and_refold_behind
     store.add_events(read_text(io.StringIO("timestamp,type,wallet,asset,amount\n2025-05-01T00:00:00Z,deposit,w,USD,7\n"),
                                "later.csv"))  # written behind the dashboard's back (another process)
     html = client.get("/").text
-    assert 'id="updating"' in html and "cover 6 events; the ledger now holds 7" in html
+    # One notice says it: the new fold is computing, and what the figures shown cover.
+    assert html.count('class="notice') == 1
+    assert 'id="computing"' in html and "over all 7 events (the figures below cover 6" in html
     dashboard.wait_for_refold(timeout=30)
-    assert 'id="updating"' not in client.get("/").text
+    assert 'id="computing"' not in client.get("/").text
     assert client.get("/api/portfolio").json()["events"] == 7
 
 

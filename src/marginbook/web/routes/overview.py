@@ -41,7 +41,9 @@ def overview_page(request: Request, dashboard: DashboardDep) -> Response:
         "pnl_chart": charts.pnl(portfolio),
     }
     computing = still_computing(portfolio, ledger_events)
-    context = {"portfolio": portfolio, "ledger_events": ledger_events, "computing": computing, **figures}
+    # The "computing…" notice already says the engine is running: not a second notice for it.
+    warnings = [w for w in portfolio.warnings if computing is None or not w.startswith(PENDING_NOTE)]
+    context = {"portfolio": portfolio, "warnings": warnings, "computing": computing, **figures}
     return render(request, "overview.html", context)
 
 
@@ -49,7 +51,11 @@ def still_computing(portfolio: Portfolio, ledger_events: int) -> StillComputing 
     """What a page showing ``portfolio`` is still waiting for: the tax engine's first run (basis
     and realized P&L), or the new snapshot after an import; ``None`` when it is complete."""
     if ledger_events != portfolio.events:
-        return StillComputing(SNAPSHOT_JOB, f"the portfolio over all {ledger_events} events")
+        return StillComputing(
+            SNAPSHOT_JOB,
+            f"the portfolio over all {ledger_events} events (the figures below cover {portfolio.events}, "
+            "the ledger before its last import)",
+        )
     if portfolio.realized_pnl_year is None and any(PENDING_NOTE in w for w in portfolio.warnings):
         return StillComputing(SNAPSHOT_JOB, "the tax engine's run (cost basis and realized P&L)")
     return None
