@@ -134,8 +134,12 @@ def allocation_rows(rows: Iterable[AllocationRow]) -> list[dict[str, str]]:
     ]
 
 
-def to_document(report: TaxReport) -> dict[str, Any]:
-    """The whole report as the JSON document of ``marginbook tax --format json``."""
+def to_document(report: TaxReport, *, rows: bool = True) -> dict[str, Any]:
+    """The whole report as the JSON document of ``marginbook tax --format json``.
+
+    ``rows=False``: ``form_8949`` is left empty, for
+    :func:`marginbook.tax.document_json.write_document_json`, which writes the rows itself.
+    """
     sched = report.schedule_d
     f = report.form_4952
     zone = report.profile.zone()
@@ -143,7 +147,7 @@ def to_document(report: TaxReport) -> dict[str, Any]:
         "year": report.year,
         "method": report.method.value,
         "scope": report.scope,
-        "form_8949": [row_document(row) for row in report.rows],
+        "form_8949": [row_document(row) for row in report.rows] if rows else [],
         "schedule_d": {
             **{line: _totals(totals) for line, totals in sched.box_lines.items()},
             "line_4": usd(sched.line_4),

@@ -1,0 +1,146 @@
+"""The JSON text of ``marginbook tax --format json``, written without the rows' dicts.
+
+The file is ``json.dumps(to_document(report))`` (default separators, ASCII) and must stay
+byte for byte that. A year has up to hundreds of thousands of Form 8949 rows, and building
+a dict per row and lot only for the encoder to take it apart again was most of the cost of
+the output (issue #8). So each row's JSON object is written here directly, from the same
+field values :func:`~marginbook.tax.document.row_document` gives; everything else in the
+document still goes through :func:`~marginbook.tax.document.to_document` and ``json.dumps``.
+Tests compare both on random rows and on whole reports.
+
+Text that cannot need escaping (cents, quantities, dates, times: digits, ``-``, ``.``,
+``:``, ``T``, ``Z``) is quoted as is; every other string goes through the ``json``
+module's own ASCII string encoder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from json.encoder import encode_basestring_ascii
+from typing import TextIO
+
+from marginbook.tax.document import _cents, _ts, quantity_text, to_document
+from marginbook.tax.form8949 import Form8949Row
+from marginbook.tax.holding import Term
+from marginbook.tax.report import TaxReport
+
+#: The ``json`` module's encoder of one string (quotes included, non-ASCII escaped).
+_quote: Callable[[str], str] = encode_basestring_ascii
+
+#: Rows joined into one string before it is written (bounded memory, few writes).
+_BATCH = 4096
+
+_TERMS = {term: f'"{term.value}"' for term in Term}
+
+
+class _Quoted(dict[str, str]):
+    """``_quote`` remembered, for the few strings every row repeats (assets, wallets, kinds)."""
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = _quote(key)
+        return value
+
+
+class RowWriter:
+    """Writes Form 8949 rows as ``json.dumps(row_document(row))`` would, remembering repeats."""
+
+    __slots__ = ("_days", "_strings")
+
+    def __init__(self) -> None:
+        self._strings = _Quoted()
+        self._days: dict[date | None, str] = {None: '"VARIOUS"'}
+
+    def _day(self, value: date | None) -> str:
+        found = self._days.get(value)
+        if found is None:
+            assert value is not None
+            found = self._days[value] = f'"{value.isoformat()}"'
+        return found
+
+    def row(self, row: Form8949Row) -> str:
+        """One row's JSON object."""
+        strings = self._strings
+        quantity = quantity_text(row.quantity)
+        kind = row.kind
+        asset = row.asset
+        description = (
+            _quote(row.description) if kind in ("realized_pnl", "funding") else _quote(f"{quantity} {asset}")
+        )
+        proceeds = _cents(row.proceeds)
+        basis = _cents(row.cost_basis)
+        lots = row.lots
+        if len(lots) == 1:
+            # A one-lot row: its lot's figures are usually the row's own objects (same text).
+            lot = lots[0]
+            lot_quantity = quantity if lot.quantity is row.quantity else quantity_text(lot.quantity)
+            lot_proceeds = proceeds if lot.proceeds is row.proceeds else _cents(lot.proceeds)
+            lot_basis = basis if lot.cost_basis is row.cost_basis else _cents(lot.cost_basis)
+            lots_text = (
+                f'[{{"acquisition_id": {_quote(lot.acquisition_id)}, "quantity": "{lot_quantity}", '
+                f'"cost_basis": "{lot_basis}", "proceeds": "{lot_proceeds}", '
+                f'"acquired_at": {_stamp(lot.acquired_at)}, '
+                f'"basis_missing": {"true" if lot.basis_missing else "false"}}}]'
+            )
+        else:
+            lots_text = "[" + ", ".join(
+                [
+                    f'{{"acquisition_id": {_quote(lot.acquisition_id)}, '
+                    f'"quantity": "{quantity_text(lot.quantity)}", '
+                    f'"cost_basis": "{_cents(lot.cost_basis)}", "proceeds": "{_cents(lot.proceeds)}", '
+                    f'"acquired_at": {_stamp(lot.acquired_at)}, '
+                    f'"basis_missing": {"true" if lot.basis_missing else "false"}}}'
+                    for lot in lots
+                ]
+            ) + "]"
+        warnings = row.warnings
+        warnings_text = "[" + ", ".join([_quote(w) for w in warnings]) + "]" if warnings else "[]"
+        return (
+            f'{{"box": {strings[row.box]}, "term": {_TERMS[row.term]}, "description": {description}, '
+            f'"asset": {strings[asset]}, "wallet": {strings[row.wallet]}, "quantity": "{quantity}", '
+            f'"date_acquired": {self._day(row.date_acquired)}, "date_sold": {self._day(row.date_sold)}, '
+            f'"proceeds": "{proceeds}", "cost_basis": "{basis}", '
+            f'"adjustment_code": {strings[row.adjustment_code]}, "adjustment": "{_cents(row.adjustment)}", '
+            f'"gain": "{_cents(row.gain)}", "disposal_id": {_quote(row.disposal_id)}, '
+            f'"kind": {strings[kind]}, "lots": {lots_text}, "warnings": {warnings_text}}}'
+        )
+
+
+def _stamp(value: datetime | None) -> str:
+    """An acquisition time as JSON: ``null`` or the quoted :func:`~marginbook.tax.document._ts`."""
+    text = _ts(value)
+    return "null" if text is None else f'"{text}"'
+
+
+def rows_json(rows: Iterable[Form8949Row]) -> Iterable[str]:
+    """The JSON list of ``rows`` in pieces (``[``, batches of rows, ``]``)."""
+    make = RowWriter().row
+    yield "["
+    batch: list[str] = []
+    first = True
+    for row in rows:
+        batch.append(make(row))
+        if len(batch) == _BATCH:
+            yield ("" if first else ", ") + ", ".join(batch)
+            first = False
+            batch = []
+    if batch:
+        yield ("" if first else ", ") + ", ".join(batch)
+    yield "]"
+
+
+def write_document_json(report: TaxReport, out: TextIO) -> None:
+    """Write ``json.dumps(to_document(report)) + "\\n"`` to ``out``, the rows written directly."""
+    # Every quote inside a JSON string is escaped, so the first unescaped ``"form_8949": []``
+    # is the key itself (after ``year``, ``method`` and ``scope``).
+    text = json.dumps(to_document(report, rows=False))
+    head, found, tail = text.partition('"form_8949": []')
+    if not found:
+        raise AssertionError("the document has no form_8949 list")
+    out.write(head)
+    out.write('"form_8949": ')
+    for piece in rows_json(report.rows):
+        out.write(piece)
+    out.write(tail)
+    out.write("\n")
