@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from marginbook.domain.events import format_timestamp
 from marginbook.domain.numbers import decimal_context
 from marginbook.tax.book import Scope
-from marginbook.tax.document import row_document, to_document
+from marginbook.tax.document import _ts, row_document, timestamp_text, to_document
 from marginbook.tax.document_json import RowWriter, write_document_json
 from marginbook.tax.engine import RunOptions
 from marginbook.tax.form8949 import Form8949Row, RowLot
@@ -103,7 +104,8 @@ def test_a_synthetic_years_file_is_json_dumps_of_its_document(scope: Scope, year
     events = synthetic_ledger(3000, seed=7, windows=8)
     options = RunOptions(scope=scope, method=Method.HIFO)
     tax_report = compute_tax_report(events, year, _profile(), None, options)
-    assert len(tax_report.rows) > 100
+    assert len(tax_report.rows) > 100 and len(tax_report.open_lots) > 100
+    assert bool(tax_report.allocation) is (scope is Scope.TRANSITION and year == 2025)
     with decimal_context():
         _same_file(tax_report)
 
@@ -135,3 +137,22 @@ def test_a_hand_made_years_file_with_odd_names_is_json_dumps_of_its_document() -
     assert tax_report.rows and any(row.warnings for row in tax_report.rows)
     assert any(len(row.lots) > 1 for row in tax_report.rows)
     _same_file(tax_report)
+
+
+_any_time = st.builds(
+    lambda moment, micro, offset: moment.replace(microsecond=micro, tzinfo=offset),
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.sampled_from([0, 0, 1, 120_000]),
+    st.sampled_from([UTC, UTC, timezone(timedelta(0)), timezone(timedelta(hours=3, minutes=30))]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_any_time)
+def test_times_are_written_as_format_timestamp_writes_them(moment: datetime) -> None:
+    assert timestamp_text(moment) == format_timestamp(moment)
+    # A lot's time: format_timestamp when it has microseconds or is not at UTC, else ISO with Z.
+    if moment.microsecond or moment.utcoffset():
+        assert _ts(moment) == format_timestamp(moment)
+    else:
+        assert _ts(moment) == moment.replace(tzinfo=None).isoformat() + "Z"

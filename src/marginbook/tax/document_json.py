@@ -21,9 +21,19 @@ from datetime import date, datetime
 from json.encoder import encode_basestring_ascii
 from typing import TextIO
 
-from marginbook.tax.document import _cents, _ts, quantity_text, to_document
+from marginbook.tax.document import (
+    AllocationFields,
+    _cents,
+    _ts,
+    allocation_fields,
+    quantity_text,
+    timestamp_text,
+    to_document,
+    usd,
+)
 from marginbook.tax.form8949 import Form8949Row
 from marginbook.tax.holding import Term
+from marginbook.tax.lots import Lot
 from marginbook.tax.report import TaxReport
 
 #: The ``json`` module's encoder of one string (quotes included, non-ASCII escaped).
@@ -113,14 +123,13 @@ def _stamp(value: datetime | None) -> str:
     return "null" if text is None else f'"{text}"'
 
 
-def rows_json(rows: Iterable[Form8949Row]) -> Iterable[str]:
-    """The JSON list of ``rows`` in pieces (``[``, batches of rows, ``]``)."""
-    make = RowWriter().row
+def _batched(texts: Iterable[str]) -> Iterable[str]:
+    """A JSON list of the objects ``texts`` in pieces (``[``, batches joined by ``, ``, ``]``)."""
     yield "["
     batch: list[str] = []
     first = True
-    for row in rows:
-        batch.append(make(row))
+    for text in texts:
+        batch.append(text)
         if len(batch) == _BATCH:
             yield ("" if first else ", ") + ", ".join(batch)
             first = False
@@ -130,17 +139,59 @@ def rows_json(rows: Iterable[Form8949Row]) -> Iterable[str]:
     yield "]"
 
 
-def write_document_json(report: TaxReport, out: TextIO) -> None:
-    """Write ``json.dumps(to_document(report)) + "\\n"`` to ``out``, the rows written directly."""
-    # Every quote inside a JSON string is escaped, so the first unescaped ``"form_8949": []``
-    # is the key itself (after ``year``, ``method`` and ``scope``).
-    text = json.dumps(to_document(report, rows=False))
-    head, found, tail = text.partition('"form_8949": []')
-    if not found:
-        raise AssertionError("the document has no form_8949 list")
-    out.write(head)
-    out.write('"form_8949": ')
-    for piece in rows_json(report.rows):
-        out.write(piece)
-    out.write(tail)
+def rows_json(rows: Iterable[Form8949Row]) -> Iterable[str]:
+    """The JSON list of ``rows`` in pieces."""
+    make = RowWriter().row
+    return _batched(make(row) for row in rows)
+
+
+def holdings_json(open_lots: Iterable[tuple[str, Lot]]) -> Iterable[str]:
+    """The document's ``holdings`` list in pieces."""
+    quoted = _Quoted()
+    return _batched(
+        f'{{"wallet": {quoted[wallet]}, "asset": {quoted[lot.asset]}, '
+        f'"acquisition_id": {_quote(lot.acquisition_id)}, "quantity": "{quantity_text(lot.quantity)}", '
+        f'"cost_basis": "{usd(lot.basis)}", "acquired_at": "{timestamp_text(lot.acquired_at)}"}}'
+        for wallet, lot in open_lots
+    )
+
+
+def allocation_json(fields: Iterable[AllocationFields]) -> Iterable[str]:
+    """The document's ``allocation`` list in pieces (from :func:`allocation_fields`)."""
+    quoted = _Quoted()
+    return _batched(
+        f'{{"asset": {quoted[asset]}, "wallet": {quoted[wallet]}, "acquisition_id": {_quote(acquisition)}, '
+        f'"quantity": "{quantity}", "cost_basis": "{basis}", "acquired_at": "{acquired}", '
+        f'"rule": {quoted[rule]}}}'
+        for asset, wallet, acquisition, quantity, basis, acquired, rule in fields
+    )
+
+
+def write_document_json(
+    report: TaxReport, out: TextIO, allocation: list[AllocationFields] | None = None
+) -> None:
+    """Write ``json.dumps(to_document(report)) + "\\n"`` to ``out``, the large lists written directly.
+
+    ``allocation``: :func:`~marginbook.tax.document.allocation_fields` of the report's
+    allocation, when the caller has made them already (for the CSV beside the file).
+    """
+    if allocation is None:
+        allocation = allocation_fields(report.allocation)
+    # Every quote inside a JSON string is escaped, so an unescaped ``"holdings": []`` can only
+    # be that key (each of the three is the only key of its name in the document).
+    text = json.dumps(to_document(report, large_lists=False))
+    pieces = (
+        ('"form_8949": []', rows_json(report.rows)),
+        ('"holdings": []', holdings_json(report.open_lots)),
+        ('"allocation": []', allocation_json(allocation)),
+    )
+    for marker, lists in pieces:
+        head, found, text = text.partition(marker)
+        if not found:
+            raise AssertionError(f"the document has no {marker}")
+        out.write(head)
+        out.write(marker[:-2])
+        for piece in lists:
+            out.write(piece)
+    out.write(text)
     out.write("\n")

@@ -126,24 +126,26 @@ def tax(
 
 
 def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None, mode: Form8949Mode) -> None:
-    from marginbook.tax.document import allocation_csv, to_document
+    from marginbook.tax.document import allocation_csv, allocation_fields, to_document
 
+    # The allocation's texts, made once for its CSV and the JSON document.
+    allocation = allocation_fields(report.allocation)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         if report.allocation:
             (out / "allocation-2025-01-01.csv").write_text(
-                allocation_csv(report.allocation), encoding="utf-8"
+                allocation_csv(report.allocation, allocation), encoding="utf-8"
             )
     if output_format is OutputFormat.JSON:
-        # ``json.dumps(to_document(report))``, its rows written without building their dicts.
+        # ``json.dumps(to_document(report))``, its long lists written without building dicts.
         from marginbook.tax.document_json import write_document_json
 
         if out is None:
-            write_document_json(report, sys.stdout)
+            write_document_json(report, sys.stdout, allocation)
         else:
             path = out / f"tax-{report.year}.json"
             with path.open("w", encoding="utf-8") as stream:
-                write_document_json(report, stream)
+                write_document_json(report, stream, allocation)
             print(f"wrote {path}", file=sys.stderr)
     elif output_format is OutputFormat.TABLE:
         _table(report)
