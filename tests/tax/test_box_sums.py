@@ -1,4 +1,4 @@
-"""Earlier years' per-box totals (:class:`BoxSums`) against the rows they stand for.
+"""Form 8949 rows and earlier years' per-box totals (:class:`BoxSums`) against plain references.
 
 ``BoxSums.add`` does not split a disposal whose slices all have one term: it adds the
 disposal's rounded proceeds and basis, which the rows' split parts add up to. These tests
@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marginbook.domain.numbers import ZERO, decimal_context
-from marginbook.tax.form8949 import BoxSums, Form8949Row, RowMaker
-from marginbook.tax.holding import Term
+from marginbook.tax.form8949 import BoxSums, Form8949Row, RowLot, RowMaker, dust_only
+from marginbook.tax.holding import Term, local_date
 from marginbook.tax.profile import Form1099DA, MonthEndRule, Profile, WalletSettings
 from marginbook.tax.records import Disposal, LotSlice
 
@@ -135,3 +136,66 @@ def test_a_disposal_with_both_terms_splits_its_cents_between_two_boxes() -> None
     # Proceeds 33.33 to the long lot (box J), the rest 66.67 to the short one (box G);
     # basis 10.01 rounded, the rest of the rounded 30.01 total (20.00) on the last slice.
     assert figures == {"J": (Decimal("33.33"), Decimal("10.01")), "G": (Decimal("66.67"), Decimal("20.00"))}
+
+
+
+def _reference_rows(maker: RowMaker, disposal: Disposal, zone: ZoneInfo) -> list[Form8949Row]:
+    """The rows of spec/cli.md written plainly: split the cents, then one row per term present.
+
+    A row of one lot is that lot (its figures, its acquisition date); a row of several sums
+    them and is acquired VARIOUS.
+    """
+    if not disposal.slices:
+        disposal = dust_only(disposal)
+    sold = local_date(disposal.disposed_at, zone)
+    proceeds, bases = maker.parts(disposal)
+    groups: dict[Term, list[RowLot]] = {}
+    for slice_, part_proceeds, part_basis in zip(disposal.slices, proceeds, bases, strict=True):
+        term = disposal.term or maker.term(slice_.acquired_at, sold)
+        groups.setdefault(term, []).append(
+            RowLot(slice_.acquisition_id, slice_.quantity, part_proceeds, part_basis, slice_.acquired_at,
+                   slice_.basis_missing)
+        )
+    rows = []
+    for term in (Term.SHORT, Term.LONG):
+        lots = groups.get(term)
+        if not lots:
+            continue
+        if len(lots) == 1:
+            (lot,) = lots
+            quantity, row_proceeds, row_basis = lot.quantity, lot.proceeds, lot.cost_basis
+            acquired = None if lot.acquired_at is None else local_date(lot.acquired_at, zone)
+        else:
+            quantity = sum((lot.quantity for lot in lots), ZERO)
+            row_proceeds = sum((lot.proceeds for lot in lots), ZERO)
+            row_basis = sum((lot.cost_basis for lot in lots), ZERO)
+            acquired = None
+        rows.append(
+            Form8949Row(
+                maker.box(term, disposal), term, disposal.asset, disposal.wallet, quantity, acquired, sold,
+                row_proceeds, row_basis, "", Decimal("0.00"), row_proceeds - row_basis, disposal.disposal_id,
+                disposal.kind, tuple(lots), disposal.warnings,
+            )
+        )
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_disposal, min_size=1, max_size=8),
+    st.sampled_from([2024, 2025]),
+    st.sampled_from(["UTC", "America/New_York"]),
+    st.sampled_from(list(MonthEndRule)),
+)
+def test_rows_are_one_per_term_present_with_the_split_cents(
+    disposals: list[Disposal], year: int, timezone: str, rule: MonthEndRule
+) -> None:
+    profile = Profile(wallets=_WALLETS, timezone=timezone, month_end=rule)
+    zone = profile.zone()
+    maker = RowMaker(year, profile, zone, rule)
+    with decimal_context():
+        for disposal in disposals:
+            rows = maker.rows(disposal)
+            expected = _reference_rows(RowMaker(year, profile, zone, rule), disposal, zone)
+            # repr too: a -0.00 where the reference has 0.00 would change the JSON.
+            assert rows == expected and repr(rows) == repr(expected)

@@ -247,6 +247,29 @@ class RowMaker:
                 )
             ]
         proceeds_parts, basis_parts = self.parts(disposal)
+        common = fixed if fixed is not None else self.common_term(slices, sold)
+        if common is not None:
+            # One term (nearly always): one row of every slice, acquired VARIOUS.
+            all_lots = tuple(
+                [
+                    _new(RowLot, (s.acquisition_id, s.quantity, part_proceeds, part_basis, s.acquired_at,
+                                  s.basis_missing))
+                    for s, part_proceeds, part_basis in zip(slices, proceeds_parts, basis_parts, strict=True)
+                ]
+            )
+            row_proceeds = sum(proceeds_parts, ZERO)
+            row_basis = sum(basis_parts, ZERO)
+            return [
+                _new(
+                    Form8949Row,
+                    (
+                        self.box(common, disposal), common, disposal.asset, disposal.wallet,
+                        sum([s.quantity for s in slices], ZERO), None, sold, row_proceeds, row_basis, "",
+                        _ZERO_CENTS, row_proceeds - row_basis, disposal.disposal_id, disposal.kind, all_lots,
+                        disposal.warnings,
+                    ),
+                )
+            ]
         by_term: dict[Term, list[RowLot]] = {}
         for slice_, part_proceeds, part_basis in zip(slices, proceeds_parts, basis_parts, strict=True):
             acquired = slice_.acquired_at
