@@ -23,7 +23,6 @@ from typing import TextIO
 
 from marginbook.tax.document import (
     AllocationFields,
-    _cents,
     _ts,
     allocation_fields,
     quantity_text,
@@ -56,11 +55,19 @@ class _Quoted(dict[str, str]):
 class RowWriter:
     """Writes Form 8949 rows as ``json.dumps(row_document(row))`` would, remembering repeats."""
 
-    __slots__ = ("_days", "_strings")
+    __slots__ = ("_days", "_stamps", "_strings")
 
     def __init__(self) -> None:
         self._strings = _Quoted()
         self._days: dict[date | None, str] = {None: '"VARIOUS"'}
+        #: A lot's acquisition time as JSON: most lots are on two or three rows (partial sales).
+        self._stamps: dict[datetime | None, str] = {None: "null"}
+
+    def _stamp(self, value: datetime | None) -> str:
+        found = self._stamps.get(value)
+        if found is None:
+            found = self._stamps[value] = f'"{_ts(value)}"'
+        return found
 
     def _day(self, value: date | None) -> str:
         found = self._days.get(value)
@@ -78,19 +85,21 @@ class RowWriter:
         description = (
             _quote(row.description) if kind in ("realized_pnl", "funding") else _quote(f"{quantity} {asset}")
         )
-        proceeds = _cents(row.proceeds)
-        basis = _cents(row.cost_basis)
+        # ``format(x, "f")`` is ``_cents``: the rows hold cents already (called inline here).
+        proceeds = format(row.proceeds, "f")
+        basis = format(row.cost_basis, "f")
+        stamp = self._stamp
         lots = row.lots
         if len(lots) == 1:
             # A one-lot row: its lot's figures are usually the row's own objects (same text).
             lot = lots[0]
             lot_quantity = quantity if lot.quantity is row.quantity else quantity_text(lot.quantity)
-            lot_proceeds = proceeds if lot.proceeds is row.proceeds else _cents(lot.proceeds)
-            lot_basis = basis if lot.cost_basis is row.cost_basis else _cents(lot.cost_basis)
+            lot_proceeds = proceeds if lot.proceeds is row.proceeds else format(lot.proceeds, "f")
+            lot_basis = basis if lot.cost_basis is row.cost_basis else format(lot.cost_basis, "f")
             lots_text = (
                 f'[{{"acquisition_id": {_quote(lot.acquisition_id)}, "quantity": "{lot_quantity}", '
                 f'"cost_basis": "{lot_basis}", "proceeds": "{lot_proceeds}", '
-                f'"acquired_at": {_stamp(lot.acquired_at)}, '
+                f'"acquired_at": {stamp(lot.acquired_at)}, '
                 f'"basis_missing": {"true" if lot.basis_missing else "false"}}}]'
             )
         else:
@@ -98,8 +107,8 @@ class RowWriter:
                 [
                     f'{{"acquisition_id": {_quote(lot.acquisition_id)}, '
                     f'"quantity": "{quantity_text(lot.quantity)}", '
-                    f'"cost_basis": "{_cents(lot.cost_basis)}", "proceeds": "{_cents(lot.proceeds)}", '
-                    f'"acquired_at": {_stamp(lot.acquired_at)}, '
+                    f'"cost_basis": "{lot.cost_basis:f}", "proceeds": "{lot.proceeds:f}", '
+                    f'"acquired_at": {stamp(lot.acquired_at)}, '
                     f'"basis_missing": {"true" if lot.basis_missing else "false"}}}'
                     for lot in lots
                 ]
@@ -111,16 +120,10 @@ class RowWriter:
             f'"asset": {strings[asset]}, "wallet": {strings[row.wallet]}, "quantity": "{quantity}", '
             f'"date_acquired": {self._day(row.date_acquired)}, "date_sold": {self._day(row.date_sold)}, '
             f'"proceeds": "{proceeds}", "cost_basis": "{basis}", '
-            f'"adjustment_code": {strings[row.adjustment_code]}, "adjustment": "{_cents(row.adjustment)}", '
-            f'"gain": "{_cents(row.gain)}", "disposal_id": {_quote(row.disposal_id)}, '
+            f'"adjustment_code": {strings[row.adjustment_code]}, "adjustment": "{row.adjustment:f}", '
+            f'"gain": "{row.gain:f}", "disposal_id": {_quote(row.disposal_id)}, '
             f'"kind": {strings[kind]}, "lots": {lots_text}, "warnings": {warnings_text}}}'
         )
-
-
-def _stamp(value: datetime | None) -> str:
-    """An acquisition time as JSON: ``null`` or the quoted :func:`~marginbook.tax.document._ts`."""
-    text = _ts(value)
-    return "null" if text is None else f'"{text}"'
 
 
 def _batched(texts: Iterable[str]) -> Iterable[str]:
