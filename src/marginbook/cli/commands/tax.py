@@ -128,8 +128,9 @@ def tax(
 def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None, mode: Form8949Mode) -> None:
     from marginbook.tax.document import allocation_csv, allocation_fields, to_document
 
-    # The allocation's texts, made once for its CSV and the JSON document.
-    allocation = allocation_fields(report.allocation)
+    # The allocation's texts, made once for its CSV and the JSON document (only those use them).
+    wanted = output_format is OutputFormat.JSON or (out is not None and bool(report.allocation))
+    allocation = allocation_fields(report.allocation) if wanted else []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         if report.allocation:
