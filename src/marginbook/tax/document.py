@@ -9,9 +9,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from marginbook.domain.events import format_timestamp
@@ -43,18 +42,28 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value is not None else "VARIOUS"
 
 
-@lru_cache(maxsize=1 << 16)
+def timestamp_text(value: datetime) -> str:
+    """:func:`~marginbook.domain.events.format_timestamp`, the same text, at half the cost for a UTC time.
+
+    The engine's times are UTC (``datetime.UTC``), mostly to the second, and nearly every
+    holding and allocation row has its own: ``isoformat`` with ``Z`` for ``+00:00`` is the
+    same text (``strftime`` and ``isoformat`` agree on four-digit years). Any other time
+    goes through ``format_timestamp``.
+    """
+    if value.tzinfo is UTC and not value.microsecond and value.year >= 1000:
+        return value.isoformat()[:-6] + "Z"
+    return format_timestamp(value)
+
+
 def _ts(value: datetime | None) -> str | None:
-    """An acquisition time (remembered: a lot's time is written on every row and holding it is on)."""
+    """A lot's acquisition time (``None``: unknown)."""
     if value is None:
         return None
+    if value.tzinfo is UTC and not value.microsecond:
+        return value.isoformat()[:-6] + "Z"
     if value.microsecond or value.utcoffset():
         return format_timestamp(value)
     return value.replace(tzinfo=None).isoformat() + "Z"
-
-
-#: ``format_timestamp`` remembered (the holdings of a year share their acquisition times).
-_stamp = lru_cache(maxsize=1 << 16)(format_timestamp)
 
 
 def quantity_text(value: Decimal) -> str:
@@ -118,24 +127,40 @@ def _totals(totals: BoxTotals) -> dict[str, str]:
     }
 
 
-def allocation_rows(rows: Iterable[AllocationRow]) -> list[dict[str, str]]:
-    """The allocation used at 2025-01-01, as it is written beside the report."""
+#: The columns of the allocation CSV and the keys of the document's ``allocation`` rows.
+ALLOCATION_COLUMNS = ("asset", "wallet", "acquisition_id", "quantity", "cost_basis", "acquired_at", "rule")
+
+#: One allocation row's texts, in :data:`ALLOCATION_COLUMNS` order.
+AllocationFields = tuple[str, str, str, str, str, str, str]
+
+
+def allocation_fields(rows: Iterable[AllocationRow]) -> list[AllocationFields]:
+    """The allocation's texts, made once for both the CSV and the JSON of a run."""
     return [
-        {
-            "asset": row.asset,
-            "wallet": row.wallet,
-            "acquisition_id": row.acquisition_id,
-            "quantity": quantity_text(row.quantity),
-            "cost_basis": usd(row.cost_basis),
-            "acquired_at": _stamp(row.acquired_at),
-            "rule": row.rule,
-        }
+        (
+            row.asset, row.wallet, row.acquisition_id, quantity_text(row.quantity), usd(row.cost_basis),
+            timestamp_text(row.acquired_at), row.rule,
+        )
         for row in rows
     ]
 
 
-def to_document(report: TaxReport) -> dict[str, Any]:
-    """The whole report as the JSON document of ``marginbook tax --format json``."""
+def allocation_rows(
+    rows: Iterable[AllocationRow], fields: list[AllocationFields] | None = None
+) -> list[dict[str, str]]:
+    """The allocation used at 2025-01-01, as it is written beside the report."""
+    return [
+        dict(zip(ALLOCATION_COLUMNS, row, strict=True))
+        for row in (fields if fields is not None else allocation_fields(rows))
+    ]
+
+
+def to_document(report: TaxReport, *, large_lists: bool = True) -> dict[str, Any]:
+    """The whole report as the JSON document of ``marginbook tax --format json``.
+
+    ``large_lists=False``: ``form_8949``, ``holdings`` and ``allocation`` are left empty,
+    for :func:`marginbook.tax.document_json.write_document_json`, which writes them itself.
+    """
     sched = report.schedule_d
     f = report.form_4952
     zone = report.profile.zone()
@@ -143,7 +168,7 @@ def to_document(report: TaxReport) -> dict[str, Any]:
         "year": report.year,
         "method": report.method.value,
         "scope": report.scope,
-        "form_8949": [row_document(row) for row in report.rows],
+        "form_8949": [row_document(row) for row in report.rows] if large_lists else [],
         "schedule_d": {
             **{line: _totals(totals) for line, totals in sched.box_lines.items()},
             "line_4": usd(sched.line_4),
@@ -223,9 +248,9 @@ def to_document(report: TaxReport) -> dict[str, Any]:
                 "acquisition_id": lot.acquisition_id,
                 "quantity": quantity_text(lot.quantity),
                 "cost_basis": usd(lot.basis),
-                "acquired_at": _stamp(lot.acquired_at),
+                "acquired_at": timestamp_text(lot.acquired_at),
             }
-            for wallet, lot in report.open_lots
+            for wallet, lot in (report.open_lots if large_lists else ())
         ],
         "open_short_sales": [
             {
@@ -238,7 +263,7 @@ def to_document(report: TaxReport) -> dict[str, Any]:
             }
             for s in report.open_shorts
         ],
-        "allocation": allocation_rows(report.allocation),
+        "allocation": allocation_rows(report.allocation) if large_lists else [],
         "warnings": list(report.warnings),
     }
     taxable_income = report.profile.year(report.year).taxable_income
@@ -252,11 +277,13 @@ def to_document(report: TaxReport) -> dict[str, Any]:
     return document
 
 
-def allocation_csv(rows: Iterable[AllocationRow]) -> str:
-    """The allocation used, as CSV ``asset,wallet,acquisition_id,quantity,cost_basis,acquired_at,rule``."""
+def allocation_csv(rows: Iterable[AllocationRow], fields: list[AllocationFields] | None = None) -> str:
+    """The allocation used, as CSV ``asset,wallet,acquisition_id,quantity,cost_basis,acquired_at,rule``.
+
+    ``fields``: :func:`allocation_fields` of ``rows`` when the caller has them already.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("asset", "wallet", "acquisition_id", "quantity", "cost_basis", "acquired_at", "rule"))
-    for row in allocation_rows(rows):
-        writer.writerow(row.values())
+    writer.writerow(ALLOCATION_COLUMNS)
+    writer.writerows(fields if fields is not None else allocation_fields(rows))
     return out.getvalue()

@@ -178,6 +178,28 @@ class RowMaker:
             long_from = self._long_from[acquired] = first_long_term_day(self._day_of(acquired), self._rule)
         return Term.LONG if sold >= long_from else Term.SHORT
 
+    def common_term(self, slices: Sequence[LotSlice], sold: date) -> Term | None:
+        """The term of every one of ``slices`` sold on ``sold``, or ``None`` when they differ.
+
+        :meth:`term` for each slice, inline: earlier years' disposals ask it for every slice.
+        """
+        long_from = self._long_from
+        first: bool | None = None
+        for slice_ in slices:
+            acquired = slice_.acquired_at
+            if acquired is None:
+                long = False
+            else:
+                day = long_from.get(acquired)
+                if day is None:
+                    day = long_from[acquired] = first_long_term_day(self._day_of(acquired), self._rule)
+                long = sold >= day
+            if first is None:
+                first = long
+            elif long is not first:
+                return None
+        return Term.LONG if first else Term.SHORT
+
     def box(self, term: Term, disposal: Disposal) -> str:
         """:func:`box_for`, remembered per (wallet, 1099-DA, term)."""
         key = (disposal.wallet, disposal.reported_on_1099da, term)
@@ -225,6 +247,29 @@ class RowMaker:
                 )
             ]
         proceeds_parts, basis_parts = self.parts(disposal)
+        common = fixed if fixed is not None else self.common_term(slices, sold)
+        if common is not None:
+            # One term (nearly always): one row of every slice, acquired VARIOUS.
+            all_lots = tuple(
+                [
+                    _new(RowLot, (s.acquisition_id, s.quantity, part_proceeds, part_basis, s.acquired_at,
+                                  s.basis_missing))
+                    for s, part_proceeds, part_basis in zip(slices, proceeds_parts, basis_parts, strict=True)
+                ]
+            )
+            row_proceeds = sum(proceeds_parts, ZERO)
+            row_basis = sum(basis_parts, ZERO)
+            return [
+                _new(
+                    Form8949Row,
+                    (
+                        self.box(common, disposal), common, disposal.asset, disposal.wallet,
+                        sum([s.quantity for s in slices], ZERO), None, sold, row_proceeds, row_basis, "",
+                        _ZERO_CENTS, row_proceeds - row_basis, disposal.disposal_id, disposal.kind, all_lots,
+                        disposal.warnings,
+                    ),
+                )
+            ]
         by_term: dict[Term, list[RowLot]] = {}
         for slice_, part_proceeds, part_basis in zip(slices, proceeds_parts, basis_parts, strict=True):
             acquired = slice_.acquired_at
@@ -289,17 +334,42 @@ class BoxSums:
         self._sums: dict[str, list[Decimal]] = {}
 
     def add(self, disposal: Disposal) -> None:
-        """Add the cents of the rows ``disposal`` would give to their boxes."""
-        if not disposal.slices:
+        """Add the cents of the rows ``disposal`` would give to their boxes.
+
+        A disposal's slices are split to the cent with the remainder on the last one, so the
+        parts of one box add up to the disposal's rounded proceeds and basis exactly: when
+        every slice has the same term (nearly always), those two roundings are all the box
+        needs, without splitting. Mixed terms split as the rows do.
+        """
+        slices = disposal.slices
+        if not slices:
             disposal = dust_only(disposal)
+            slices = disposal.slices
+        maker = self._maker
+        term = disposal.term
+        if term is None:
+            sold = self._day_of(disposal.disposed_at)
+            term = maker.common_term(slices, sold)
+            if term is None:
+                self._add_split(disposal, sold)
+                return
+        basis = slices[0].basis if len(slices) == 1 else sum([s.basis for s in slices], ZERO)
+        proceeds = to_cents(disposal.proceeds)
+        box = maker.box(term, disposal)
+        total = self._sums.get(box)
+        if total is None:
+            self._sums[box] = [proceeds, to_cents(basis)]
+        else:
+            total[0] += proceeds
+            total[1] += to_cents(basis)
+
+    def _add_split(self, disposal: Disposal, sold: date) -> None:
+        """Add a disposal whose slices have both terms: each slice's cents to its box."""
         maker = self._maker
         sums = self._sums
-        sold = self._day_of(disposal.disposed_at)
         proceeds, bases = maker.parts(disposal)
-        fixed = disposal.term
         for slice_, part_proceeds, part_basis in zip(disposal.slices, proceeds, bases, strict=True):
-            term = fixed if fixed is not None else maker.term(slice_.acquired_at, sold)
-            box = maker.box(term, disposal)
+            box = maker.box(maker.term(slice_.acquired_at, sold), disposal)
             total = sums.get(box)
             if total is None:
                 sums[box] = [part_proceeds, part_basis]

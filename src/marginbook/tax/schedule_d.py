@@ -76,10 +76,18 @@ def loss_limit(profile: Profile) -> Decimal:
 
 def box_totals(rows: Iterable[Form8949Row | BoxAmounts]) -> dict[str, BoxTotals]:
     """Totals per box letter."""
-    totals: dict[str, BoxTotals] = {}
+    # Running sums in lists (a year has up to hundreds of thousands of rows), added in the
+    # same order from the same zeros as ``BoxTotals.plus`` would.
+    sums: dict[str, list[Decimal]] = {}
     for row in rows:
-        totals[row.box] = totals.get(row.box, BoxTotals()).plus(row)
-    return totals
+        box = sums.get(row.box)
+        if box is None:
+            box = sums[row.box] = [ZERO, ZERO, ZERO, ZERO]
+        box[0] += row.proceeds
+        box[1] += row.cost_basis
+        box[2] += row.adjustment
+        box[3] += row.gain
+    return {box: BoxTotals(*figures) for box, figures in sums.items()}
 
 
 def schedule_d(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -127,18 +126,28 @@ def tax(
 
 
 def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None, mode: Form8949Mode) -> None:
-    from marginbook.tax.document import allocation_csv, to_document
+    from marginbook.tax.document import allocation_csv, allocation_fields, to_document
 
+    # The allocation's texts, made once for its CSV and the JSON document (only those use them).
+    wanted = output_format is OutputFormat.JSON or (out is not None and bool(report.allocation))
+    allocation = allocation_fields(report.allocation) if wanted else []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         if report.allocation:
             (out / "allocation-2025-01-01.csv").write_text(
-                allocation_csv(report.allocation), encoding="utf-8"
+                allocation_csv(report.allocation, allocation), encoding="utf-8"
             )
     if output_format is OutputFormat.JSON:
-        # No indent: only the C encoder is fast enough for a year of a million-event ledger.
-        text = json.dumps(to_document(report)) + "\n"
-        _write_or_print(text, out, f"tax-{report.year}.json")
+        # ``json.dumps(to_document(report))``, its long lists written without building dicts.
+        from marginbook.tax.document_json import write_document_json
+
+        if out is None:
+            write_document_json(report, sys.stdout, allocation)
+        else:
+            path = out / f"tax-{report.year}.json"
+            with path.open("w", encoding="utf-8") as stream:
+                write_document_json(report, stream, allocation)
+            print(f"wrote {path}", file=sys.stderr)
     elif output_format is OutputFormat.TABLE:
         _table(report)
     else:
@@ -154,15 +163,6 @@ def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None, mode
             output_format.value, document, out, report.profile, form_8949_mode=mode.value
         ):
             print(f"wrote {path}", file=sys.stderr)
-
-
-def _write_or_print(text: str, out: Path | None, name: str) -> None:
-    if out is None:
-        sys.stdout.write(text)
-        return
-    path = out / name
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}", file=sys.stderr)
 
 
 def _table(report: TaxReport) -> None:
