@@ -119,6 +119,43 @@ def test_box_sums_are_the_sums_of_the_rows_per_box(
         assert all(value.as_tuple().exponent == -2 for value in figures), (box, figures)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_disposal, min_size=1, max_size=12),
+    st.sampled_from([2024, 2025]),
+    st.sampled_from(["UTC", "America/New_York"]),
+    st.sampled_from(list(MonthEndRule)),
+)
+def test_a_sale_added_without_its_record_counts_as_the_record_would(
+    disposals: list[Disposal], year: int, timezone: str, rule: MonthEndRule
+) -> None:
+    # The fast fold adds its earlier years' sales (term by lots, on 1099-DA) by their parts
+    # alone, and builds the record only when ``add_sale`` declines (no lots, both terms).
+    sales = [d._replace(term=None, reported_on_1099da=True) for d in disposals]
+    profile = Profile(wallets=_WALLETS, timezone=timezone, month_end=rule)
+    zone = profile.zone()
+    by_record = BoxSums(year, profile, zone, rule)
+    by_parts = BoxSums(year, profile, zone, rule)
+    declined = 0
+    with decimal_context():
+        for sale in sales:
+            by_record.add(sale)
+            if not by_parts.add_sale(
+                sale.wallet, sale.disposed_at, sale.proceeds, [s.acquired_at for s in sale.slices],
+                [s.basis for s in sale.slices],
+            ):
+                declined += 1
+                by_parts.add(sale)
+    assert by_parts.amounts() == by_record.amounts()  # the same boxes, met in the same order
+    maker = RowMaker(year, profile, zone, rule)
+    mixed = sum(
+        1 for sale in sales
+        if not sale.slices
+        or len({maker.term(s.acquired_at, local_date(sale.disposed_at, zone)) for s in sale.slices}) > 1
+    )
+    assert declined == mixed
+
+
 def test_a_disposal_with_both_terms_splits_its_cents_between_two_boxes() -> None:
     """A fixed case the property must cover: one sale of a long and a short lot, 1/3 each way."""
     profile = Profile(wallets=_WALLETS)

@@ -97,14 +97,15 @@ class Form8949Row(NamedTuple):
         return f"{plain(self.quantity)} {self.asset}"
 
 
-def box_for(term: Term, tax_year: int, disposal: Disposal, profile: Profile) -> str:
-    """The Form 8949 box of a disposal (rules spec 3; spec/cli.md "Box choice")."""
+def box_for(term: Term, tax_year: int, wallet_name: str, reported_on_1099da: bool, profile: Profile) -> str:
+    """The Form 8949 box of a disposal from ``wallet_name`` (rules spec 3; spec/cli.md "Box
+    choice"); ``reported_on_1099da`` is the disposal's (``False``: never on a broker's form)."""
     long = term is Term.LONG
     if tax_year <= 2024:
         return _BOXES_2024[long]
     status = "none"
-    wallet = profile.wallet(disposal.wallet)
-    if disposal.reported_on_1099da and wallet.custodial and wallet.form_1099da is not Form1099DA.NONE:
+    wallet = profile.wallet(wallet_name)
+    if reported_on_1099da and wallet.custodial and wallet.form_1099da is not Form1099DA.NONE:
         status = wallet.form_1099da.value
     return _BOXES_2025[status][long]
 
@@ -179,14 +180,18 @@ class RowMaker:
         return Term.LONG if sold >= long_from else Term.SHORT
 
     def common_term(self, slices: Sequence[LotSlice], sold: date) -> Term | None:
-        """The term of every one of ``slices`` sold on ``sold``, or ``None`` when they differ.
+        """The term of every one of ``slices`` sold on ``sold``, or ``None`` when they differ."""
+        return self.common_term_of([s.acquired_at for s in slices], sold)
 
-        :meth:`term` for each slice, inline: earlier years' disposals ask it for every slice.
+    def common_term_of(self, acquired_at: Iterable[datetime | None], sold: date) -> Term | None:
+        """The term of units acquired at each of ``acquired_at`` (``None``: unknown) sold on
+        ``sold``, or ``None`` when they differ.
+
+        :meth:`term` for each, inline: earlier years' disposals ask it for every part.
         """
         long_from = self._long_from
         first: bool | None = None
-        for slice_ in slices:
-            acquired = slice_.acquired_at
+        for acquired in acquired_at:
             if acquired is None:
                 long = False
             else:
@@ -201,11 +206,15 @@ class RowMaker:
         return Term.LONG if first else Term.SHORT
 
     def box(self, term: Term, disposal: Disposal) -> str:
+        """The box of ``disposal``'s units of ``term`` (:meth:`box_of`)."""
+        return self.box_of(term, disposal.wallet, disposal.reported_on_1099da)
+
+    def box_of(self, term: Term, wallet: str, reported_on_1099da: bool) -> str:
         """:func:`box_for`, remembered per (wallet, 1099-DA, term)."""
-        key = (disposal.wallet, disposal.reported_on_1099da, term)
+        key = (wallet, reported_on_1099da, term)
         found = self._boxes.get(key)
         if found is None:
-            found = self._boxes[key] = box_for(term, self._year, disposal, self._profile)
+            found = self._boxes[key] = box_for(term, self._year, wallet, reported_on_1099da, self._profile)
         return found
 
     def parts(self, disposal: Disposal) -> tuple[list[Decimal], list[Decimal]]:
@@ -354,28 +363,48 @@ class BoxSums:
                 self._add_split(disposal, sold)
                 return
         basis = slices[0].basis if len(slices) == 1 else sum([s.basis for s in slices], ZERO)
-        proceeds = to_cents(disposal.proceeds)
-        box = maker.box(term, disposal)
+        self._total(maker.box(term, disposal), to_cents(disposal.proceeds), to_cents(basis))
+
+    def add_sale(
+        self,
+        wallet: str,
+        disposed_at: datetime,
+        proceeds: Decimal,
+        acquired_at: Sequence[datetime | None],
+        bases: Sequence[Decimal],
+    ) -> bool:
+        """:meth:`add` for a disposal whose record was never built (the fast fold's earlier years).
+
+        The disposal is one reported on Form 1099-DA with its term by its lots, which were
+        acquired at ``acquired_at`` and carry ``bases``. Returns ``False``, adding nothing, when
+        there is no lot or the lots have both terms: the caller then builds the record and
+        calls :meth:`add`.
+        """
+        if not acquired_at:
+            return False
+        maker = self._maker
+        term = maker.common_term_of(acquired_at, self._day_of(disposed_at))
+        if term is None:
+            return False
+        basis = bases[0] if len(bases) == 1 else sum(bases, ZERO)
+        self._total(maker.box_of(term, wallet, True), to_cents(proceeds), to_cents(basis))
+        return True
+
+    def _total(self, box: str, proceeds: Decimal, basis: Decimal) -> None:
+        """Add a row's (or one box's part of a disposal's) cents to ``box``."""
         total = self._sums.get(box)
         if total is None:
-            self._sums[box] = [proceeds, to_cents(basis)]
+            self._sums[box] = [proceeds, basis]
         else:
             total[0] += proceeds
-            total[1] += to_cents(basis)
+            total[1] += basis
 
     def _add_split(self, disposal: Disposal, sold: date) -> None:
         """Add a disposal whose slices have both terms: each slice's cents to its box."""
         maker = self._maker
-        sums = self._sums
         proceeds, bases = maker.parts(disposal)
         for slice_, part_proceeds, part_basis in zip(disposal.slices, proceeds, bases, strict=True):
-            box = maker.box(maker.term(slice_.acquired_at, sold), disposal)
-            total = sums.get(box)
-            if total is None:
-                sums[box] = [part_proceeds, part_basis]
-            else:
-                total[0] += part_proceeds
-                total[1] += part_basis
+            self._total(maker.box(maker.term(slice_.acquired_at, sold), disposal), part_proceeds, part_basis)
 
     def amounts(self) -> list[BoxAmounts]:
         """The totals so far, per box in the order the boxes were first met."""
