@@ -1,0 +1,197 @@
+"""The columnar SQLite reader and encoder against the event encoder and the ``Decimal`` fold.
+
+A ledger written to a SQLite file is read by the tax engine as columns
+(:class:`marginbook.app.stored_events.SqliteColumns`); :func:`encode_columns` encodes its
+common rows vectorised and reads the others back as events. Random ledgers of every kind
+(those of :mod:`tests.tax.test_fast_fold`, with some transfers made fee-less and plain so that
+they take the vectorised path, USD rows, 18-decimal quantities, crypto fees, income,
+transfers with fees, dates across the 2025 switch) must give the program the event encoder
+writes for the same events, operation by operation, and the ``Decimal`` fold's records.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import strategies as st
+
+from marginbook.app.stored_events import SqliteColumns, stored_events, tax_events_from_store
+from marginbook.domain.events import EventKind, LedgerEvent
+from marginbook.domain.numbers import decimal_context
+from marginbook.ledger import open_store
+from marginbook.tax.book import Scope
+from marginbook.tax.engine import Fold, RunOptions, run_decimal_fold, run_engine
+from marginbook.tax.fast import fast_fold
+from marginbook.tax.fast.columnar import encode_columns
+from marginbook.tax.fast.encode import Program, encode
+from marginbook.tax.methods import Method
+from marginbook.tax.profile import TransferFeeTreatment
+from tests.tax.test_fast_fold import PROFILE, START, assert_same, build, step
+
+T = TypeVar("T")
+
+
+def _ops(program: Program) -> list[tuple[object, ...]]:
+    """Each operation by names and exact values (ids of wallets and assets may differ)."""
+    wallets = {number: name for name, number in program.wallets.items()}
+    assets = {number: name for name, number in program.assets.items()}
+    arrays = {name: column.tolist() for name, column in program.arrays.items()}
+    found = []
+    for index, meta in enumerate(program.meta):
+        a = arrays["asset"][index]
+        fact = arrays["acquisition"][index]
+        found.append(
+            (
+                arrays["kind"][index],
+                wallets.get(arrays["wallet"][index]),
+                wallets.get(arrays["wallet2"][index]),
+                assets.get(a),
+                Decimal(arrays["quantity"][index]).scaleb(-program.scales[a] if a >= 0 else 0),
+                arrays["key"][index],
+                None if fact < 0 else program.facts[fact],
+                arrays["flag"][index],
+                meta,
+            )
+        )
+    return found
+
+
+def _scales(program: Program) -> dict[str, int]:
+    return {name: program.scales[number] for name, number in program.assets.items()}
+
+
+def _ledger(steps: list, fine: bool, plain: list[bool], usd_rows: bool) -> list[LedgerEvent]:
+    """``build``'s ledger, some transfers made plain (no fee, no value), USD rows added."""
+    events = []
+    flags = iter(plain * (len(steps) // max(len(plain), 1) + 1))
+    for ledger_event in build(steps, fine):
+        if ledger_event.kind is EventKind.TRANSFER and next(flags, False):
+            ledger_event = replace(ledger_event, usd_value=None, fee_asset=None, fee_amount=None)
+        events.append(ledger_event)
+    if usd_rows and events:
+        moment = events[0].timestamp
+        events.insert(
+            0,
+            LedgerEvent(id="usd-in", timestamp=moment, kind=EventKind.DEPOSIT, wallet="kraken", asset="USD",
+                        amount=Decimal("5000")),
+        )
+        later = events[len(events) // 2].timestamp
+        events.insert(
+            len(events) // 2 + 1,
+            LedgerEvent(id="usd-buy", timestamp=later, kind=EventKind.BUY, wallet="kraken", asset="USD",
+                        amount=Decimal("100"), counter_asset="USD", counter_amount=Decimal("100")),
+        )
+    return events
+
+
+def _attempt(run: Callable[[], T]) -> tuple[T | None, Exception | None]:
+    try:
+        return run(), None
+    except Exception as error:
+        return None, error
+
+
+def _store(directory: str, events: list[LedgerEvent]):  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{Path(directory) / 'ledger.db'}")
+    store.add_events(events)
+    return store
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+@given(
+    st.lists(step, min_size=1, max_size=60),
+    st.lists(st.booleans(), min_size=1, max_size=8),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(list(Scope)),
+    st.sampled_from([None, None, Method.FIFO, Method.LIFO]),
+    st.sampled_from([TransferFeeTreatment.DISPOSAL, TransferFeeTreatment.IGNORE]),
+    st.sampled_from([None, 2025, 2026]),
+)
+def test_columnar_program_and_records_equal_the_event_paths(
+    steps: list, plain: list[bool], fine: bool, usd_rows: bool, scope: Scope, method: Method | None,
+    transfer_fee: TransferFeeTreatment, end_year: int | None,
+) -> None:
+    events = _ledger(steps, fine, plain, usd_rows)
+    profile = replace(PROFILE, transfer_fee=transfer_fee)
+    end = None if end_year is None else datetime(end_year, 1, 1, tzinfo=UTC)
+    options = RunOptions(scope=scope, method=method, end=end)
+    with tempfile.TemporaryDirectory() as directory, _store(directory, events) as store:
+        read = tax_events_from_store(store, end)
+        columns = read.columns()  # type: ignore[attr-defined]
+        assert isinstance(columns, SqliteColumns)
+        stored = list(stored_events(store, end))
+        with decimal_context():
+            reference, refused = _attempt(lambda: encode(stored, Fold(profile, None, options)))
+            columnar, failed = _attempt(lambda: encode_columns(columns, Fold(profile, None, options)))
+        if failed is not None:
+            # The event encoder stands aside the same way (fast_fold then returns None).
+            assert refused is not None and type(failed) is type(refused), (failed, refused)
+        elif columnar is None:
+            assert method is Method.LIFO or not stored
+        else:
+            assert refused is None, "the columnar encoder took a ledger the event encoder refuses"
+        if columnar is not None and reference is not None:
+            assert _ops(columnar[0]) == _ops(reference[0])
+            assert _scales(columnar[0]) == _scales(reference[0])
+            assert columnar[1].universal_2025 == reference[1].universal_2025
+            assert columnar[1].income == reference[1].income
+            assert columnar[1].expenses == reference[1].expenses
+            event("columnar program")
+        try:
+            exact = run_decimal_fold(stored, profile, None, options)
+        except Exception as error:
+            assert fast_fold(read, profile, None, options) is None
+            with pytest.raises(type(error)) as raised:
+                run_engine(read, profile, None, options)
+            assert str(raised.value) == str(error)
+            return
+        fast = fast_fold(read, profile, None, options)
+        if fast is None:
+            fast = run_engine(read, profile, None, options)
+        assert_same(fast, exact)
+
+
+def test_columnar_reader_reads_the_rows_and_events_in_ledger_order(tmp_path: Path) -> None:
+    """The frame's columns (nulls as ``''`` with their flags) and the events read back by ``seq``."""
+    moment = START
+    events = [
+        LedgerEvent(id="b", timestamp=moment, kind=EventKind.BUY, wallet="w", asset="ETH",
+                    amount=Decimal("1.000000000000000001"), counter_asset="USD", counter_amount=Decimal("3000"),
+                    fee_asset="USD", fee_amount=Decimal("1.5")),
+        LedgerEvent(id="t", timestamp=moment, kind=EventKind.TRANSFER, wallet="w", asset="ETH",
+                    amount=Decimal("0.5"), to_wallet="v"),
+        LedgerEvent(id="a", timestamp=moment - timedelta(days=1), kind=EventKind.INCOME, wallet="v", asset="SOL",
+                    amount=Decimal("2"), usd_value=Decimal("40")),
+    ]
+    with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
+        store.add_events(events)
+        columns = tax_events_from_store(store, None).columns()  # type: ignore[attr-defined]
+        frame = columns.frame
+        assert frame["id"].to_list() == ["a", "b", "t"]
+        assert frame["fee_asset"].to_list() == ["", "USD", ""]
+        assert frame["to_wallet"].to_list() == ["", "", "v"]
+        assert frame["amount"].to_list() == ["2", "1.000000000000000001", "0.5"]
+        assert (np.array(frame["flags"].to_list()) & 8).tolist() == [8, 0, 0]  # usd_value set
+        assert (np.array(frame["flags"].to_list()) & 32).tolist() == [32, 32, 0]  # to_wallet null
+        seqs = frame["seq"].to_list()
+        read = columns.events([seqs[2], seqs[0]])
+        assert [e.id for e in read] == ["t", "a"]
+        assert read == [e for e in stored_events(store) if e.id in ("t", "a")][::-1]
+
+
+def test_in_memory_sqlite_has_no_columnar_reader() -> None:
+    with open_store("sqlite://") as store:
+        assert tax_events_from_store(store, None).columns() is None  # type: ignore[attr-defined]
