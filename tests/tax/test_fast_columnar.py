@@ -195,3 +195,26 @@ def test_columnar_reader_reads_the_rows_and_events_in_ledger_order(tmp_path: Pat
 def test_in_memory_sqlite_has_no_columnar_reader() -> None:
     with open_store("sqlite://") as store:
         assert tax_events_from_store(store, None).columns() is None  # type: ignore[attr-defined]
+
+
+def test_columnar_reader_in_two_halves_reads_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ledger read as two halves at once (split at a time that several rows share) is the
+    same frame as read at once, in ledger order."""
+    import marginbook.app.stored_events as reader
+
+    events = [
+        LedgerEvent(id=f"e{n}", timestamp=START + timedelta(minutes=n // 3), kind=EventKind.BUY, wallet="w",
+                    asset="BTC", amount=Decimal(n + 1), counter_asset="USD", counter_amount=Decimal(10 * n + 10))
+        for n in range(11)
+    ]
+    with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
+        store.add_events(events)
+        end = START + timedelta(minutes=3)
+        monkeypatch.setattr(reader, "_SPLIT_FROM", 10**9)
+        whole = tax_events_from_store(store, end).columns().frame  # type: ignore[attr-defined]
+        monkeypatch.setattr(reader, "_SPLIT_FROM", 2)
+        columns = tax_events_from_store(store, end).columns()  # type: ignore[attr-defined]
+        assert columns._middle(reader.time_micros(end)) == reader.time_micros(START + timedelta(minutes=1))
+        halves = columns.frame
+    assert whole["id"].to_list() == [f"e{n}" for n in range(9)]
+    assert halves.equals(whole)

@@ -76,6 +76,11 @@ class StoredEvent(NamedTuple):
     origin: Origin
 
 
+def time_micros(moment: datetime) -> int:
+    """An instant as the ledger's ``ts_us`` (microseconds since 1970)."""
+    return (moment.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
 def _time(micros: int | None) -> datetime | None:
     return None if micros is None else _EPOCH + timedelta(microseconds=micros)
 
@@ -301,6 +306,10 @@ _COLUMNS_SQL = """SELECT seq, ts_us, id, kind, wallet, asset, amount,
  (fee_asset IS NULL) + 2 * (fee_amount IS NULL) + 4 * (counter_amount IS NULL) + 8 * (usd_value IS NOT NULL)
  + 16 * (lots IS NOT NULL AND lots != '') + 32 * (to_wallet IS NULL) AS flags
 FROM events"""
+#: Beyond every ledger time (microseconds), for the reader's bounds.
+_END_OF_TIME = 2**62
+#: From this many rows the columnar reader reads two halves at once.
+_SPLIT_FROM = 100_000
 #: Rows read back as events per statement (``seq IN (...)``).
 _BY_SEQ = 500
 
@@ -320,25 +329,58 @@ class SqliteColumns:
 
     @property
     def frame(self) -> Any:
-        """The rows (``marginbook.tax.fast.columnar.FRAME_COLUMNS``) in ledger order."""
+        """The rows (``marginbook.tax.fast.columnar.FRAME_COLUMNS``) in ledger order.
+
+        Read in two halves of the ledger at once (two connections, two threads: the driver
+        and polars do the work outside the interpreter lock), about half the wall time of one.
+        """
         if self._frame is None:
-            import adbc_driver_sqlite.dbapi as adbc
+            from concurrent.futures import ThreadPoolExecutor
+
             import polars as pl
 
-            sql = _COLUMNS_SQL
-            parameters: tuple[int, ...] = ()
-            if self._end is not None:
-                sql += " WHERE ts_us < ?"
-                parameters = ((self._end.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1),)
-            sql += " ORDER BY ts_us, seq"
-            with adbc.connect(f"file:{quote(self._path)}?mode=ro") as connection:
-                cursor = connection.cursor()
-                try:
-                    cursor.execute(sql, parameters)
-                    self._frame = pl.DataFrame(cursor.fetch_arrow())
-                finally:
-                    cursor.close()
+            end = _END_OF_TIME if self._end is None else time_micros(self._end)
+            middle = self._middle(end)
+            if middle is None:
+                self._frame = self._read(-_END_OF_TIME, end)
+            else:
+                with ThreadPoolExecutor(2) as pool:
+                    first = pool.submit(self._read, -_END_OF_TIME, middle)
+                    second = pool.submit(self._read, middle, end)
+                    self._frame = pl.concat([first.result(), second.result()], rechunk=True)
         return self._frame
+
+    def _middle(self, end: int) -> int | None:
+        """The time that splits the rows before ``end`` in halves (``None``: too few to split)."""
+        raw = self._store.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT count(*) FROM events WHERE ts_us < ?", (end,))
+            count = int(cursor.fetchone()[0])
+            if count < _SPLIT_FROM:
+                return None
+            cursor.execute(
+                "SELECT ts_us FROM events WHERE ts_us < ? ORDER BY ts_us LIMIT 1 OFFSET ?", (end, count // 2)
+            )
+            middle = int(cursor.fetchone()[0])
+            cursor.close()
+        finally:
+            raw.close()
+        return middle
+
+    def _read(self, start: int, end: int) -> Any:
+        """The rows from ``start`` (inclusive) to ``end`` (exclusive), in ledger order."""
+        import adbc_driver_sqlite.dbapi as adbc
+        import polars as pl
+
+        sql = f"{_COLUMNS_SQL} WHERE ts_us >= ? AND ts_us < ? ORDER BY ts_us, seq"
+        with adbc.connect(f"file:{quote(self._path)}?mode=ro") as connection:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, (start, end))
+                return pl.DataFrame(cursor.fetch_arrow())
+            finally:
+                cursor.close()
 
     def events(self, seqs: Sequence[int]) -> list[StoredEvent]:
         """The full events of the rows ``seqs`` (as :func:`stored_events` reads them), in that order."""

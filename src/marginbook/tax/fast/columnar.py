@@ -309,38 +309,53 @@ def _moments(micros: Any) -> list[datetime]:
     return [epoch + delta(microseconds=m) for m in micros.tolist()]
 
 
-def _fee(fee_asset: str, fee_amount: str) -> Decimal:
-    """The inline path's fee: the fee amount when there is a fee asset and it is not zero."""
-    if not fee_asset or not fee_amount:
-        return ZERO
-    fee = Decimal(fee_amount)
-    return fee if fee else ZERO
+def _fees(texts: list[str]) -> dict[str, Decimal]:
+    """The inline path's fee of each fee text: its amount, or ``ZERO`` for none or a zero amount
+    (``''``: no fee asset or no amount)."""
+    fees = {"": ZERO}
+    for text in set(texts):
+        if text:
+            fee = Decimal(text)
+            fees[text] = fee if fee else ZERO
+    return fees
+
+
+def _fee_texts(rows: pl.DataFrame) -> list[str]:
+    """Each row's fee amount text when it has a fee asset, else ``''``."""
+    import polars as pl
+
+    fee = pl.when(pl.col("fee_asset") != "").then(pl.col("fee_amount")).otherwise(pl.lit(""))
+    texts: list[str] = rows.select(fee=fee)["fee"].to_list()
+    return texts
 
 
 def _facts(rows: pl.DataFrame, micros: Any, bought: Any) -> list[tuple[str, datetime, Decimal, Decimal]]:
     """Each new lot's facts: a buy's basis is its counter amount plus fee, a moved part's zero."""
-    number = Decimal
-    fee = _fee
-    facts = []
-    for id_, at, amount, value, fee_asset, fee_amount, is_buy in zip(
-        rows["id"].to_list(), _moments(micros), rows["amount"].to_list(), rows["counter_amount"].to_list(),
-        rows["fee_asset"].to_list(), rows["fee_amount"].to_list(), bought.tolist(), strict=True,
-    ):
-        basis = number(value) + fee(fee_asset, fee_amount) if is_buy else ZERO
-        facts.append((id_, at, basis, number(amount)))
-    return facts
+    number, zero = Decimal, ZERO
+    fee_texts = _fee_texts(rows)
+    fees = _fees(fee_texts)
+    values = [
+        value if is_buy else ""
+        for value, is_buy in zip(rows["counter_amount"].to_list(), bought.tolist(), strict=True)
+    ]
+    return [
+        (id_, at, number(value) + fees[fee] if value else zero, number(amount))
+        for id_, at, amount, value, fee in zip(
+            rows["id"].to_list(), _moments(micros), rows["amount"].to_list(), values, fee_texts, strict=True
+        )
+    ]
 
 
 def _sale_metas(rows: pl.DataFrame, micros: Any) -> list[tuple[object, ...]]:
     """Each sale's disposal meta (``Encoder.dispose``'s, FIFO: no identification note)."""
     number = Decimal
-    fee = _fee
+    fee_texts = _fee_texts(rows)
+    fees = _fees(fee_texts)
     return [
-        ("d", id_, id_, "sell", at, wallet, asset, number(amount),
-         number(value) - fee(fee_asset, fee_amount), ())
-        for id_, at, amount, value, fee_asset, fee_amount, wallet, asset in zip(
+        ("d", id_, id_, "sell", at, wallet, asset, number(amount), number(value) - fees[fee], ())
+        for id_, at, amount, value, fee, wallet, asset in zip(
             rows["id"].to_list(), _moments(micros), rows["amount"].to_list(),
-            rows["counter_amount"].to_list(), rows["fee_asset"].to_list(), rows["fee_amount"].to_list(),
-            rows["wallet"].to_list(), rows["asset"].to_list(), strict=True,
+            rows["counter_amount"].to_list(), fee_texts, rows["wallet"].to_list(), rows["asset"].to_list(),
+            strict=True,
         )
     ]

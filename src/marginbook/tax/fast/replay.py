@@ -126,6 +126,15 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     slice_ids = ids = [facts[roots[lot]][0] for lot in s_lot]
     slice_ats = ats = [facts[roots[lot]][1] for lot in s_lot]
     missing = lots[:, L_MISSING].tolist()
+    # Per operation: a part from a lot without basis, or units beyond the dust not covered by
+    # lots (a disposal of either needs the Decimal fold's missing-basis path).
+    if len(slices):
+        taken_missing = np.concatenate([[0], np.cumsum(lots[slices[:, S_LOT], L_MISSING])])
+    else:
+        taken_missing = np.zeros(1, dtype=np.int64)
+    dust_of_op = np.array([*dust_units, 0], dtype=np.int64)[np.asarray(program.asset_of_op, dtype=np.int64)]
+    beyond_dust = (uncovered > 0) & (uncovered > dust_of_op)
+    without_basis = ((taken_missing[starts[1:]] > taken_missing[starts[:-1]]) | beyond_dust).tolist()
     result = fold.result
     disposals = result.disposals.append
     first = starts.tolist()
@@ -154,12 +163,9 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         tag = meta[0]
         begin, end = first[op], first[op + 1]
         if tag == "d":
-            a = asset_of_op[op]
-            if (left[op] or any(missing[lot] for lot in s_lot[begin:end])) and (
-                left[op] > dust_units[a] or any(missing[lot] for lot in s_lot[begin:end])
-            ):
+            if without_basis[op]:
                 raise Unsupported("a disposal without lots or basis")
-            scale = -scales[a]
+            scale = -scales[asset_of_op[op]]
             parts = tuple(
                 [
                     new(LotSlice, (ids[i], Decimal(s_qty[i]).scaleb(scale), part_basis[i], ats[i], False))
