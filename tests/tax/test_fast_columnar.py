@@ -218,3 +218,47 @@ def test_columnar_reader_in_two_halves_reads_the_same_rows(tmp_path: Path, monke
         halves = columns.frame
     assert whole["id"].to_list() == [f"e{n}" for n in range(9)]
     assert halves.equals(whole)
+
+
+def test_open_lots_are_ordered_by_wallet_asset_and_acquisition_time(tmp_path: Path) -> None:
+    """Open lots in ``LotBook.open_lots`` order: by wallet and asset name, then acquisition
+    time before creation order (a deposit of older coins after a buy comes first)."""
+    moment = START
+    events = [
+        LedgerEvent(id="b1", timestamp=moment, kind=EventKind.BUY, wallet="w", asset="SOL", amount=Decimal("3"),
+                    counter_asset="USD", counter_amount=Decimal("300")),
+        LedgerEvent(id="b2", timestamp=moment, kind=EventKind.BUY, wallet="w", asset="BTC", amount=Decimal("1"),
+                    counter_asset="USD", counter_amount=Decimal("100")),
+        LedgerEvent(id="d", timestamp=moment + timedelta(days=1), kind=EventKind.DEPOSIT, wallet="w", asset="SOL",
+                    amount=Decimal("2"), cost_basis_usd=Decimal("50"), acquired_at=moment - timedelta(days=9)),
+        LedgerEvent(id="b3", timestamp=moment + timedelta(days=2), kind=EventKind.BUY, wallet="a", asset="SOL",
+                    amount=Decimal("1"), counter_asset="USD", counter_amount=Decimal("90")),
+    ]
+    options = RunOptions(scope=Scope.WALLET)
+    exact = run_decimal_fold(events, PROFILE, None, options)
+    assert [(w, lot.acquisition_id) for w, lot in exact.open_lots] == [
+        ("a", "b3"), ("w", "b2"), ("w", "d"), ("w", "b1")
+    ]
+    fast = fast_fold(events, PROFILE, None, options)
+    assert fast is not None
+    assert_same(fast, exact)
+    with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
+        store.add_events(events)
+        columnar = fast_fold(tax_events_from_store(store, None), PROFILE, None, options)
+    assert columnar is not None
+    assert_same(columnar, exact)
+
+
+def test_a_fixed_method_other_than_fifo_does_not_read_the_columns() -> None:
+    """``--method lifo`` / ``hifo`` encode the events one by one: the columns are not read."""
+
+    class Unread:
+        @property
+        def frame(self) -> object:
+            raise AssertionError("the columns were read")
+
+        def events(self, seqs: object) -> list[object]:
+            raise AssertionError("the events were read")
+
+    for method in (Method.LIFO, Method.HIFO, Method.LOFO):
+        assert encode_columns(Unread(), Fold(PROFILE, None, RunOptions(method=method))) is None  # type: ignore[arg-type]

@@ -105,6 +105,8 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     """
     import polars as pl
 
+    if fold.options.method not in (None, Method.FIFO):
+        return None  # before reading: the columns would not be used
     try:
         frame = columns.frame
     except Exception as error:  # a database the driver cannot read: the events are read instead

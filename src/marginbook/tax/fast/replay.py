@@ -242,35 +242,41 @@ def _open_lots(
     asset_names: list[str],
 ) -> list[tuple[str, Lot]]:
     """``LotBook.open_lots``: pools by (wallet, asset), each oldest acquisition first."""
-    n_wallets, n_assets = len(wallet_names), len(asset_names)
+    n_assets = len(asset_names)
     held = np.nonzero(lots[:, L_QTY] > 0)[0]
-    found = []
-    for index, pool, akey, seq in zip(
-        held.tolist(), lots[held, L_POOL].tolist(), lots[held, L_AKEY].tolist(), lots[held, L_SEQ].tolist(),
-        strict=True,
-    ):
-        w, a = divmod(pool, n_assets)
-        found.append((wallet_names[w] if w < n_wallets else "", asset_names[a], akey, seq, index, a))
-    found.sort()
+    # Sorted by (wallet name, asset name, acquisition key, seq, lot): names by rank, "" the
+    # universal pool's wallet (equal names equal ranks, as the names compare).
+    names = sorted({*wallet_names, ""})
+    wallet_rank = np.array([names.index(name) for name in [*wallet_names, ""]], dtype=np.int64)
+    asset_rank = np.array([sorted(asset_names).index(name) for name in asset_names] or [0], dtype=np.int64)
+    pool_wallet, pool_asset = np.divmod(lots[held, L_POOL], max(n_assets, 1))
+    akeys, seqs = lots[held, L_AKEY], lots[held, L_SEQ]
+    order = np.lexsort((held, seqs, akeys, asset_rank[pool_asset], wallet_rank[pool_wallet]))
+    all_wallets = [*wallet_names, ""]
+    chosen = held[order]
     facts = program.facts
+    scales = program.scales
     result = []
-    for wallet, asset, akey, seq, index, a in found:
-        root = int(lots[index, L_ROOT])
+    for w, a, akey, seq, index, root, units, missing in zip(
+        pool_wallet[order].tolist(), pool_asset[order].tolist(), akeys[order].tolist(), seqs[order].tolist(),
+        chosen.tolist(), lots[chosen, L_ROOT].tolist(), lots[chosen, L_QTY].tolist(),
+        lots[chosen, L_MISSING].tolist(), strict=True,
+    ):
         acquisition_id, acquired_at, _basis, _quantity = facts[root]
         result.append(
             (
-                wallet,
+                all_wallets[w],
                 Lot(
                     acquisition_id,
-                    asset,
+                    asset_names[a],
                     acquired_at,
                     akey,
                     seq,
                     index,
-                    Decimal(int(lots[index, L_QTY])).scaleb(-program.scales[a]),
+                    Decimal(units).scaleb(-scales[a]),
                     lot_basis[index],
                     None if unit_costs is None else unit_costs[root],
-                    bool(lots[index, L_MISSING]),
+                    bool(missing),
                 ),
             )
         )
