@@ -30,6 +30,7 @@ from marginbook.domain.numbers import decimal_context
 from marginbook.ledger import open_store
 from marginbook.tax.book import Scope
 from marginbook.tax.engine import Fold, RunOptions, run_decimal_fold, run_engine
+from marginbook.tax.fast import columnar as bits_of
 from marginbook.tax.fast import fast_fold
 from marginbook.tax.fast.columnar import encode_columns
 from marginbook.tax.fast.encode import Program, encode
@@ -181,11 +182,24 @@ def test_columnar_reader_reads_the_rows_and_events_in_ledger_order(tmp_path: Pat
         columns = tax_events_from_store(store, None).columns()  # type: ignore[attr-defined]
         frame = columns.frame
         assert frame["id"].to_list() == ["a", "b", "t"]
-        assert frame["fee_asset"].to_list() == ["", "USD", ""]
+        assert frame["fee"].to_list() == ["", "1.5", ""]
+        assert frame["counter_amount"].to_list() == ["", "3000", ""]
         assert frame["to_wallet"].to_list() == ["", "", "v"]
         assert frame["amount"].to_list() == ["2", "1.000000000000000001", "0.5"]
-        assert (np.array(frame["flags"].to_list()) & 8).tolist() == [8, 0, 0]  # usd_value set
-        assert (np.array(frame["flags"].to_list()) & 32).tolist() == [32, 32, 0]  # to_wallet null
+        flags = np.array(frame["flags"].to_list())
+        assert (flags & bits_of.KIND).tolist() == [0, bits_of.BUY, bits_of.TRANSFER]
+        bits = {
+            bits_of.FEE_ASSET_NULL: [1, 0, 1],
+            bits_of.FEE_AMOUNT_NULL: [1, 0, 1],
+            bits_of.COUNTER_AMOUNT_NULL: [1, 0, 1],
+            bits_of.USD_VALUE_SET: [1, 0, 0],
+            bits_of.LOTS_SET: [0, 0, 0],
+            bits_of.FEE_IN_USD: [0, 1, 0],
+            bits_of.COUNTER_IN_USD: [0, 1, 0],
+            bits_of.TO_WALLET_NULL: [1, 1, 0],
+        }
+        for bit, expected in bits.items():
+            assert ((flags & bit) > 0).astype(int).tolist() == expected, bit
         seqs = frame["seq"].to_list()
         read = columns.events([seqs[2], seqs[0]])
         assert [e.id for e in read] == ["t", "a"]

@@ -296,16 +296,22 @@ class StoredEvents:
             return int(connection.execute(statement).scalar_one())
 
 
-#: The columnar reader's statement: text columns never null (``''``), ``flags`` says which
-#: were (bits of :mod:`marginbook.tax.fast.columnar`), so every column has one type from the
-#: first row on (the ADBC driver types a column by the first rows it reads).
-_COLUMNS_SQL = """SELECT seq, ts_us, id, kind, wallet, asset, amount,
- IFNULL(counter_asset, '') AS counter_asset, IFNULL(counter_amount, '') AS counter_amount,
- IFNULL(fee_asset, '') AS fee_asset, IFNULL(fee_amount, '') AS fee_amount,
+#: The columnar reader's statement: text columns never null (``''``), ``flags`` the kind and
+#: which columns were null or USD (bits of :mod:`marginbook.tax.fast.columnar`), so every
+#: column has one type from the first row on (the ADBC driver types a column by the first
+#: rows it reads).
+_COLUMNS_SQL = """SELECT seq, ts_us, id, wallet, asset, amount,
+ IFNULL(counter_amount, '') AS counter_amount,
+ CASE WHEN fee_asset IS NULL THEN '' ELSE IFNULL(fee_amount, '') END AS fee,
  IFNULL(to_wallet, '') AS to_wallet,
- (fee_asset IS NULL) + 2 * (fee_amount IS NULL) + 4 * (counter_amount IS NULL) + 8 * (usd_value IS NOT NULL)
- + 16 * (lots IS NOT NULL AND lots != '') + 32 * (to_wallet IS NULL) AS flags
+ (CASE kind WHEN 'buy' THEN 1 WHEN 'sell' THEN 2 WHEN 'transfer' THEN 3 ELSE 0 END)
+ + 4 * (fee_asset IS NULL) + 8 * (fee_amount IS NULL) + 16 * (counter_amount IS NULL)
+ + 32 * (usd_value IS NOT NULL) + 64 * (lots IS NOT NULL AND lots != '')
+ + 128 * IFNULL(fee_asset = 'USD', 0) + 256 * IFNULL(counter_asset = 'USD', 0) + 512 * (to_wallet IS NULL)
+ AS flags
 FROM events"""
+#: How long the columnar reader waits for a lock (as ``marginbook.ledger.engine``'s connections).
+_BUSY_MS = 10_000
 #: Beyond every ledger time (microseconds), for the reader's bounds.
 _END_OF_TIME = 2**62
 #: From this many rows the columnar reader reads two halves at once.
@@ -377,6 +383,9 @@ class SqliteColumns:
         with adbc.connect(f"file:{quote(self._path)}?mode=ro") as connection:
             cursor = connection.cursor()
             try:
+                # A reader of a WAL ledger may meet a lock held for a moment (another reader
+                # setting up the WAL index, a checkpoint): wait as the store's connections do.
+                cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
                 cursor.execute(sql, (start, end))
                 return pl.DataFrame(cursor.fetch_arrow())
             finally:

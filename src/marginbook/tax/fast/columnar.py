@@ -43,13 +43,14 @@ _START_US = time_key(WALLET_RULES_START)
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 
 #: Bits of the ``flags`` column (see :class:`EventColumns`).
-FEE_ASSET_NULL, FEE_AMOUNT_NULL, COUNTER_AMOUNT_NULL, USD_VALUE_SET, LOTS_SET, TO_WALLET_NULL = (
-    1, 2, 4, 8, 16, 32,
-)
+#: The kind (``flags & KIND``): a buy, a sale, a transfer, or any other kind (0).
+KIND, BUY, SELL, TRANSFER = 3, 1, 2, 3
+FEE_ASSET_NULL, FEE_AMOUNT_NULL, COUNTER_AMOUNT_NULL, USD_VALUE_SET, LOTS_SET = 4, 8, 16, 32, 64
+FEE_IN_USD, COUNTER_IN_USD, TO_WALLET_NULL = 128, 256, 512
 #: The frame's columns: text columns never null (``''`` for null, the flags say which).
+#: ``fee`` is the fee amount when there is a fee asset, else ``''``.
 FRAME_COLUMNS = (
-    "seq", "ts_us", "id", "kind", "wallet", "asset", "amount", "counter_asset", "counter_amount",
-    "fee_asset", "fee_amount", "to_wallet", "flags",
+    "seq", "ts_us", "id", "wallet", "asset", "amount", "counter_amount", "fee", "to_wallet", "flags",
 )
 
 
@@ -130,8 +131,8 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     scope = fold.options.scope
 
     # Which rows are common (the conditions of ``encode``'s inline paths).
-    kind = pl.col("kind")
     flags = pl.col("flags")
+    kind = flags & KIND
 
     def unset(bit: int) -> pl.Expr:
         return (flags & bit) == 0
@@ -140,15 +141,15 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
         "[1-9]"
     )
     trade = (
-        kind.is_in(["buy", "sell"])
-        & (pl.col("counter_asset") == "USD")
+        kind.is_in([BUY, SELL])
+        & ~unset(COUNTER_IN_USD)
         & unset(COUNTER_AMOUNT_NULL)
         & unset(USD_VALUE_SET)
-        & (~unset(FEE_ASSET_NULL) | (pl.col("fee_asset") == "USD"))
+        & (~unset(FEE_ASSET_NULL) | ~unset(FEE_IN_USD))
         & plain_positive
     )
     transfer = (
-        (kind == "transfer")
+        (kind == TRANSFER)
         & ~unset(FEE_ASSET_NULL)
         & ~unset(FEE_AMOUNT_NULL)
         & unset(TO_WALLET_NULL)
@@ -190,11 +191,11 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     part = frame.filter(pl.Series(common))
     w_common = _ids(part["wallet"], program.wallets, program.wallet_id)
     a_common = _ids(part["asset"], program.assets, program.asset_id)
-    kinds = part["kind"].to_numpy()
+    kinds = part["flags"].to_numpy() & KIND
     c_ts = ts[rows]
     c_transfer = is_transfer[rows]
-    buy = kinds == "buy"
-    sell = kinds == "sell"
+    buy = kinds == BUY
+    sell = kinds == SELL
     per_wallet = (
         np.ones(len(rows), dtype=bool) if scope is Scope.WALLET
         else np.zeros(len(rows), dtype=bool) if scope is Scope.UNIVERSAL
@@ -263,7 +264,7 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     f_scaled = [int(q.scaleb(scales[a] if a >= 0 else 0)) for q, a in zip(f_quantity, f_asset, strict=True)]
 
     # The records' exact values, only where one is needed.
-    text = part.select("id", "amount", "counter_amount", "fee_asset", "fee_amount", "wallet", "asset")
+    text = part.select("id", "amount", "counter_amount", "fee", "wallet", "asset")
     new_facts = _facts(text.filter(pl.Series(acquires)), c_ts[acquires], buy[acquires])
     program.facts.extend(new_facts)
     sells = text.filter(pl.Series(sell))
@@ -322,19 +323,10 @@ def _fees(texts: list[str]) -> dict[str, Decimal]:
     return fees
 
 
-def _fee_texts(rows: pl.DataFrame) -> list[str]:
-    """Each row's fee amount text when it has a fee asset, else ``''``."""
-    import polars as pl
-
-    fee = pl.when(pl.col("fee_asset") != "").then(pl.col("fee_amount")).otherwise(pl.lit(""))
-    texts: list[str] = rows.select(fee=fee)["fee"].to_list()
-    return texts
-
-
 def _facts(rows: pl.DataFrame, micros: Any, bought: Any) -> list[tuple[str, datetime, Decimal, Decimal]]:
     """Each new lot's facts: a buy's basis is its counter amount plus fee, a moved part's zero."""
     number, zero = Decimal, ZERO
-    fee_texts = _fee_texts(rows)
+    fee_texts = rows["fee"].to_list()
     fees = _fees(fee_texts)
     values = [
         value if is_buy else ""
@@ -351,7 +343,7 @@ def _facts(rows: pl.DataFrame, micros: Any, bought: Any) -> list[tuple[str, date
 def _sale_metas(rows: pl.DataFrame, micros: Any) -> list[tuple[object, ...]]:
     """Each sale's disposal meta (``Encoder.dispose``'s, FIFO: no identification note)."""
     number = Decimal
-    fee_texts = _fee_texts(rows)
+    fee_texts = rows["fee"].to_list()
     fees = _fees(fee_texts)
     return [
         ("d", id_, id_, "sell", at, wallet, asset, number(amount), number(value) - fees[fee], ())
