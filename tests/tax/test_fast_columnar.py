@@ -70,11 +70,13 @@ def _scales(program: Program) -> dict[str, int]:
     return {name: program.scales[number] for name, number in program.assets.items()}
 
 
-def _ledger(steps: list, fine: bool, plain: list[bool], usd_rows: bool) -> list[LedgerEvent]:
-    """``build``'s ledger, some transfers made plain (no fee, no value), USD rows added."""
+def _ledger(steps: list, fine: bool, plain: list[bool], usd_rows: bool, later: int) -> list[LedgerEvent]:
+    """``build``'s ledger ``later`` days later (closer to the 2025 switch), some transfers made
+    plain (no fee, no value), USD rows added."""
     events = []
     flags = iter(plain * (len(steps) // max(len(plain), 1) + 1))
     for ledger_event in build(steps, fine):
+        ledger_event = replace(ledger_event, timestamp=ledger_event.timestamp + timedelta(days=later))
         if ledger_event.kind is EventKind.TRANSFER and next(flags, False):
             ledger_event = replace(ledger_event, usd_value=None, fee_asset=None, fee_amount=None)
         events.append(ledger_event)
@@ -117,15 +119,16 @@ def _store(directory: str, events: list[LedgerEvent]):  # type: ignore[no-untype
     st.booleans(),
     st.booleans(),
     st.sampled_from(list(Scope)),
-    st.sampled_from([None, None, Method.FIFO, Method.LIFO]),
+    st.sampled_from([None, None, *Method]),
     st.sampled_from([TransferFeeTreatment.DISPOSAL, TransferFeeTreatment.IGNORE]),
     st.sampled_from([None, 2025, 2026]),
+    st.sampled_from([0, 150, 215]),
 )
 def test_columnar_program_and_records_equal_the_event_paths(
     steps: list, plain: list[bool], fine: bool, usd_rows: bool, scope: Scope, method: Method | None,
-    transfer_fee: TransferFeeTreatment, end_year: int | None,
+    transfer_fee: TransferFeeTreatment, end_year: int | None, later: int,
 ) -> None:
-    events = _ledger(steps, fine, plain, usd_rows)
+    events = _ledger(steps, fine, plain, usd_rows, later)
     profile = replace(PROFILE, transfer_fee=transfer_fee)
     end = None if end_year is None else datetime(end_year, 1, 1, tzinfo=UTC)
     options = RunOptions(scope=scope, method=method, end=end)
@@ -141,7 +144,8 @@ def test_columnar_program_and_records_equal_the_event_paths(
             # The event encoder stands aside the same way (fast_fold then returns None).
             assert refused is not None and type(failed) is type(refused), (failed, refused)
         elif columnar is None:
-            assert method is Method.LIFO or not stored
+            hifo_across = method in (Method.HIFO, Method.LOFO) and scope is Scope.TRANSITION and end_year
+            assert hifo_across or not stored
         else:
             assert refused is None, "the columnar encoder took a ledger the event encoder refuses"
         if columnar is not None and reference is not None:
@@ -150,7 +154,8 @@ def test_columnar_program_and_records_equal_the_event_paths(
             assert columnar[1].universal_2025 == reference[1].universal_2025
             assert columnar[1].income == reference[1].income
             assert columnar[1].expenses == reference[1].expenses
-            event("columnar program")
+            notes = any(meta and meta[0] == "d" and meta[-1] for meta in columnar[0].meta)
+            event("columnar program" + (", sales with identification notes" if notes else ""))
         try:
             exact = run_decimal_fold(stored, profile, None, options)
         except Exception as error:
@@ -263,8 +268,9 @@ def test_open_lots_are_ordered_by_wallet_asset_and_acquisition_time(tmp_path: Pa
     assert_same(columnar, exact)
 
 
-def test_a_fixed_method_other_than_fifo_does_not_read_the_columns() -> None:
-    """``--method lifo`` / ``hifo`` encode the events one by one: the columns are not read."""
+def test_hifo_across_the_2025_allocation_does_not_read_the_columns() -> None:
+    """HIFO/LOFO in the transition scope through 2025 needs the Decimal fold as soon as a lot is
+    taken: the events are encoded one by one (as before), the columns are not read."""
 
     class Unread:
         @property
@@ -274,5 +280,38 @@ def test_a_fixed_method_other_than_fifo_does_not_read_the_columns() -> None:
         def events(self, seqs: object) -> list[object]:
             raise AssertionError("the events were read")
 
-    for method in (Method.LIFO, Method.HIFO, Method.LOFO):
-        assert encode_columns(Unread(), Fold(PROFILE, None, RunOptions(method=method))) is None  # type: ignore[arg-type]
+    for method in (Method.HIFO, Method.LOFO):
+        options = RunOptions(method=method, end=datetime(2026, 1, 1, tzinfo=UTC))
+        assert encode_columns(Unread(), Fold(PROFILE, None, options)) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("first", ["common", "other"])
+def test_identification_warnings_name_the_first_sale_in_ledger_order(tmp_path: Path, first: str) -> None:
+    """LIFO sales from 2025 without a standing order: each carries its note and the year's
+    warning names the first such sale, whether it was encoded from the columns (a sale
+    against USD) or as an event (a sale paying its fee in BTC), as the Decimal fold does."""
+    moment = datetime(2025, 2, 1, tzinfo=UTC)
+
+    def sale(n: int, other: bool) -> LedgerEvent:
+        fee = {"fee_asset": "BTC", "fee_amount": Decimal("0.001")} if other else {}
+        return LedgerEvent(id=f"s{n}", timestamp=moment + timedelta(days=n), kind=EventKind.SELL, wallet="w",
+                           asset="BTC", amount=Decimal("0.1"), counter_asset="USD", counter_amount=Decimal(3000 + n),
+                           **fee)  # type: ignore[arg-type]
+
+    buy = LedgerEvent(id="b", timestamp=moment - timedelta(days=60), kind=EventKind.BUY, wallet="w", asset="BTC",
+                      amount=Decimal("2"), counter_asset="USD", counter_amount=Decimal("50000"))
+    starts_with_other = first == "other"
+    events = [buy, *(sale(n, other=(n % 2 == 0) == starts_with_other) for n in range(1, 6))]
+    options = RunOptions(method=Method.LIFO, scope=Scope.WALLET)
+    exact = run_decimal_fold(events, PROFILE, None, options)
+    assert any("(first: s1)" in warning for warning in exact.warnings)
+    assert all(disposal.warnings for disposal in exact.disposals if disposal.kind == "sell")
+    with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
+        store.add_events(events)
+        read = tax_events_from_store(store, None)
+        with decimal_context():
+            encoded = encode_columns(read.columns(), Fold(PROFILE, None, options))  # type: ignore[attr-defined]
+        assert encoded is not None
+        fast = fast_fold(read, PROFILE, None, options)
+    assert fast is not None
+    assert_same(fast, exact)

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import numpy as np
 
@@ -71,15 +71,22 @@ class EventColumns(Protocol):
         ...
 
 
-def _all_fifo(fold: Fold, first_us: int, last_us: int) -> bool:
-    """Whether every year the rows span uses FIFO (any year of the zone around them)."""
+def _one_method(fold: Fold, first_us: int, last_us: int) -> Method | None:
+    """The lot method of every year the rows span (any year of the zone around them), or
+    ``None`` when they differ (the event encoder refuses that run where a disposal meets it)."""
     if fold.options.method is not None:
-        return fold.options.method is Method.FIFO
+        return fold.options.method
     first = (_EPOCH + timedelta(microseconds=first_us)).year
     last = (_EPOCH + timedelta(microseconds=last_us)).year
-    return all(
-        (fold.profile.year(year).method or Method.FIFO) is Method.FIFO for year in range(first - 1, last + 2)
-    )
+    methods = {fold.profile.year(year).method or Method.FIFO for year in range(first - 1, last + 2)}
+    return methods.pop() if len(methods) == 1 else None
+
+
+class _Sale(NamedTuple):
+    """What ``Fold._identification_warning`` reads of a sale."""
+
+    id: str
+    timestamp: datetime
 
 
 def _ids(names: Any, table: dict[str, int], assign: Any) -> np.ndarray:
@@ -98,16 +105,22 @@ def _ids(names: Any, table: dict[str, int], assign: Any) -> np.ndarray:
 def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder] | None:
     """The program of a run from a columnar ledger, or ``None`` to encode the events instead.
 
-    ``None`` when the columns do not help (a lot method other than FIFO in the years of the
-    ledger: its identification warnings follow the events one by one).
+    ``None`` when the columns do not help: different lot methods in the years of the ledger,
+    or HIFO/LOFO across the 2025 allocation (the event encoder then finds what it can run).
 
     Raises:
         Unsupported: as :func:`.encode.encode` (the run needs the ``Decimal`` fold).
     """
     import polars as pl
 
-    if fold.options.method not in (None, Method.FIFO):
-        return None  # before reading: the columns would not be used
+    end = fold.options.end
+    if (
+        fold.options.method in (Method.HIFO, Method.LOFO)
+        and fold.options.scope is Scope.TRANSITION
+        and end is not None
+        and end > WALLET_RULES_START
+    ):
+        return None  # unsupported as soon as a lot is taken: not worth reading the columns
     try:
         frame = columns.frame
     except Exception as error:  # a database the driver cannot read: the events are read instead
@@ -119,14 +132,14 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
         schema.get(name) != (pl.Int64 if name in integers else pl.String) for name in FRAME_COLUMNS
     ):
         return None  # a column the driver typed otherwise: read the events
-    end = fold.options.end
     if end is not None:
         frame = frame.filter(pl.col("ts_us") < time_key(end))
     n = frame.height
     if n == 0:
         return None
     ts = frame["ts_us"].to_numpy()
-    if not _all_fifo(fold, int(ts[0]), int(ts[-1])):
+    method = _one_method(fold, int(ts[0]), int(ts[-1]))
+    if method is None:
         return None
     scope = fold.options.scope
 
@@ -162,15 +175,17 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
 
     encoder = Encoder(fold)
     program = encoder.program
-    program.method = Method.FIFO
+    program.method = fold.options.method  # as ``encode``: a fixed method is the run's from the start
     first_2025 = int(np.searchsorted(ts, _START_US))
 
     # The other rows, through the encoder, in ledger order; each op keyed by its row.
     other = np.nonzero(~common)[0]
     keys: list[int] = []
+    where: dict[str, int] = {}  # the other rows' positions by id
     if len(other):
         events = columns.events(frame["seq"].to_numpy()[other].tolist())
         ops = program.ops
+        where.update((event.id, position) for position, event in zip(other.tolist(), events, strict=True))
         for position, event in zip(other.tolist(), events, strict=True):
             if not encoder.switched and position >= first_2025:
                 encoder.switch()
@@ -269,11 +284,18 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     program.facts.extend(new_facts)
     sells = text.filter(pl.Series(sell))
     sell_metas = _sale_metas(sells, c_ts[sell])
+    if method is not Method.FIFO:
+        _identification(fold, method, sell_metas, rows[sell], where)
     if scope is Scope.UNIVERSAL:
         encoder.universal_2025 += int((c_ts[sell] >= _START_US).sum())
     c_meta: list[tuple[object, ...] | None] = [None] * len(rows)
     for index, meta in zip(np.nonzero(sell)[0].tolist(), sell_metas, strict=True):
         c_meta[index] = meta
+
+    if sell.any() or move.any():
+        program.method = program.method or method
+    if program.switched and program.method in (Method.HIFO, Method.LOFO):
+        raise Unsupported("HIFO/LOFO across the 2025 allocation (unit costs of split lots)")
 
     # Both in ledger order: the other rows' ops first in each key (stable), keys unique per row.
     order = np.argsort(np.concatenate([np.array(keys, dtype=np.int64), 2 * rows + 1]), kind="stable")
@@ -305,6 +327,26 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
         "flag": column(f_flag, np.zeros(len(rows), dtype=np.int64)),
     }
     return program, encoder
+
+
+def _identification(
+    fold: Fold, method: Method, metas: list[tuple[object, ...]], positions: Any, where: dict[str, int]
+) -> None:
+    """The sales' identification notes (``Encoder.dispose``'s for a method other than FIFO),
+    and the fold's lists of such sales put back in ledger order (the other rows, encoded
+    first, added theirs; ``where``: their positions)."""
+    for index, (meta, position) in enumerate(zip(metas, positions.tolist(), strict=True)):
+        moment = meta[4]
+        assert isinstance(moment, datetime)
+        if moment < WALLET_RULES_START:
+            continue
+        event_id = str(meta[1])
+        note = fold._identification_warning(cast(TaxEvent, _Sale(event_id, moment)), method)
+        if note:
+            metas[index] = (*meta[:9], (note,))
+            where[event_id] = position
+    for ids in fold._identification.values():
+        ids.sort(key=where.__getitem__)
 
 
 def _moments(micros: Any) -> list[datetime]:
