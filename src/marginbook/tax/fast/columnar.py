@@ -111,8 +111,6 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     Raises:
         Unsupported: as :func:`.encode.encode` (the run needs the ``Decimal`` fold).
     """
-    import polars as pl
-
     end = fold.options.end
     if (
         fold.options.method in (Method.HIFO, Method.LOFO)
@@ -121,6 +119,8 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
         and end > WALLET_RULES_START
     ):
         return None  # unsupported as soon as a lot is taken: not worth reading the columns
+    import polars as pl
+
     try:
         frame = columns.frame
     except Exception as error:  # a database the driver cannot read: the events are read instead
