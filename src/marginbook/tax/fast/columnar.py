@@ -203,7 +203,7 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
 
     # The common rows' columns.
     rows = np.nonzero(common)[0]
-    part = frame.filter(pl.Series(common))
+    part = frame if len(rows) == n else frame.filter(pl.Series(common))  # (a copy of every column)
     w_common = _ids(part["wallet"], program.wallets, program.wallet_id)
     a_common = _ids(part["asset"], program.assets, program.asset_id)
     kinds = part["flags"].to_numpy() & KIND
@@ -311,8 +311,11 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
         sums = np.bincount(asset_array + 1, weights=quantity_array.astype(np.float64))
         if sums.max() >= _LIMIT / 2:
             raise Unsupported("quantities too large for 64-bit scaled integers")
-    metas = program.meta + c_meta
-    program.meta = [metas[i] for i in order.tolist()]
+    if keys:
+        metas = program.meta + c_meta
+        program.meta = [metas[i] for i in order.tolist()]
+    else:
+        program.meta = c_meta  # only common rows: already in ledger order
     program.ops = []
     program.scales = scales
     program.asset_of_op = asset_array.tolist()
