@@ -145,6 +145,8 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     summarize_before = fold.options.summarize_before
     summaries: dict[int, BoxSums] = {}
 
+    tax_year = fold.tax_year
+
     def keep(disposal: Disposal) -> None:
         """A disposal of the run: a record, or its rows' totals for an earlier year."""
         if summarize_before is not None:
@@ -166,18 +168,32 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
             if without_basis[op]:
                 raise Unsupported("a disposal without lots or basis")
             scale = -scales[asset_of_op[op]]
-            parts = tuple(
-                [
-                    new(LotSlice, (ids[i], Decimal(s_qty[i]).scaleb(scale), part_basis[i], ats[i], False))
-                    for i in range(begin, end)
-                ]
-            )
+            parts: tuple[LotSlice, ...]
+            if end - begin == 1:  # the commonest sale: one lot
+                parts = (new(LotSlice, (ids[begin], Decimal(s_qty[begin]).scaleb(scale), part_basis[begin],
+                                        ats[begin], False)),)
+            else:
+                parts = tuple(
+                    [
+                        new(LotSlice, (ids[i], Decimal(s_qty[i]).scaleb(scale), part_basis[i], ats[i], False))
+                        for i in range(begin, end)
+                    ]
+                )
             disposal = new(
                 Disposal,
                 (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8], parts, None, True,
                  meta[9]),
             )
-            keep(disposal)
+            # ``keep`` inline (a call per sale costs more than the test)
+            if summarize_before is not None:
+                year = tax_year(meta[4])  # type: ignore[arg-type]
+                if year < summarize_before:
+                    sums = summaries.get(year)
+                    if sums is None:
+                        sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
+                    sums.add(disposal)
+                    continue
+            disposals(disposal)
         elif tag == "D":
             keep(meta[1])  # type: ignore[arg-type]
         elif tag == "w":
