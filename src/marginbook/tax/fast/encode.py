@@ -406,13 +406,24 @@ class Encoder:
 def encode(events: Iterable[TaxEvent], fold: Fold) -> tuple[Program, Encoder]:
     """The program of a run (events in ledger order, those at or after ``end`` ignored).
 
-    The commonest events (a buy or sale against USD with any USD fee, a transfer without
+    Events that can be read as columns (a ``columns()`` method returning
+    :class:`~marginbook.tax.fast.columnar.EventColumns`, the SQLite ledger's) are encoded by
+    :func:`~marginbook.tax.fast.columnar.encode_columns` when it applies. Otherwise the
+    commonest events (a buy or sale against USD with any USD fee, a transfer without
     fee) are encoded inline here; every other event by :meth:`Encoder.event`, which mirrors
     its handler. Both write the same operations.
 
     Raises:
         Unsupported: the run needs the ``Decimal`` fold.
     """
+    columns = getattr(events, "columns", None)
+    source = columns() if callable(columns) else None
+    if source is not None:
+        from marginbook.tax.fast.columnar import encode_columns
+
+        encoded = encode_columns(source, fold)
+        if encoded is not None:
+            return encoded
     encoder = Encoder(fold)
     program = encoder.program
     end = fold.options.end

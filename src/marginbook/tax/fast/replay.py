@@ -126,6 +126,15 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     slice_ids = ids = [facts[roots[lot]][0] for lot in s_lot]
     slice_ats = ats = [facts[roots[lot]][1] for lot in s_lot]
     missing = lots[:, L_MISSING].tolist()
+    # Per operation: a part from a lot without basis, or units beyond the dust not covered by
+    # lots (a disposal of either needs the Decimal fold's missing-basis path).
+    if len(slices):
+        taken_missing = np.concatenate([[0], np.cumsum(lots[slices[:, S_LOT], L_MISSING])])
+    else:
+        taken_missing = np.zeros(1, dtype=np.int64)
+    dust_of_op = np.array([*dust_units, 0], dtype=np.int64)[np.asarray(program.asset_of_op, dtype=np.int64)]
+    beyond_dust = (uncovered > 0) & (uncovered > dust_of_op)
+    without_basis = ((taken_missing[starts[1:]] > taken_missing[starts[:-1]]) | beyond_dust).tolist()
     result = fold.result
     disposals = result.disposals.append
     first = starts.tolist()
@@ -135,6 +144,8 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     profile = fold.profile
     summarize_before = fold.options.summarize_before
     summaries: dict[int, BoxSums] = {}
+
+    tax_year = fold.tax_year
 
     def keep(disposal: Disposal) -> None:
         """A disposal of the run: a record, or its rows' totals for an earlier year."""
@@ -154,24 +165,35 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         tag = meta[0]
         begin, end = first[op], first[op + 1]
         if tag == "d":
-            a = asset_of_op[op]
-            if (left[op] or any(missing[lot] for lot in s_lot[begin:end])) and (
-                left[op] > dust_units[a] or any(missing[lot] for lot in s_lot[begin:end])
-            ):
+            if without_basis[op]:
                 raise Unsupported("a disposal without lots or basis")
-            scale = -scales[a]
-            parts = tuple(
-                [
-                    new(LotSlice, (ids[i], Decimal(s_qty[i]).scaleb(scale), part_basis[i], ats[i], False))
-                    for i in range(begin, end)
-                ]
-            )
+            scale = -scales[asset_of_op[op]]
+            parts: tuple[LotSlice, ...]
+            if end - begin == 1:  # the commonest sale: one lot
+                parts = (new(LotSlice, (ids[begin], Decimal(s_qty[begin]).scaleb(scale), part_basis[begin],
+                                        ats[begin], False)),)
+            else:
+                parts = tuple(
+                    [
+                        new(LotSlice, (ids[i], Decimal(s_qty[i]).scaleb(scale), part_basis[i], ats[i], False))
+                        for i in range(begin, end)
+                    ]
+                )
             disposal = new(
                 Disposal,
                 (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8], parts, None, True,
                  meta[9]),
             )
-            keep(disposal)
+            # ``keep`` inline (a call per sale costs more than the test)
+            if summarize_before is not None:
+                year = tax_year(meta[4])  # type: ignore[arg-type]
+                if year < summarize_before:
+                    sums = summaries.get(year)
+                    if sums is None:
+                        sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
+                    sums.add(disposal)
+                    continue
+            disposals(disposal)
         elif tag == "D":
             keep(meta[1])  # type: ignore[arg-type]
         elif tag == "w":
@@ -236,35 +258,41 @@ def _open_lots(
     asset_names: list[str],
 ) -> list[tuple[str, Lot]]:
     """``LotBook.open_lots``: pools by (wallet, asset), each oldest acquisition first."""
-    n_wallets, n_assets = len(wallet_names), len(asset_names)
+    n_assets = len(asset_names)
     held = np.nonzero(lots[:, L_QTY] > 0)[0]
-    found = []
-    for index, pool, akey, seq in zip(
-        held.tolist(), lots[held, L_POOL].tolist(), lots[held, L_AKEY].tolist(), lots[held, L_SEQ].tolist(),
-        strict=True,
-    ):
-        w, a = divmod(pool, n_assets)
-        found.append((wallet_names[w] if w < n_wallets else "", asset_names[a], akey, seq, index, a))
-    found.sort()
+    # Sorted by (wallet name, asset name, acquisition key, seq, lot): names by rank, "" the
+    # universal pool's wallet (equal names equal ranks, as the names compare).
+    names = sorted({*wallet_names, ""})
+    wallet_rank = np.array([names.index(name) for name in [*wallet_names, ""]], dtype=np.int64)
+    asset_rank = np.array([sorted(asset_names).index(name) for name in asset_names] or [0], dtype=np.int64)
+    pool_wallet, pool_asset = np.divmod(lots[held, L_POOL], max(n_assets, 1))
+    akeys, seqs = lots[held, L_AKEY], lots[held, L_SEQ]
+    order = np.lexsort((held, seqs, akeys, asset_rank[pool_asset], wallet_rank[pool_wallet]))
+    all_wallets = [*wallet_names, ""]
+    chosen = held[order]
     facts = program.facts
+    scales = program.scales
     result = []
-    for wallet, asset, akey, seq, index, a in found:
-        root = int(lots[index, L_ROOT])
+    for w, a, akey, seq, index, root, units, missing in zip(
+        pool_wallet[order].tolist(), pool_asset[order].tolist(), akeys[order].tolist(), seqs[order].tolist(),
+        chosen.tolist(), lots[chosen, L_ROOT].tolist(), lots[chosen, L_QTY].tolist(),
+        lots[chosen, L_MISSING].tolist(), strict=True,
+    ):
         acquisition_id, acquired_at, _basis, _quantity = facts[root]
         result.append(
             (
-                wallet,
+                all_wallets[w],
                 Lot(
                     acquisition_id,
-                    asset,
+                    asset_names[a],
                     acquired_at,
                     akey,
                     seq,
                     index,
-                    Decimal(int(lots[index, L_QTY])).scaleb(-program.scales[a]),
+                    Decimal(units).scaleb(-scales[a]),
                     lot_basis[index],
                     None if unit_costs is None else unit_costs[root],
-                    bool(lots[index, L_MISSING]),
+                    bool(missing),
                 ),
             )
         )
