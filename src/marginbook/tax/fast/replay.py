@@ -147,15 +147,19 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
 
     tax_year = fold.tax_year
 
+    def year_sums(year: int) -> BoxSums:
+        """The box totals of an earlier year (made at its first disposal)."""
+        sums = summaries.get(year)
+        if sums is None:
+            sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
+        return sums
+
     def keep(disposal: Disposal) -> None:
         """A disposal of the run: a record, or its rows' totals for an earlier year."""
         if summarize_before is not None:
-            year = fold.tax_year(disposal.disposed_at)
+            year = tax_year(disposal.disposed_at)
             if year < summarize_before:
-                sums = summaries.get(year)
-                if sums is None:
-                    sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
-                sums.add(disposal)
+                year_sums(year).add(disposal)
                 return
         disposals(disposal)
 
@@ -167,6 +171,17 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         if tag == "d":
             if without_basis[op]:
                 raise Unsupported("a disposal without lots or basis")
+            earlier: BoxSums | None = None
+            if summarize_before is not None:
+                year = tax_year(meta[4])  # type: ignore[arg-type]
+                if year < summarize_before:
+                    # An earlier year's sale only adds to its year's box totals: by its parts,
+                    # without its records, unless it has no lot or both terms (BoxSums.add_sale).
+                    earlier = year_sums(year)
+                    if earlier.add_sale(
+                        meta[5], meta[4], meta[8], ats[begin:end], part_basis[begin:end]  # type: ignore[arg-type]
+                    ):
+                        continue
             scale = -scales[asset_of_op[op]]
             parts: tuple[LotSlice, ...]
             if end - begin == 1:  # the commonest sale: one lot
@@ -184,16 +199,10 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
                 (meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7], meta[8], parts, None, True,
                  meta[9]),
             )
-            # ``keep`` inline (a call per sale costs more than the test)
-            if summarize_before is not None:
-                year = tax_year(meta[4])  # type: ignore[arg-type]
-                if year < summarize_before:
-                    sums = summaries.get(year)
-                    if sums is None:
-                        sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
-                    sums.add(disposal)
-                    continue
-            disposals(disposal)
+            if earlier is not None:
+                earlier.add(disposal)
+            else:
+                disposals(disposal)
         elif tag == "D":
             keep(meta[1])  # type: ignore[arg-type]
         elif tag == "w":
