@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import inspect
 
 from marginbook.domain.errors import InputError, MarginbookError
 from marginbook.ledger import open_store
-from marginbook.ledger.migrate import current_revision, head_revision
+from marginbook.ledger.migrate import HEAD_REVISION, current_revision, head_revision
 from marginbook.ledger.schema import metadata
 from tests.ledger.builders import event
 
@@ -64,3 +66,27 @@ def test_reopening_a_migrated_ledger_keeps_its_events(store_url: str) -> None:
         store.add_events([event("kept")])
     with open_store(store_url) as again:
         assert [e.id for e in again.events()] == ["kept"]
+
+
+def test_the_written_down_head_is_alembics_head() -> None:
+    # A new migration that does not update HEAD_REVISION would be skipped on open: fail here.
+    assert head_revision() == HEAD_REVISION
+
+
+def test_opening_an_up_to_date_sqlite_ledger_does_not_load_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with open_store(url) as store:  # creates and migrates
+        store.add_events([event("kept")])
+    probe = (
+        "import sys\n"
+        "from marginbook.ledger import open_store\n"
+        f"with open_store({url!r}) as store:\n"
+        "    print(store.count(), 'alembic' in sys.modules)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.split() == ["1", "False"]
+    # A ledger without Alembic's stamp is still migrated (through Alembic) on open.
+    fresh = f"sqlite:///{tmp_path / 'new.db'}"
+    found = subprocess.run([sys.executable, "-c", probe.replace(repr(url), repr(fresh))], capture_output=True,
+                           text=True, check=True)
+    assert found.stdout.split() == ["0", "True"]

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: The newest shipped migration's revision, written down so that opening an up-to-date ledger
+#: does not import Alembic (about 0.2 s of every command's start); a test checks that it is
+#: Alembic's head. A new migration must update it.
+HEAD_REVISION = "0001"
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -47,11 +51,26 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Apply every migration the database lacks, in one transaction."""
-    from alembic import command
+def _stamped_revision(connection: Connection) -> str | None:
+    """The revision in Alembic's own table, read with plain SQL (``None``: no such table or row)."""
+    from sqlalchemy import inspect, text
 
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return found[0] if len(found) == 1 else None
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Apply every migration the database lacks, in one transaction.
+
+    A ledger already at :data:`HEAD_REVISION` is left as it is without loading Alembic.
+    """
     with engine.begin() as connection:
+        if _stamped_revision(connection) == HEAD_REVISION:
+            return
+        from alembic import command
+
         if current_revision(connection) == head_revision():
             return
         command.upgrade(_config(connection), "head")
