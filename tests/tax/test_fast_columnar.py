@@ -233,10 +233,50 @@ def test_columnar_reader_in_two_halves_reads_the_same_rows(tmp_path: Path, monke
         whole = tax_events_from_store(store, end).columns().frame  # type: ignore[attr-defined]
         monkeypatch.setattr(reader, "_SPLIT_FROM", 2)
         columns = tax_events_from_store(store, end).columns()  # type: ignore[attr-defined]
-        assert columns._middle(reader.time_micros(end)) == reader.time_micros(START + timedelta(minutes=1))
+        assert columns._middle(reader.time_micros(end)) == (9, reader.time_micros(START + timedelta(minutes=1)))
         halves = columns.frame
     assert whole["id"].to_list() == [f"e{n}" for n in range(9)]
     assert halves.equals(whole)
+
+
+def test_an_import_between_the_count_and_the_halves_makes_the_run_read_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two halves are two snapshots: rows committed after the count would show in one of
+    them only. The reader notices (more rows than counted) and the engine reads the events,
+    which see the ledger as it is after the import, as the Decimal fold does."""
+    import marginbook.app.stored_events as reader
+
+    def buy(n: int, minute: int) -> LedgerEvent:
+        return LedgerEvent(id=f"e{n}", timestamp=START + timedelta(minutes=minute), kind=EventKind.BUY,
+                           wallet="w", asset="BTC", amount=Decimal(n + 1), counter_asset="USD",
+                           counter_amount=Decimal(10 * n + 10))
+
+    sale = LedgerEvent(id="s", timestamp=START + timedelta(minutes=30), kind=EventKind.SELL, wallet="w",
+                       asset="BTC", amount=Decimal("2.5"), counter_asset="USD", counter_amount=Decimal("99"))
+    with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
+        store.add_events([*(buy(n, 10 + n) for n in range(6)), sale])
+        late_import = buy(99, 1)  # an older buy, imported later: FIFO sells it first
+        counted = SqliteColumns._middle
+
+        def count_then_import(self: SqliteColumns, end: int) -> tuple[int, int | None]:
+            found = counted(self, end)
+            store.add_events([late_import])  # another process's import commits now
+            return found
+
+        monkeypatch.setattr(reader, "_SPLIT_FROM", 2)
+        monkeypatch.setattr(SqliteColumns, "_middle", count_then_import)
+        columns = tax_events_from_store(store, None).columns()  # type: ignore[attr-defined]
+        with pytest.raises(reader.LedgerChanged, match="7 -> 8 rows"):
+            columns.frame  # noqa: B018 - the property reads the ledger
+        late_import = buy(100, 2)  # and again, during the tax run
+        with decimal_context():
+            fast = fast_fold(tax_events_from_store(store, None), PROFILE, None, RunOptions())
+        ledger = list(store.events())
+    exact = run_decimal_fold(ledger, PROFILE, None, RunOptions())
+    assert len(ledger) == 9 and fast is not None
+    assert fast.disposals == exact.disposals
+    assert [s.acquisition_id for s in fast.disposals[0].slices] == ["e99"]  # the import's lot, first in time
 
 
 def test_open_lots_are_ordered_by_wallet_asset_and_acquisition_time(tmp_path: Path) -> None:

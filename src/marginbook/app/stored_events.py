@@ -321,6 +321,10 @@ _SPLIT_FROM = 100_000
 _BY_SEQ = 500
 
 
+class LedgerChanged(RuntimeError):
+    """The ledger grew while the columnar reader read it in parts; read it as events instead."""
+
+
 class SqliteColumns:
     """A SQLite ledger file's rows before ``end`` as polars columns, read once through ADBC.
 
@@ -347,25 +351,34 @@ class SqliteColumns:
             import polars as pl
 
             end = _END_OF_TIME if self._end is None else time_micros(self._end)
-            middle = self._middle(end)
+            count, middle = self._middle(end)
             if middle is None:
                 self._frame = self._read(-_END_OF_TIME, end)
             else:
                 with ThreadPoolExecutor(2) as pool:
                     first = pool.submit(self._read, -_END_OF_TIME, middle)
                     second = pool.submit(self._read, middle, end)
-                    self._frame = pl.concat([first.result(), second.result()], rechunk=True)
+                    frame = pl.concat([first.result(), second.result()], rechunk=True)
+                # The halves are two statements, so two snapshots: an import that committed
+                # after the count would show in one of them as rows more than counted (the
+                # ledger only grows). Then they may disagree: the caller reads the events.
+                if frame.height != count:
+                    raise LedgerChanged(
+                        f"the ledger changed while it was read ({count} -> {frame.height} rows)"
+                    )
+                self._frame = frame
         return self._frame
 
-    def _middle(self, end: int) -> int | None:
-        """The time that splits the rows before ``end`` in halves (``None``: too few to split)."""
+    def _middle(self, end: int) -> tuple[int, int | None]:
+        """How many rows are before ``end``, and the time that splits them in halves (``None``:
+        too few to split)."""
         raw = self._store.engine.raw_connection()
         try:
             cursor = raw.cursor()
             cursor.execute("SELECT count(*) FROM events WHERE ts_us < ?", (end,))
             count = int(cursor.fetchone()[0])
             if count < _SPLIT_FROM:
-                return None
+                return count, None
             cursor.execute(
                 "SELECT ts_us FROM events WHERE ts_us < ? ORDER BY ts_us LIMIT 1 OFFSET ?", (end, count // 2)
             )
@@ -373,7 +386,7 @@ class SqliteColumns:
             cursor.close()
         finally:
             raw.close()
-        return middle
+        return count, middle
 
     def _read(self, start: int, end: int) -> Any:
         """The rows from ``start`` (inclusive) to ``end`` (exclusive), in ledger order."""
