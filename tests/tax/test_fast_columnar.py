@@ -355,3 +355,26 @@ def test_identification_warnings_name_the_first_sale_in_ledger_order(tmp_path: P
         fast = fast_fold(read, PROFILE, None, options)
     assert fast is not None
     assert_same(fast, exact)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-(2**40), max_value=5_000_000_000 * 10**6), min_size=1, max_size=50))
+def test_time_keys_become_the_exact_utc_times(micros: list[int]) -> None:
+    """The columnar encoder's times from microseconds equal ``epoch + timedelta`` to the
+    microsecond, inside the range it builds by float division and outside it."""
+    from marginbook.tax.fast.columnar import _moments
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    found = _moments(np.array(micros, dtype=np.int64))
+    assert found == [epoch + timedelta(microseconds=m) for m in micros]
+    assert all(moment.tzinfo is UTC for moment in found)
+
+
+def test_time_keys_near_the_edges_of_the_float_range_are_exact() -> None:
+    from marginbook.tax.fast.columnar import _FLOAT_EXACT_UNTIL_US, _moments
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    # Every microsecond of a second near the end of the range (the doubles are coarsest there).
+    last = _FLOAT_EXACT_UNTIL_US - 1
+    micros = list(range(last - 999_999, last + 1))
+    assert _moments(np.array(micros, dtype=np.int64)) == [epoch + timedelta(microseconds=m) for m in micros]

@@ -352,9 +352,21 @@ def _identification(
         ids.sort(key=where.__getitem__)
 
 
+#: Up to here (2100-01-01) a time in microseconds divided by 10**6 as a double is within
+#: 0.25 µs of the exact quotient, so ``datetime.fromtimestamp`` (which rounds to the nearest
+#: microsecond) gives the exact time; it builds one object where ``epoch + timedelta`` builds
+#: three, in half the time over a million rows.
+_FLOAT_EXACT_UNTIL_US = 4_102_444_800 * 10**6
+
+
 def _moments(micros: Any) -> list[datetime]:
+    """The UTC times of engine time keys (microseconds since the epoch), exactly."""
+    values = micros.tolist()
+    if values and 0 <= min(values) and max(values) < _FLOAT_EXACT_UNTIL_US:
+        at, utc = datetime.fromtimestamp, UTC
+        return [at(m / 1e6, utc) for m in values]
     epoch, delta = _EPOCH, timedelta
-    return [epoch + delta(microseconds=m) for m in micros.tolist()]
+    return [epoch + delta(microseconds=m) for m in values]
 
 
 def _fees(texts: list[str]) -> dict[str, Decimal]:
