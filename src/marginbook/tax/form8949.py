@@ -167,16 +167,19 @@ class RowMaker:
         self._profile = profile
         self._rule = rule
         self._day_of = _day_function(zone)
-        self._long_from: dict[datetime, date] = {}
+        # By acquisition day, not time: an aware datetime hashes slowly (it asks its zone for
+        # the offset), and times rarely repeat where days do.
+        self._long_from: dict[date, date] = {}
         self._boxes: dict[tuple[str, bool, Term], str] = {}
 
     def term(self, acquired: datetime | None, sold: date) -> Term:
         """Short or long for units acquired at ``acquired`` (``None``: unknown) sold on ``sold``."""
         if acquired is None:
             return Term.SHORT
-        long_from = self._long_from.get(acquired)
+        day = self._day_of(acquired)
+        long_from = self._long_from.get(day)
         if long_from is None:
-            long_from = self._long_from[acquired] = first_long_term_day(self._day_of(acquired), self._rule)
+            long_from = self._long_from[day] = first_long_term_day(day, self._rule)
         return Term.LONG if sold >= long_from else Term.SHORT
 
     def common_term(self, slices: Sequence[LotSlice], sold: date) -> Term | None:
@@ -190,15 +193,17 @@ class RowMaker:
         :meth:`term` for each, inline: earlier years' disposals ask it for every part.
         """
         long_from = self._long_from
+        day_of = self._day_of
         first: bool | None = None
         for acquired in acquired_at:
             if acquired is None:
                 long = False
             else:
-                day = long_from.get(acquired)
-                if day is None:
-                    day = long_from[acquired] = first_long_term_day(self._day_of(acquired), self._rule)
-                long = sold >= day
+                day = day_of(acquired)
+                first_long = long_from.get(day)
+                if first_long is None:
+                    first_long = long_from[day] = first_long_term_day(day, self._rule)
+                long = sold >= first_long
             if first is None:
                 first = long
             elif long is not first:

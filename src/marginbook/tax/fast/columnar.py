@@ -362,7 +362,7 @@ _FLOAT_EXACT_UNTIL_US = 4_102_444_800 * 10**6
 def _moments(micros: Any) -> list[datetime]:
     """The UTC times of engine time keys (microseconds since the epoch), exactly."""
     values = micros.tolist()
-    if values and 0 <= min(values) and max(values) < _FLOAT_EXACT_UNTIL_US:
+    if values and min(values) >= 0 and max(values) < _FLOAT_EXACT_UNTIL_US:
         at, utc = datetime.fromtimestamp, UTC
         return [at(m / 1e6, utc) for m in values]
     epoch, delta = _EPOCH, timedelta
