@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -137,7 +138,9 @@ def test_columnar_program_and_records_equal_the_event_paths(
         columns = read.columns()  # type: ignore[attr-defined]
         assert isinstance(columns, SqliteColumns)
         stored = list(stored_events(store, end))
-        with decimal_context():
+        # Every share of other rows (the encoder's cut-off would send most of these small
+        # random ledgers to the event encoder).
+        with decimal_context(), patch.object(bits_of, "MAX_OTHER_SHARE", 1.0):
             reference, refused = _attempt(lambda: encode(stored, Fold(profile, None, options)))
             columnar, failed = _attempt(lambda: encode_columns(columns, Fold(profile, None, options)))
         if failed is not None:
@@ -277,6 +280,31 @@ def test_an_import_between_the_count_and_the_halves_makes_the_run_read_events(
     assert len(ledger) == 9 and fast is not None
     assert fast.disposals == exact.disposals
     assert [s.acquisition_id for s in fast.disposals[0].slices] == ["e99"]  # the import's lot, first in time
+
+
+def test_a_ledger_of_mostly_other_rows_is_encoded_from_its_events(tmp_path: Path) -> None:
+    """Rows the columns don't encode are held as events at once; when they are most of the
+    ledger, the columns are not used (the event encoder streams), with the same result."""
+    income = [
+        LedgerEvent(id=f"i{n}", timestamp=START + timedelta(minutes=n), kind=EventKind.INCOME, wallet="w",
+                    asset="BTC", amount=Decimal("0.5"), usd_value=Decimal(100 + n))
+        for n in range(6)
+    ]
+    sales = [
+        LedgerEvent(id=f"s{n}", timestamp=START + timedelta(minutes=10 + n), kind=EventKind.SELL, wallet="w",
+                    asset="BTC", amount=Decimal("0.25"), counter_asset="USD", counter_amount=Decimal(70 + n))
+        for n in range(3)
+    ]
+    with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
+        store.add_events([*income, *sales])
+        read = tax_events_from_store(store, None)
+        with decimal_context():
+            assert encode_columns(read.columns(), Fold(PROFILE, None, RunOptions())) is None  # type: ignore[attr-defined]
+            with patch.object(bits_of, "MAX_OTHER_SHARE", 1.0):
+                assert encode_columns(read.columns(), Fold(PROFILE, None, RunOptions())) is not None  # type: ignore[attr-defined]
+            fast = fast_fold(read, PROFILE, None, RunOptions())
+        exact = run_decimal_fold([*income, *sales], PROFILE, None, RunOptions())
+    assert fast is not None and fast.disposals == exact.disposals and len(fast.disposals) == 3
 
 
 def test_open_lots_are_ordered_by_wallet_asset_and_acquisition_time(tmp_path: Path) -> None:

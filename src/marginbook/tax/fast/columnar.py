@@ -42,6 +42,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _START_US = time_key(WALLET_RULES_START)
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 
+#: Above this share of rows that need the event encoder, the columns are not used.
+MAX_OTHER_SHARE = 0.5
 #: Bits of the ``flags`` column (see :class:`EventColumns`).
 #: The kind (``flags & KIND``): a buy, a sale, a transfer, or any other kind (0).
 KIND, BUY, SELL, TRANSFER = 3, 1, 2, 3
@@ -180,6 +182,10 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
 
     # The other rows, through the encoder, in ledger order; each op keyed by its row.
     other = np.nonzero(~common)[0]
+    if len(other) > MAX_OTHER_SHARE * n:
+        # Mostly rows the columns don't encode: they would all be held as events at once,
+        # where the event encoder streams them (memory), and read twice (time).
+        return None
     keys: list[int] = []
     where: dict[str, int] = {}  # the other rows' positions by id
     if len(other):
