@@ -285,11 +285,17 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     f_scaled = [int(q.scaleb(scales[a] if a >= 0 else 0)) for q, a in zip(f_quantity, f_asset, strict=True)]
 
     # The records' exact values, only where one is needed.
-    text = part.select("id", "amount", "counter_amount", "fee", "wallet", "asset")
+    text = part.select("id", "amount", "counter_amount", "fee")
     new_facts = _facts(text.filter(pl.Series(acquires)), c_ts[acquires], buy[acquires])
     program.facts.extend(new_facts)
     sells = text.filter(pl.Series(sell))
-    sell_metas = _sale_metas(sells, c_ts[sell])
+    # Each sale's wallet and asset as the one string of each name (not a new one per row).
+    wallet_names = sorted(program.wallets, key=program.wallets.__getitem__)
+    asset_names = sorted(program.assets, key=program.assets.__getitem__)
+    sell_metas = _sale_metas(
+        sells, c_ts[sell], [wallet_names[w] for w in w_common[sell].tolist()],
+        [asset_names[a] for a in a_common[sell].tolist()],
+    )
     if method is not Method.FIFO:
         _identification(fold, method, sell_metas, rows[sell], where)
     if scope is Scope.UNIVERSAL:
@@ -403,7 +409,9 @@ def _facts(rows: pl.DataFrame, micros: Any, bought: Any) -> list[tuple[str, date
     ]
 
 
-def _sale_metas(rows: pl.DataFrame, micros: Any) -> list[tuple[object, ...]]:
+def _sale_metas(
+    rows: pl.DataFrame, micros: Any, wallets: list[str], assets: list[str]
+) -> list[tuple[object, ...]]:
     """Each sale's disposal meta (``Encoder.dispose``'s, FIFO: no identification note)."""
     number = Decimal
     fee_texts = rows["fee"].to_list()
@@ -412,7 +420,6 @@ def _sale_metas(rows: pl.DataFrame, micros: Any) -> list[tuple[object, ...]]:
         ("d", id_, id_, "sell", at, wallet, asset, number(amount), number(value) - fees[fee], ())
         for id_, at, amount, value, fee, wallet, asset in zip(
             rows["id"].to_list(), _moments(micros), rows["amount"].to_list(),
-            rows["counter_amount"].to_list(), fee_texts, rows["wallet"].to_list(), rows["asset"].to_list(),
-            strict=True,
+            rows["counter_amount"].to_list(), fee_texts, wallets, assets, strict=True,
         )
     ]
