@@ -28,7 +28,20 @@ from marginbook.domain.numbers import ZERO
 from marginbook.tax.book import WALLET_RULES_START, Scope, time_key
 from marginbook.tax.engine import Fold
 from marginbook.tax.events import TaxEvent
-from marginbook.tax.fast.encode import ACQUIRE, HOLD, MOVE, TAKE, Encoder, Program, Unsupported, _places
+from marginbook.tax.fast.encode import (
+    ACQUIRE,
+    HOLD,
+    MOVE,
+    TAKE,
+    Encoder,
+    Program,
+    Unsupported,
+    _places,
+    check_asset_totals,
+    check_scales,
+    names_by_id,
+    scaled_array,
+)
 from marginbook.tax.methods import Method
 
 if TYPE_CHECKING:
@@ -36,8 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Scaled quantities of one asset must add up below this (as :mod:`.encode`).
-_LIMIT = 2**62
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _START_US = time_key(WALLET_RULES_START)
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
@@ -247,8 +258,6 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     )
     places = numbers["places"].to_numpy().astype(np.int64)
     digits = numbers["digits"].to_numpy().astype(np.int64)
-    if len(places) and places.max() > 18:
-        raise Unsupported("quantities finer than 1e-18")
     n_assets = len(program.assets)
     scales_array = np.zeros(n_assets, dtype=np.int64)
     np.maximum.at(scales_array, a_common, places)
@@ -261,8 +270,7 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
             if found > scales_array[asset]:
                 scales_array[asset] = found
     scales = scales_array.tolist()
-    if any(scale > 18 for scale in scales):
-        raise Unsupported("quantities finer than 1e-18")
+    check_scales(scales)
     scale_of_row = scales_array[a_common]
     short = digits <= 18 - scale_of_row
     whole_value = np.zeros(len(rows), dtype=np.int64)
@@ -278,11 +286,10 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
         texts = part["amount"].filter(pl.Series(~short)).to_list()
         for index, text, scale in zip(np.nonzero(~short)[0].tolist(), texts, scale_of_row[~short].tolist(),
                                       strict=True):
-            value = int(Decimal(text).scaleb(scale))
-            if value >= _LIMIT:
-                raise Unsupported("quantities too large for 64-bit scaled integers")
-            scaled[index] = value
-    f_scaled = [int(q.scaleb(scales[a] if a >= 0 else 0)) for q, a in zip(f_quantity, f_asset, strict=True)]
+            scaled[index] = scaled_array([int(Decimal(text).scaleb(scale))])[0]
+    f_scaled = scaled_array(
+        [int(q.scaleb(scales[a] if a >= 0 else 0)) for q, a in zip(f_quantity, f_asset, strict=True)]
+    )
 
     # The records' exact values, only where one is needed.
     text = part.select("id", "amount", "counter_amount", "fee")
@@ -290,8 +297,8 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     program.facts.extend(new_facts)
     sells = text.filter(pl.Series(sell))
     # Each sale's wallet and asset as the one string of each name (not a new one per row).
-    wallet_names = sorted(program.wallets, key=program.wallets.__getitem__)
-    asset_names = sorted(program.assets, key=program.assets.__getitem__)
+    wallet_names = names_by_id(program.wallets)
+    asset_names = names_by_id(program.assets)
     sell_metas = _sale_metas(
         sells, c_ts[sell], [wallet_names[w] for w in w_common[sell].tolist()],
         [asset_names[a] for a in a_common[sell].tolist()],
@@ -312,17 +319,14 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     # Both in ledger order: the other rows' ops first in each key (stable), keys unique per row.
     order = np.argsort(np.concatenate([np.array(keys, dtype=np.int64), 2 * rows + 1]), kind="stable")
 
-    def column(fallback: list[Any], mine: np.ndarray) -> np.ndarray:
+    def column(fallback: list[Any] | np.ndarray, mine: np.ndarray) -> np.ndarray:
         return np.concatenate([np.array(fallback, dtype=np.int64), mine.astype(np.int64)])[order]
 
     asset_array = column(f_asset, a_common)
+    # Each part's quantities are in range (``scaled_array``; a common row's short text is
+    # below 10**18): what is left to check is each asset's total.
     quantity_array = column(f_scaled, scaled)
-    if len(quantity_array) and (int(quantity_array.max()) >= _LIMIT or int(quantity_array.min()) < 0):
-        raise Unsupported("quantities too large for 64-bit scaled integers")
-    if len(quantity_array):
-        sums = np.bincount(asset_array + 1, weights=quantity_array.astype(np.float64))
-        if sums.max() >= _LIMIT / 2:
-            raise Unsupported("quantities too large for 64-bit scaled integers")
+    check_asset_totals(asset_array, quantity_array)
     if keys:
         metas = program.meta + c_meta
         program.meta = [metas[i] for i in order.tolist()]

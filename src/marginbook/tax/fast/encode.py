@@ -121,18 +121,11 @@ class Program:
                 places = _places(quantity)
                 if places > scales[asset]:
                     scales[asset] = places
-        if any(scale > 18 for scale in scales):
-            raise Unsupported("quantities finer than 1e-18")
+        check_scales(scales)
         factor = [scales[a] if a >= 0 else 0 for a in assets]
-        scaled = [int(q.scaleb(f)) for q, f in zip(quantities, factor, strict=True)]
-        if scaled and (max(scaled) >= _LIMIT or min(scaled) < 0):
-            raise Unsupported("quantities too large for 64-bit scaled integers")
-        quantity_array = np.array(scaled, dtype=np.int64)
+        quantity_array = scaled_array([int(q.scaleb(f)) for q, f in zip(quantities, factor, strict=True)])
         asset_array = np.array(assets, dtype=np.int64)
-        if len(scaled):
-            sums = np.bincount(asset_array + 1, weights=quantity_array.astype(np.float64))
-            if sums.max() >= _LIMIT / 2:
-                raise Unsupported("quantities too large for 64-bit scaled integers")
+        check_asset_totals(asset_array, quantity_array)
         self.scales = scales
         self.asset_of_op = list(assets)
         self.arrays = {
@@ -145,6 +138,33 @@ class Program:
             "acquisition": np.array(acquisitions, dtype=np.int64),
             "flag": np.array(flags, dtype=np.int64),
         }
+
+
+def check_scales(scales: list[int]) -> None:
+    """Refuse an asset whose quantities are finer than the kernel's 18 decimal places."""
+    if any(scale > 18 for scale in scales):
+        raise Unsupported("quantities finer than 1e-18")
+
+
+def scaled_array(values: list[int]) -> Int64Array:
+    """Scaled quantities as the kernel's integers; any outside ``[0, 2**62)`` is unsupported
+    (checked on the Python integers: a larger one would not even convert)."""
+    if values and (max(values) >= _LIMIT or min(values) < 0):
+        raise Unsupported("quantities too large for 64-bit scaled integers")
+    return np.array(values, dtype=np.int64)
+
+
+def check_asset_totals(assets: Int64Array, quantities: Int64Array) -> None:
+    """Refuse a run whose quantities of one asset add up to more than the kernel's sums hold."""
+    if len(quantities):
+        sums = np.bincount(assets + 1, weights=quantities.astype(np.float64))
+        if sums.max() >= _LIMIT / 2:
+            raise Unsupported("quantities too large for 64-bit scaled integers")
+
+
+def names_by_id(table: dict[str, int]) -> list[str]:
+    """The names of a wallet or asset table, each at its id."""
+    return sorted(table, key=table.__getitem__)
 
 
 def _places(quantity: Decimal) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 from marginbook.domain.numbers import ZERO, plain
 from marginbook.tax.book import AllocationRow
 from marginbook.tax.engine import EngineResult, Fold
-from marginbook.tax.fast.encode import METHOD_CODES, Encoder, Program, Unsupported
+from marginbook.tax.fast.encode import METHOD_CODES, Encoder, Program, Unsupported, names_by_id
 from marginbook.tax.fast.kernel import (
     L_AKEY,
     L_MISSING,
@@ -91,8 +91,8 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     if status == LEFT_OVER:
         raise Unsupported("the 2025 allocation left lots that no wallet holds units for")
     n_assets = len(program.assets)
-    wallet_names = sorted(program.wallets, key=program.wallets.__getitem__)
-    asset_names = sorted(program.assets, key=program.assets.__getitem__)
+    wallet_names = names_by_id(program.wallets)
+    asset_names = names_by_id(program.assets)
     facts = program.facts
 
     # Basis of every part taken, in the order taken (a placed lot's basis is its part's).
