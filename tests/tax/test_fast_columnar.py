@@ -29,7 +29,7 @@ from marginbook.app.stored_events import SqliteColumns, stored_events, tax_event
 from marginbook.domain.events import EventKind, LedgerEvent
 from marginbook.domain.numbers import decimal_context
 from marginbook.ledger import open_store
-from marginbook.tax.book import Scope
+from marginbook.tax.book import Scope, time_key
 from marginbook.tax.engine import Fold, RunOptions, run_decimal_fold, run_engine
 from marginbook.tax.fast import columnar as bits_of
 from marginbook.tax.fast import fast_fold
@@ -236,7 +236,7 @@ def test_columnar_reader_in_two_halves_reads_the_same_rows(tmp_path: Path, monke
         whole = tax_events_from_store(store, end).columns().frame  # type: ignore[attr-defined]
         monkeypatch.setattr(reader, "_SPLIT_FROM", 2)
         columns = tax_events_from_store(store, end).columns()  # type: ignore[attr-defined]
-        assert columns._middle(reader.time_micros(end)) == (9, reader.time_micros(START + timedelta(minutes=1)))
+        assert columns._middle(time_key(end)) == (9, time_key(START + timedelta(minutes=1)))
         halves = columns.frame
     assert whole["id"].to_list() == [f"e{n}" for n in range(9)]
     assert halves.equals(whole)

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from marginbook.domain.events import EventKind, LotPick, Origin
+from marginbook.tax.book import time_key
 from marginbook.tax.events import TaxEvent
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -75,11 +76,6 @@ class StoredEvent(NamedTuple):
     opened_at: datetime | None
     note: str | None
     origin: Origin
-
-
-def time_micros(moment: datetime) -> int:
-    """An instant as the ledger's ``ts_us`` (microseconds since 1970)."""
-    return (moment.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
 
 
 def _time(micros: int | None) -> datetime | None:
@@ -242,7 +238,7 @@ def stored_events(store: Any, end: datetime | None = None) -> Iterator[StoredEve
         store: an open ``marginbook.ledger.LedgerStore``.
         end: exclusive upper bound (timezone-aware), or ``None`` for all.
     """
-    micros = None if end is None else (end.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    micros = None if end is None else time_key(end)
     if store.engine.dialect.name == "sqlite":
         yield from _sqlite_events(store, micros)
         return
@@ -291,8 +287,7 @@ class StoredEvents:
 
         statement = select(func.count()).select_from(table)
         if self._end is not None:
-            micros = (self._end.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
-            statement = statement.where(table.c.ts_us < micros)
+            statement = statement.where(table.c.ts_us < time_key(self._end))
         with self._store.engine.connect() as connection:
             return int(connection.execute(statement).scalar_one())
 
@@ -350,7 +345,7 @@ class SqliteColumns:
 
             import polars as pl
 
-            end = _END_OF_TIME if self._end is None else time_micros(self._end)
+            end = _END_OF_TIME if self._end is None else time_key(self._end)
             count, middle = self._middle(end)
             if middle is None:
                 self._frame = self._read(-_END_OF_TIME, end)
@@ -426,10 +421,10 @@ class SqliteColumns:
 
 def sqlite_columns(store: Any, end: datetime | None) -> SqliteColumns | None:
     """The columnar reader of a SQLite ledger file (``None``: another database, or in memory)."""
-    if store.engine.dialect.name != "sqlite":
-        return None
-    database = store.engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    from marginbook.ledger.engine import sqlite_file
+
+    database = sqlite_file(store.engine.url)
+    if database is None:
         return None
     # Whether the driver and polars are installed, without importing them yet (a run that
     # does not read the columns, HIFO across 2025 say, should not pay for the import).

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from marginbook.ledger.engine import sqlite_file
 from marginbook.ledger.rows import STORED_COLUMNS, StoredRow
 
 #: How many scratch files one transaction may attach (SQLite allows 10 attached databases;
@@ -81,9 +82,9 @@ def scratch_directory(connection: Connection) -> Path | None:
     """Where to put the scratch file: beside the ledger file (so that a large import's
     scratch goes to the disk that holds the ledger, not to a RAM-backed /tmp), else the
     temporary directory."""
-    database = connection.engine.url.database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        parent = Path(database).expanduser().resolve().parent
+    database = sqlite_file(connection.engine.url)
+    if database is not None:
+        parent = database.expanduser().resolve().parent
         if parent.is_dir() and os.access(parent, os.W_OK):
             return parent
     return None
