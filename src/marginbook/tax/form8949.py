@@ -174,13 +174,9 @@ class RowMaker:
 
     def term(self, acquired: datetime | None, sold: date) -> Term:
         """Short or long for units acquired at ``acquired`` (``None``: unknown) sold on ``sold``."""
-        if acquired is None:
-            return Term.SHORT
-        day = self._day_of(acquired)
-        long_from = self._long_from.get(day)
-        if long_from is None:
-            long_from = self._long_from[day] = first_long_term_day(day, self._rule)
-        return Term.LONG if sold >= long_from else Term.SHORT
+        found = self.common_term_of((acquired,), sold)
+        assert found is not None  # one acquisition has one term
+        return found
 
     def common_term(self, slices: Sequence[LotSlice], sold: date) -> Term | None:
         """The term of every one of ``slices`` sold on ``sold``, or ``None`` when they differ."""
