@@ -71,6 +71,4 @@ def upgrade_to_head(engine: Engine) -> None:
             return
         from alembic import command
 
-        if current_revision(connection) == head_revision():
-            return
         command.upgrade(_config(connection), "head")
