@@ -11,6 +11,7 @@ as the ``Decimal`` fold. Whatever would need the fold's error or missing-basis p
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -147,8 +148,14 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
 
     tax_year = fold.tax_year
 
-    def year_sums(year: int) -> BoxSums:
-        """The box totals of an earlier year (made at its first disposal)."""
+    def earlier_sums(moment: datetime) -> BoxSums | None:
+        """The box totals of the earlier year of a disposal at ``moment`` (made at its first
+        disposal), or ``None`` when the disposal is one of the run's records."""
+        if summarize_before is None:
+            return None
+        year = tax_year(moment)
+        if year >= summarize_before:
+            return None
         sums = summaries.get(year)
         if sums is None:
             sums = summaries[year] = BoxSums(year, profile, fold.zone, profile.month_end)
@@ -156,12 +163,11 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
 
     def keep(disposal: Disposal) -> None:
         """A disposal of the run: a record, or its rows' totals for an earlier year."""
-        if summarize_before is not None:
-            year = tax_year(disposal.disposed_at)
-            if year < summarize_before:
-                year_sums(year).add(disposal)
-                return
-        disposals(disposal)
+        sums = earlier_sums(disposal.disposed_at)
+        if sums is None:
+            disposals(disposal)
+        else:
+            sums.add(disposal)
 
     for op, meta in enumerate(program.meta):
         if meta is None:
@@ -171,17 +177,13 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         if tag == "d":
             if without_basis[op]:
                 raise Unsupported("a disposal without lots or basis")
-            earlier: BoxSums | None = None
-            if summarize_before is not None:
-                year = tax_year(meta[4])  # type: ignore[arg-type]
-                if year < summarize_before:
-                    # An earlier year's sale only adds to its year's box totals: by its parts,
-                    # without its records, unless it has no lot or both terms (BoxSums.add_sale).
-                    earlier = year_sums(year)
-                    if earlier.add_sale(
-                        meta[5], meta[4], meta[8], ats[begin:end], part_basis[begin:end]  # type: ignore[arg-type]
-                    ):
-                        continue
+            # An earlier year's sale only adds to its year's box totals: by its parts, without
+            # its records, unless it has no lot or both terms (BoxSums.add_sale).
+            earlier = earlier_sums(meta[4])  # type: ignore[arg-type]
+            if earlier is not None and earlier.add_sale(
+                meta[5], meta[4], meta[8], ats[begin:end], part_basis[begin:end]  # type: ignore[arg-type]
+            ):
+                continue
             scale = -scales[asset_of_op[op]]
             parts: tuple[LotSlice, ...]
             if end - begin == 1:  # the commonest sale: one lot
