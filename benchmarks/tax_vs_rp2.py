@@ -2,13 +2,18 @@
 
 Run from the repository root (RP2 is a test-only dependency)::
 
-    PYTHONPATH=src:. python benchmarks/tax_vs_rp2.py [--sizes 10000 50000] [--million 1000000]
+    PYTHONPATH=src:. python benchmarks/tax_vs_rp2.py [--sizes 10000 50000] [--end-to-end 10000 50000]
+        [--million 1000000]
 
 1. On the same synthetic ledgers (buys, sells, transfers; ``tests/tax/synthetic.py``), at
    each size: RP2's FIFO against marginbook's FIFO in one pool per asset (``--scope
    universal``, as RP2), both from events in memory to every year's gains, and a check that
    the Form 8949 rows are identical (``tests/tax/rp2_adapter.differences``).
-2. A million transactions written to a SQLite ledger (setup, not timed, then ``sync``),
+2. The same ledgers through each tool's command line, as its users run it (``end_to_end``):
+   RP2's ``rp2_us`` from its ODS workbook to its ODS reports (every year, and the last year
+   only), marginbook's ``tax`` from the ledger database to the last year's JSON (the
+   median of three runs); the last year's rows of the two outputs compared lot by lot.
+3. A million transactions written to a SQLite ledger (setup, not timed, then ``sync``),
    then, three times, each in a child process, ``marginbook --db URL tax --year Y --format
    json --out DIR`` (wall times, the median, and the peak memory of the children); and the floors: merely reading the same events from the ledger, and
    merely parsing the same ledger as a ledger CSV file.
@@ -27,12 +32,15 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.tax.rp2_adapter import differences, run_rp2  # noqa: E402
+from tests.tax.rp2_adapter import Rp2Match, differences, run_rp2  # noqa: E402
+from tests.tax.rp2_ods import read_rp2_gains, write_rp2_input  # noqa: E402
 from tests.tax.synthetic import synthetic_ledger  # noqa: E402
 
 from marginbook.tax.book import Scope  # noqa: E402
@@ -110,7 +118,7 @@ _MEASURE = (
 CPU: dict[str, float] = {}
 
 
-def child(command: list[str], label: str = "") -> tuple[float, float]:
+def child(command: list[str], label: str = "", cwd: Path | None = None) -> tuple[float, float]:
     """Run ``command`` in a fresh process; return its wall time (s) and peak memory (MiB).
 
     A small parent process runs it, so the peak is that command's alone; its CPU seconds
@@ -118,10 +126,109 @@ def child(command: list[str], label: str = "") -> tuple[float, float]:
     """
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     out = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *command], check=True, env=env, capture_output=True, text=True
+        [sys.executable, "-c", _MEASURE, *command], check=True, env=env, capture_output=True, text=True,
+        cwd=cwd,
     ).stdout.split()
     CPU[label] = round(float(out[2]), 2)
     return float(out[0]), int(out[1]) / 1024
+
+
+_RP2_US = "import sys; from rp2.plugin.country.us import rp2_entry; sys.exit(rp2_entry())"
+
+
+def cli_differences(document: dict[str, Any], theirs: list[Rp2Match]) -> list[str]:
+    """Differences between our Form 8949 JSON and RP2's report of the same year.
+
+    Lot by lot: the same disposals and lots, quantity within 1e-8, the same term, proceeds
+    and basis within a cent per lot of the row (our lots' cents are the row's cents split
+    pro rata, the rest on the last lot; RP2's are its float amounts). Row by row: proceeds
+    and basis within a cent of the sum of RP2's entries.
+    """
+    units, cent = Decimal("0.00000001"), Decimal("0.01")
+    rp2 = {(m.disposal_id, m.acquisition_id): m for m in theirs}
+    problems = []
+    seen = 0
+    for row in document["form_8949"]:
+        lots = row["lots"]
+        slack = cent * len(lots)
+        proceeds = basis = Decimal(0)
+        for lot in lots:
+            seen += 1
+            other = rp2.get((row["disposal_id"], lot["acquisition_id"]))
+            if other is None:
+                problems.append(f"{row['disposal_id']}/{lot['acquisition_id']}: not in RP2's report")
+                continue
+            proceeds += other.proceeds
+            basis += other.cost_basis
+            if (
+                abs(Decimal(lot["quantity"]) - other.quantity) > units
+                or abs(Decimal(lot["proceeds"]) - other.proceeds) > slack
+                or abs(Decimal(lot["cost_basis"]) - other.cost_basis) > slack
+                or (row["term"] == "long") != other.long_term
+            ):
+                problems.append(f"{row['disposal_id']}/{lot['acquisition_id']}: {lot} != {other}")
+        if abs(Decimal(row["proceeds"]) - proceeds) > cent or abs(Decimal(row["cost_basis"]) - basis) > cent:
+            problems.append(f"row of {row['disposal_id']}: {row['proceeds']}/{row['cost_basis']} != {proceeds}/{basis}")
+    if seen != len(theirs):
+        problems.append(f"{seen} lots on our rows against {len(theirs)} RP2 entries")
+    return problems
+
+
+def end_to_end(size: int, method: str, work: Path) -> dict[str, object]:
+    """Each tool as its users run it, from its own input file to its report files, in a fresh process.
+
+    RP2: ``rp2_us`` on its ODS workbook (``tests/tax/rp2_ods.py``), writing its three ODS
+    reports for every year (its default), and again for the last year only (``-f``/``-t``).
+    marginbook: ``marginbook tax`` on the ledger database, writing the last year's JSON
+    (every earlier year is computed too: the carryovers need them). Same events as
+    :func:`versus_rp2`. The last year's rows of both outputs are compared lot by lot.
+    """
+    events = synthetic_ledger(size, seed=size, windows=8)
+    year = max(e.timestamp.year for e in events)
+    directory = work / f"e2e-{size}"
+    directory.mkdir()
+    config, workbook = write_rp2_input(events, directory)
+    url = f"sqlite:///{directory / 'ledger.db'}"
+    from marginbook.ledger import open_store
+
+    with open_store(url) as store:
+        store.add_events(events)
+    del events
+    os.sync()
+    load = os.getloadavg()[0]
+    rp2_all, rp2_all_peak = child(
+        [sys.executable, "-c", _RP2_US, "-m", method, "-o", str(directory / "rp2-all"), "-p", "all_",
+         str(config), str(workbook)], f"rp2_cli_{size}", cwd=directory,
+    )
+    rp2_year, _peak = child(
+        [sys.executable, "-c", _RP2_US, "-m", method, "-f", f"{year}-01-01", "-t", f"{year}-12-31", "-o",
+         str(directory / "rp2-year"), "-p", "year_", str(config), str(workbook)], f"rp2_cli_year_{size}",
+        cwd=directory,
+    )
+    out = directory / "ours"
+    command = [sys.executable, "-m", "marginbook", "--db", url, "tax", "--year", str(year), "--scope",
+               "universal", "--method", method, "--format", "json", "--out", str(out)]
+    runs = [child(command, f"tax_cli_{size}_{n}")[0] for n in (1, 2, 3)]
+    ours = sorted(runs)[1]
+    document = json.loads((out / f"tax-{year}.json").read_text())
+    theirs = read_rp2_gains(directory / "rp2-year" / f"year_{method}_tax_report_us.ods")
+    problems = cli_differences(document, theirs)
+    return {
+        "transactions": size,
+        "load_average": round(load, 2),
+        "year": year,
+        "rp2_cli_every_year_s": round(rp2_all, 2),
+        "rp2_cli_every_year_peak_mib": round(rp2_all_peak),
+        "rp2_cli_last_year_s": round(rp2_year, 2),
+        "marginbook_cli_runs_s": [round(r, 3) for r in runs],
+        "marginbook_cli_s": round(ours, 3),
+        "speedup_vs_rp2_every_year": round(rp2_all / ours, 1),
+        "speedup_vs_rp2_last_year": round(rp2_year / ours, 1),
+        "rows_8949_last_year": len(document["form_8949"]),
+        "rp2_entries_last_year": len(theirs),
+        "identical": not problems,
+        "first_difference": problems[0] if problems else None,
+    }
 
 
 def million(count: int, work: Path) -> dict[str, object]:
@@ -217,6 +324,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 50_000])
     parser.add_argument("--method", default="fifo", choices=["fifo", "lifo", "hifo"])
     parser.add_argument("--million", type=int, default=1_000_000, help="0 to skip")
+    parser.add_argument(
+        "--end-to-end", type=int, nargs="*", default=[10_000, 50_000],
+        help="sizes for the command-line comparison (none to skip)",
+    )
     args = parser.parse_args()
     print(
         f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
@@ -227,6 +338,9 @@ def main() -> None:
         print(json.dumps({"kernel_load_s": round(warm_up(), 2)}), flush=True)
     for size in args.sizes:
         print(json.dumps({"versus_rp2": versus_rp2(size, args.method)}), flush=True)
+    for size in args.end_to_end:
+        with tempfile.TemporaryDirectory() as work:
+            print(json.dumps({"end_to_end": end_to_end(size, args.method, Path(work))}), flush=True)
     if args.million:
         with tempfile.TemporaryDirectory() as work:
             print(json.dumps({"million": million(args.million, Path(work))}), flush=True)
