@@ -291,6 +291,41 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
         [int(q.scaleb(scales[a] if a >= 0 else 0)) for q, a in zip(f_quantity, f_asset, strict=True)]
     )
 
+    if sell.any() or move.any():
+        program.method = program.method or method
+    if program.switched and program.method in (Method.HIFO, Method.LOFO):
+        raise Unsupported("HIFO/LOFO across the 2025 allocation (unit costs of split lots)")
+
+    # Both in ledger order: the other rows' ops first in each key (stable), keys unique per row.
+    order = np.argsort(np.concatenate([np.array(keys, dtype=np.int64), 2 * rows + 1]), kind="stable")
+
+    def column(fallback: list[Any] | np.ndarray, mine: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.array(fallback, dtype=np.int64), mine.astype(np.int64)])[order]
+
+    asset_array = column(f_asset, a_common)
+    # Each part's quantities are in range (``scaled_array``; a common row's short text is
+    # below 10**18): what is left to check is each asset's total.
+    quantity_array = column(f_scaled, scaled)
+    check_asset_totals(asset_array, quantity_array)
+    program.ops = []
+    program.scales = scales
+    program.asset_of_op = asset_array.tolist()
+    program.arrays = {
+        "kind": column(f_kind, code),
+        "wallet": column(f_wallet, w_common),
+        "wallet2": column(f_wallet2, wallet2),
+        "asset": asset_array,
+        "quantity": quantity_array,
+        "key": column(f_key, key),
+        "acquisition": column(f_acq, acquisition),
+        "flag": column(f_flag, np.zeros(len(rows), dtype=np.int64)),
+    }
+    if program.method not in (Method.HIFO, Method.LOFO):
+        # The lots are matched (without the interpreter lock) while the records are built.
+        from marginbook.tax.fast.replay import start_kernel
+
+        start_kernel(program, fold, n_facts + int(acquires.sum()))
+
     # The records' exact values, only where one is needed.
     text = part.select("id", "amount", "counter_amount", "fee")
     new_facts = _facts(text.filter(pl.Series(acquires)), c_ts[acquires], buy[acquires])
@@ -310,41 +345,11 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     c_meta: list[tuple[object, ...] | None] = [None] * len(rows)
     for index, meta in zip(np.nonzero(sell)[0].tolist(), sell_metas, strict=True):
         c_meta[index] = meta
-
-    if sell.any() or move.any():
-        program.method = program.method or method
-    if program.switched and program.method in (Method.HIFO, Method.LOFO):
-        raise Unsupported("HIFO/LOFO across the 2025 allocation (unit costs of split lots)")
-
-    # Both in ledger order: the other rows' ops first in each key (stable), keys unique per row.
-    order = np.argsort(np.concatenate([np.array(keys, dtype=np.int64), 2 * rows + 1]), kind="stable")
-
-    def column(fallback: list[Any] | np.ndarray, mine: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.array(fallback, dtype=np.int64), mine.astype(np.int64)])[order]
-
-    asset_array = column(f_asset, a_common)
-    # Each part's quantities are in range (``scaled_array``; a common row's short text is
-    # below 10**18): what is left to check is each asset's total.
-    quantity_array = column(f_scaled, scaled)
-    check_asset_totals(asset_array, quantity_array)
     if keys:
         metas = program.meta + c_meta
         program.meta = [metas[i] for i in order.tolist()]
     else:
         program.meta = c_meta  # only common rows: already in ledger order
-    program.ops = []
-    program.scales = scales
-    program.asset_of_op = asset_array.tolist()
-    program.arrays = {
-        "kind": column(f_kind, code),
-        "wallet": column(f_wallet, w_common),
-        "wallet2": column(f_wallet2, wallet2),
-        "asset": asset_array,
-        "quantity": quantity_array,
-        "key": column(f_key, key),
-        "acquisition": column(f_acq, acquisition),
-        "flag": column(f_flag, np.zeros(len(rows), dtype=np.int64)),
-    }
     return program, encoder
 
 

@@ -12,6 +12,7 @@ scaled integers per asset. What it does not know how to replay it refuses with
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -54,7 +55,8 @@ class Program:
     ``quantity`` exact until :meth:`finish` scales it; ``key`` the acquisition time key of a
     new lot; ``acquisition`` the index of its facts; ``flag`` its basis is missing).
     ``meta`` holds, per operation, what the replay does with its result (``None``: nothing);
-    ``facts`` each acquisition's ``(id, time, basis, quantity)``.
+    ``facts`` each acquisition's ``(id, time, basis, quantity)``. ``kernel``: the kernel's
+    result, when it was started before the records were built (the columnar encoder's).
     """
 
     ops: list[tuple[int, int, int, int, Decimal, int, int, int]] = field(default_factory=list)
@@ -68,6 +70,7 @@ class Program:
     scales: list[int] = field(default_factory=list)
     asset_of_op: list[int] = field(default_factory=list)
     arrays: dict[str, Int64Array] = field(default_factory=dict)
+    kernel: Future[Any] | None = None
 
     def wallet_id(self, name: str) -> int:
         """The id of a wallet (new ids in order of first use)."""

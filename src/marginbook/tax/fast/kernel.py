@@ -109,7 +109,7 @@ def _set_keys(lots: np.ndarray, lot: int, method: int) -> None:
         lots[lot, L_K1], lots[lot, L_K2], lots[lot, L_K3] = rank, akey, seq
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)  # nogil: the columnar run builds its records meanwhile
 def fold_kernel(  # type: ignore[no-untyped-def]
     kind: np.ndarray,
     wallet: np.ndarray,

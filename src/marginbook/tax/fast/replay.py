@@ -11,6 +11,7 @@ as the ``Decimal`` fold. Whatever would need the fold's error or missing-basis p
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -69,6 +70,46 @@ def _by_name(names: dict[str, int]) -> np.ndarray:
     return np.array([names[name] for name in sorted(names)], dtype=np.int64)
 
 
+def _dust_units(fold: Fold, scales: list[int]) -> list[int]:
+    """The profile's dust in each asset's scaled units (rounded down)."""
+    dust = fold.dust
+    return [int(dust.scaleb(s).to_integral_value(ROUND_FLOOR)) for s in scales]
+
+
+def _kernel_arguments(program: Program, fold: Fold, acq_rank: np.ndarray) -> tuple[Any, ...]:
+    """:func:`~marginbook.tax.fast.kernel.fold_kernel`'s arguments for ``program`` (finished)."""
+    arrays = program.arrays
+    return (
+        arrays["kind"], arrays["wallet"], arrays["wallet2"], arrays["asset"], arrays["quantity"],
+        arrays["key"], arrays["acquisition"], arrays["flag"], acq_rank,
+        len(program.wallets), len(program.assets), fold.options.scope.value == "wallet",
+        METHOD_CODES[program.method or Method.FIFO], _orders(program.wallets), _by_name(program.assets),
+        np.array(_dust_units(fold, program.scales) or [0], dtype=np.int64),
+    )
+
+
+#: The thread :func:`start_kernel` runs the kernel on (made on first use).
+_KERNEL_THREAD: list[ThreadPoolExecutor] = []
+
+
+def start_kernel(program: Program, fold: Fold, n_facts: int) -> None:
+    """Start the kernel on ``program`` (finished: arrays, scales, names and method final) in a
+    background thread; :func:`replay` takes its result from ``program.kernel``.
+
+    The compiled kernel runs without the interpreter lock, so a columnar run builds its
+    records' facts (most of its Python work) while the lots are matched: about the kernel's
+    time off the wall time of a large run. Only for methods that don't rank lots by unit cost
+    (FIFO, LIFO): HIFO/LOFO need the facts' unit costs first. ``n_facts``: how many facts
+    the program will have (the kernel indexes its zero ranks by fact).
+    """
+    if program.method in (Method.HIFO, Method.LOFO):
+        raise ValueError("HIFO/LOFO rank lots by the facts' unit costs: run the kernel in replay")
+    if not _KERNEL_THREAD:
+        _KERNEL_THREAD.append(ThreadPoolExecutor(1, thread_name_prefix="lot-kernel"))
+    arguments = _kernel_arguments(program, fold, np.zeros(n_facts, dtype=np.int64))
+    program.kernel = _KERNEL_THREAD[0].submit(fold_kernel, *arguments)
+
+
 def replay(program: Program, encoder: Encoder) -> EngineResult:
     """Run the kernel over ``program`` and build the run's :class:`EngineResult`.
 
@@ -76,19 +117,13 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         Unsupported: units without lots or basis, or an allocation that left lots over.
     """
     fold: Fold = encoder.fold
-    arrays = program.arrays
     scales = program.scales
-    dust = fold.dust
-    dust_units = [int(dust.scaleb(s).to_integral_value(ROUND_FLOOR)) for s in scales]
+    dust_units = _dust_units(fold, scales)
     acq_rank, unit_costs = _ranks(program)
-    method = program.method or Method.FIFO
-    status, lots, slices, starts, uncovered = fold_kernel(
-        arrays["kind"], arrays["wallet"], arrays["wallet2"], arrays["asset"], arrays["quantity"],
-        arrays["key"], arrays["acquisition"], arrays["flag"], acq_rank,
-        len(program.wallets), len(program.assets), fold.options.scope.value == "wallet",
-        METHOD_CODES[method], _orders(program.wallets), _by_name(program.assets),
-        np.array(dust_units or [0], dtype=np.int64),
-    )
+    if program.kernel is not None:
+        status, lots, slices, starts, uncovered = program.kernel.result()
+    else:
+        status, lots, slices, starts, uncovered = fold_kernel(*_kernel_arguments(program, fold, acq_rank))
     if status == LEFT_OVER:
         raise Unsupported("the 2025 allocation left lots that no wallet holds units for")
     n_assets = len(program.assets)
