@@ -43,7 +43,12 @@ T = TypeVar("T")
 
 
 def _ops(program: Program) -> list[tuple[object, ...]]:
-    """Each operation by names and exact values (ids of wallets and assets may differ)."""
+    """Each operation by names and exact values (ids of wallets and assets may differ).
+
+    A fact's quantity is compared only where it is read, to rank lots by unit cost (HIFO,
+    LOFO): the columnar encoder leaves it zero otherwise.
+    """
+    ranked = program.method in (Method.HIFO, Method.LOFO)
     wallets = {number: name for name, number in program.wallets.items()}
     assets = {number: name for name, number in program.assets.items()}
     arrays = {name: column.tolist() for name, column in program.arrays.items()}
@@ -59,7 +64,7 @@ def _ops(program: Program) -> list[tuple[object, ...]]:
                 assets.get(a),
                 Decimal(arrays["quantity"][index]).scaleb(-program.scales[a] if a >= 0 else 0),
                 arrays["key"][index],
-                None if fact < 0 else program.facts[fact],
+                None if fact < 0 else program.facts[fact][:4 if ranked else 3],
                 arrays["flag"][index],
                 meta,
             )

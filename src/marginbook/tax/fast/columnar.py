@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import numpy as np
@@ -328,7 +329,8 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
 
     # The records' exact values, only where one is needed.
     text = part.select("id", "amount", "counter_amount", "fee")
-    new_facts = _facts(text.filter(pl.Series(acquires)), c_ts[acquires], buy[acquires])
+    ranked = method in (Method.HIFO, Method.LOFO)
+    new_facts = _facts(text.filter(pl.Series(acquires)), c_ts[acquires], buy[acquires], quantities=ranked)
     program.facts.extend(new_facts)
     sells = text.filter(pl.Series(sell))
     # Each sale's wallet and asset as the one string of each name (not a new one per row).
@@ -401,8 +403,15 @@ def _fees(texts: list[str]) -> dict[str, Decimal]:
     return fees
 
 
-def _facts(rows: pl.DataFrame, micros: Any, bought: Any) -> list[tuple[str, datetime, Decimal, Decimal]]:
-    """Each new lot's facts: a buy's basis is its counter amount plus fee, a moved part's zero."""
+def _facts(
+    rows: pl.DataFrame, micros: Any, bought: Any, *, quantities: bool
+) -> list[tuple[str, datetime, Decimal, Decimal]]:
+    """Each new lot's facts: a buy's basis is its counter amount plus fee, a moved part's zero.
+
+    ``quantities``: with each lot's quantity (HIFO and LOFO rank lots by unit cost); else
+    ``ZERO`` in its place, which nothing reads (half a million ``Decimal`` fewer for a million
+    events).
+    """
     number, zero = Decimal, ZERO
     fee_texts = rows["fee"].to_list()
     fees = _fees(fee_texts)
@@ -410,10 +419,11 @@ def _facts(rows: pl.DataFrame, micros: Any, bought: Any) -> list[tuple[str, date
         value if is_buy else ""
         for value, is_buy in zip(rows["counter_amount"].to_list(), bought.tolist(), strict=True)
     ]
+    amounts = rows["amount"].to_list() if quantities else repeat("", len(values))
     return [
-        (id_, at, number(value) + fees[fee] if value else zero, number(amount))
+        (id_, at, number(value) + fees[fee] if value else zero, number(amount) if amount else zero)
         for id_, at, amount, value, fee in zip(
-            rows["id"].to_list(), _moments(micros), rows["amount"].to_list(), values, fee_texts, strict=True
+            rows["id"].to_list(), _moments(micros), amounts, values, fee_texts, strict=True
         )
     ]
 

@@ -55,8 +55,10 @@ class Program:
     ``quantity`` exact until :meth:`finish` scales it; ``key`` the acquisition time key of a
     new lot; ``acquisition`` the index of its facts; ``flag`` its basis is missing).
     ``meta`` holds, per operation, what the replay does with its result (``None``: nothing);
-    ``facts`` each acquisition's ``(id, time, basis, quantity)``. ``kernel``: the kernel's
-    result, when it was started before the records were built (the columnar encoder's).
+    ``facts`` each acquisition's ``(id, time, basis, quantity)`` (the quantity is read only to
+    rank lots by unit cost, HIFO/LOFO: a columnar run of another method leaves it ``ZERO``).
+    ``kernel``: the kernel's result, when it was started before the records were built (the
+    columnar encoder's).
     """
 
     ops: list[tuple[int, int, int, int, Decimal, int, int, int]] = field(default_factory=list)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -204,9 +205,12 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         else:
             sums.add(disposal)
 
-    for op, meta in enumerate(program.meta):
-        if meta is None:
-            continue
+    metas = program.meta
+    # Only the operations with a meta (sales, gifts, the switch ...): skipping the others in C
+    # saves a Python iteration per acquisition (half a million on a million-event ledger).
+    for op in compress(range(len(metas)), metas):
+        meta = metas[op]
+        assert meta is not None
         tag = meta[0]
         begin, end = first[op], first[op + 1]
         if tag == "d":
@@ -275,17 +279,15 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
                 )
             )
         elif tag == "s":
-            for i in range(begin, end):
-                a = int(lots[s_lot[i], L_POOL]) % n_assets
-                result.allocation.append(
+            # Every lot of the universal pools allocated at once: their assets and wallets by column.
+            allocated = slices[begin:end]
+            pool_assets = (lots[allocated[:, S_LOT], L_POOL] % n_assets).tolist()
+            allocate = result.allocation.append
+            for i, a, w in zip(range(begin, end), pool_assets, allocated[:, S_WALLET].tolist(), strict=True):
+                allocate(
                     AllocationRow(
-                        asset_names[a],
-                        wallet_names[int(slices[i, S_WALLET])],
-                        slice_ids[i],
-                        Decimal(s_qty[i]).scaleb(-scales[a]),
-                        part_basis[i],
-                        slice_ats[i],
-                        "global",
+                        asset_names[a], wallet_names[w], slice_ids[i], Decimal(s_qty[i]).scaleb(-scales[a]),
+                        part_basis[i], slice_ats[i], "global",
                     )
                 )
     result.box_totals = {year: sums.amounts() for year, sums in summaries.items()}
