@@ -15,7 +15,6 @@ from pathlib import Path
 from marginbook.domain.errors import MarginbookError
 from marginbook.domain.events import LedgerEvent
 from marginbook.domain.prices import MissingPriceError, PriceSource
-from marginbook.tax.allocation import read_allocation
 from marginbook.tax.book import Scope
 from marginbook.tax.engine import RunOptions
 from marginbook.tax.events import TaxEvent
@@ -67,10 +66,28 @@ def default_prices() -> PriceSource:
     return source
 
 
+class _DefaultPricesOnFirstUse:
+    """:func:`default_prices`, made when the first price is asked for.
+
+    Most tax runs value nothing at market (every event carries its USD side); they then
+    neither import the market's price module nor list the price folders.
+    """
+
+    def __init__(self) -> None:
+        self._source: PriceSource | None = None
+
+    def usd_price(self, asset: str, at: datetime) -> Decimal:
+        if self._source is None:
+            self._source = default_prices()
+        return self._source.usd_price(asset, at)
+
+
 def _options(request: TaxRequest, profile: Profile) -> RunOptions:
     allocation = None
     made_at = None
     if request.allocation_path is not None:
+        from marginbook.tax.allocation import read_allocation
+
         allocation, made_at = read_allocation(request.allocation_path)
     return RunOptions(
         scope=request.scope,
@@ -92,7 +109,7 @@ def tax_events(
     profile = profile if profile is not None else load_profile(request.profile_path)
     options = _options(request, profile)
     return compute_tax_report(
-        events, request.year, profile, prices if prices is not None else default_prices(), options
+        events, request.year, profile, prices if prices is not None else _DefaultPricesOnFirstUse(), options
     )
 
 

@@ -6,7 +6,6 @@ Every problem is collected and reported at once, each naming its key
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -265,6 +264,8 @@ def load_profile(path: Path | None) -> Profile:
     """
     if path is None:
         return Profile()
+    import tomllib  # only a profile file needs the TOML parser (not every tax run)
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

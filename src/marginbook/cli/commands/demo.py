@@ -9,7 +9,6 @@ holdings (fast; what the ledger tests use).
 from __future__ import annotations
 
 import json
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -48,6 +47,8 @@ def demo_command(
         else:
             _print_ledger(result)
         return
+    import tempfile
+
     from marginbook.app.demo import run_tour
 
     target = directory if directory is not None else Path(tempfile.mkdtemp(prefix="marginbook-demo-"))
