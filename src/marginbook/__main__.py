@@ -1,5 +1,5 @@
 """``python -m marginbook`` runs the command line."""
 
-from marginbook.cli.main import run
+from marginbook.cli.main import program
 
-run()
+program()

@@ -42,12 +42,20 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _run_and_list(tmp_path: Path, args: list[str], watched: tuple[str, ...]) -> tuple[str, list[str]]:
     """Run ``marginbook ARGS`` in a new interpreter: its stdout and which ``watched`` it imported."""
+    # The console program ends with os._exit once its output is written (cli/process.py):
+    # the list is printed there, or after a normal return.
     probe = (
-        "import runpy, sys\n"
+        "import os, runpy, sys\n"
+        "def report():\n"
+        f"    print('IMPORTED', sorted(m for m in {watched!r} if m in sys.modules), file=sys.stderr)\n"
+        "    sys.stderr.flush()\n"
+        "real_exit = os._exit\n"
+        "def exit_now(code):\n    report()\n    real_exit(code)\n"
+        "os._exit = exit_now\n"
         f"sys.argv = ['marginbook', *{args!r}]\n"
         "try:\n    runpy.run_module('marginbook', run_name='__main__')\n"
         "except SystemExit as done:\n    assert done.code in (0, None), done.code\n"
-        f"print('IMPORTED', sorted(m for m in {watched!r} if m in sys.modules), file=sys.stderr)\n"
+        "report()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(tmp_path), check=False

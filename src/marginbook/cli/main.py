@@ -102,6 +102,18 @@ def _only_the_invoked_command(argv: list[str]) -> Iterator[None]:
         app.registered_groups[:] = groups
 
 
+def program() -> None:
+    """The ``marginbook`` program (its console script and ``python -m marginbook``): :func:`run`,
+    ending the process as soon as a command's output is written (:mod:`marginbook.cli.process`).
+
+    Tests and other programs call :func:`run` or the app, which return as usual.
+    """
+    from marginbook.cli.process import console_program
+
+    console_program()
+    run()
+
+
 def run() -> None:
     """Console-script entry point: run the app and map marginbook's errors to exit codes.
 

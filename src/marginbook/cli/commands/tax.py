@@ -123,6 +123,9 @@ def tax(
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     _emit(report, output_format, out, form_8949_mode)
+    from marginbook.cli.process import done
+
+    done()  # the console program ends here, without freeing the report object by object
 
 
 def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None, mode: Form8949Mode) -> None:
