@@ -40,6 +40,15 @@ def _env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+def _python(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """A new interpreter run with ``arguments``, which must succeed."""
+    done = subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, env=_env(tmp_path), check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def _run_and_list(tmp_path: Path, args: list[str], watched: tuple[str, ...]) -> tuple[str, list[str]]:
     """Run ``marginbook ARGS`` in a new interpreter: its stdout and which ``watched`` it imported."""
     # The console program ends with os._exit once its output is written (cli/process.py):
@@ -57,10 +66,7 @@ def _run_and_list(tmp_path: Path, args: list[str], watched: tuple[str, ...]) -> 
         "except SystemExit as done:\n    assert done.code in (0, None), done.code\n"
         "report()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(tmp_path), check=False
-    )
-    assert done.returncode == 0, done.stderr
+    done = _python(tmp_path, "-c", probe)
     line = next(line for line in done.stderr.splitlines() if line.startswith("IMPORTED "))
     imported: list[str] = json.loads(line.removeprefix("IMPORTED ").replace("'", '"'))
     return done.stdout, imported
@@ -70,11 +76,7 @@ def _ledger(tmp_path: Path, text: str) -> str:
     csv = tmp_path / "ledger.csv"
     csv.write_text(text)
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "marginbook", "--db", url, "import", str(csv)],
-        capture_output=True, text=True, env=_env(tmp_path), check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    _python(tmp_path, "-m", "marginbook", "--db", url, "import", str(csv))
     return url
 
 
@@ -85,11 +87,7 @@ def test_the_command_line_module_imports_no_library_of_a_command(tmp_path: Path)
         " 'fastapi', 'numpy', 'polars', 'numba', 'platformdirs') or m.startswith(('marginbook.domain.events',"
         " 'marginbook.tax', 'marginbook.ledger', 'marginbook.app', 'marginbook.market'))))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=_env(tmp_path), check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert _python(tmp_path, "-c", probe).stdout.strip() == "[]"
 
 
 def test_a_tax_run_that_values_nothing_at_market_skips_the_price_data(tmp_path: Path) -> None:

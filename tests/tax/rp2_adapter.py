@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from importlib import import_module
 from pathlib import Path
@@ -130,6 +130,51 @@ def _d(value: Decimal) -> RP2Decimal:
     return RP2Decimal(str(value))
 
 
+#: A field of an RP2 transaction: a text, a number, or nothing.
+Rp2Field = str | Decimal | None
+
+
+def rp2_entries(events: Sequence[LedgerEvent]) -> Iterator[tuple[str, int, dict[str, Rp2Field]]]:
+    """Each event as RP2 takes it: its table (``IN``, ``OUT``, ``INTRA``), its row (the
+    event's position, from 2 as in a spreadsheet) and its fields by RP2's column names, which
+    are also its transaction classes' argument names (RP2's own spreadsheet reader relies on
+    that). One translation for :func:`run_rp2` and for the workbook of ``tests/tax/rp2_ods.py``.
+
+    Raises:
+        ValueError: an event of a kind this translation does not cover.
+    """
+    for row, e in enumerate(events, start=2):
+        common: dict[str, Rp2Field] = {"timestamp": e.timestamp.isoformat(), "asset": e.asset}
+        if e.kind is EventKind.BUY:
+            cost = e.counter_amount or Decimal(0)
+            fee = e.fee_amount or Decimal(0)
+            yield "IN", row, {
+                **common, "exchange": e.wallet, "holder": "me", "transaction_type": "BUY",
+                "spot_price": cost / e.amount, "crypto_in": e.amount, "crypto_fee": None,
+                "fiat_in_no_fee": cost, "fiat_in_with_fee": cost + fee, "fiat_fee": fee,
+                "unique_id": e.id, "notes": None,
+            }  # fmt: skip
+        elif e.kind is EventKind.SELL:
+            proceeds = e.counter_amount or Decimal(0)
+            yield "OUT", row, {
+                **common, "exchange": e.wallet, "holder": "me", "transaction_type": "SELL",
+                "spot_price": proceeds / e.amount, "crypto_out_no_fee": e.amount, "crypto_fee": Decimal(0),
+                "crypto_out_with_fee": None, "fiat_out_no_fee": proceeds, "fiat_fee": Decimal(0),
+                "unique_id": e.id, "notes": None,
+            }  # fmt: skip
+        elif e.kind is EventKind.TRANSFER:
+            yield "INTRA", row, {
+                **common, "from_exchange": e.wallet, "from_holder": "me", "to_exchange": e.to_wallet or "",
+                "to_holder": "me", "spot_price": Decimal(1), "crypto_sent": e.amount,
+                "crypto_received": e.amount, "unique_id": e.id, "notes": None,
+            }  # fmt: skip
+        else:
+            raise ValueError(f"event {e.id}: {e.kind.value} has no RP2 translation here")
+
+
+_CLASSES = {"IN": InTransaction, "OUT": OutTransaction, "INTRA": IntraTransaction}
+
+
 def run_rp2(events: Sequence[LedgerEvent], method: str) -> list[Rp2Match]:
     """RP2's gain/loss entries for ``events`` with ``method`` (fifo, lifo, hifo)."""
     logging.getLogger("rp2").setLevel(logging.ERROR)
@@ -137,72 +182,16 @@ def run_rp2(events: Sequence[LedgerEvent], method: str) -> list[Rp2Match]:
     wallets = {e.wallet for e in events} | {e.to_wallet for e in events if e.to_wallet}
     with tempfile.TemporaryDirectory() as directory:
         configuration = _configuration(Path(directory), assets, wallets)
+    entries = list(rp2_entries(events))
     results: list[Rp2Match] = []
     for asset in assets:
-        in_set = TransactionSet(configuration, "IN", asset, MIN_DATE, MAX_DATE)
-        out_set = TransactionSet(configuration, "OUT", asset, MIN_DATE, MAX_DATE)
-        intra_set = TransactionSet(configuration, "INTRA", asset, MIN_DATE, MAX_DATE)
-        for row, e in enumerate(events, start=2):
-            if e.asset != asset:
+        sets = {table: TransactionSet(configuration, table, asset, MIN_DATE, MAX_DATE) for table in _CLASSES}
+        for table, row, fields in entries:
+            if fields["asset"] != asset:
                 continue
-            stamp = e.timestamp.isoformat()
-            if e.kind is EventKind.BUY:
-                cost = e.counter_amount or Decimal(0)
-                fee = e.fee_amount or Decimal(0)
-                in_set.add_entry(
-                    InTransaction(
-                        configuration,
-                        stamp,
-                        asset,
-                        e.wallet,
-                        "me",
-                        "BUY",
-                        _d(cost / e.amount),
-                        _d(e.amount),
-                        crypto_fee=None,
-                        fiat_in_no_fee=_d(cost),
-                        fiat_in_with_fee=_d(cost + fee),
-                        fiat_fee=_d(fee),
-                        row=row,
-                        unique_id=e.id,
-                    )
-                )
-            elif e.kind is EventKind.SELL:
-                proceeds = e.counter_amount or Decimal(0)
-                out_set.add_entry(
-                    OutTransaction(
-                        configuration,
-                        stamp,
-                        asset,
-                        e.wallet,
-                        "me",
-                        "SELL",
-                        _d(proceeds / e.amount),
-                        _d(e.amount),
-                        RP2Decimal(0),
-                        fiat_out_no_fee=_d(proceeds),
-                        fiat_fee=RP2Decimal(0),
-                        row=row,
-                        unique_id=e.id,
-                    )
-                )
-            elif e.kind is EventKind.TRANSFER:
-                intra_set.add_entry(
-                    IntraTransaction(
-                        configuration,
-                        stamp,
-                        asset,
-                        e.wallet,
-                        "me",
-                        e.to_wallet or "",
-                        "me",
-                        RP2Decimal(1),
-                        _d(e.amount),
-                        _d(e.amount),
-                        row=row,
-                        unique_id=e.id,
-                    )
-                )
+            arguments = {name: _d(value) if isinstance(value, Decimal) else value for name, value in fields.items()}
+            sets[table].add_entry(_CLASSES[table](configuration, row=row, **arguments))
+        in_set, out_set, intra_set = sets["IN"], sets["OUT"], sets["INTRA"]
         if not out_set.count:
             continue
         years = AVLTree[int, object]()

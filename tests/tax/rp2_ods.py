@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from marginbook.domain.events import EventKind, LedgerEvent
-from tests.tax.rp2_adapter import _HEADERS, Rp2Match
+from marginbook.domain.events import LedgerEvent
+from tests.tax.rp2_adapter import _HEADERS, Rp2Field, Rp2Match, rp2_entries
 
 _MANIFEST = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -40,7 +40,7 @@ _CONTENT_HEAD = (
 )
 _CONTENT_TAIL = "</office:spreadsheet></office:body></office:document-content>"
 
-Cell = str | Decimal | None
+Cell = Rp2Field
 
 
 def _cell(value: Cell) -> str:
@@ -56,35 +56,16 @@ def _row(values: Sequence[Cell]) -> str:
 
 
 def _tables(events: Sequence[LedgerEvent], asset: str) -> list[str]:
-    ins: list[list[Cell]] = []
-    outs: list[list[Cell]] = []
-    intras: list[list[Cell]] = []
-    for e in events:
-        if e.asset != asset:
-            continue
-        stamp = e.timestamp.isoformat()
-        if e.kind is EventKind.BUY:
-            cost = e.counter_amount or Decimal(0)
-            fee = e.fee_amount or Decimal(0)
-            ins.append([stamp, asset, e.wallet, "me", "BUY", cost / e.amount, e.amount, None, cost,
-                        cost + fee, fee, e.id, None])
-        elif e.kind is EventKind.SELL:
-            proceeds = e.counter_amount or Decimal(0)
-            outs.append([stamp, asset, e.wallet, "me", "SELL", proceeds / e.amount, e.amount, Decimal(0),
-                         None, proceeds, Decimal(0), e.id, None])
-        elif e.kind is EventKind.TRANSFER:
-            intras.append([stamp, asset, e.wallet, "me", e.to_wallet or "", "me", Decimal(1), e.amount,
-                           e.amount, e.id, None])
-        else:
-            raise ValueError(f"event {e.id}: {e.kind.value} has no RP2 translation here")
+    rows: dict[str, list[list[Cell]]] = {"IN": [], "OUT": [], "INTRA": []}
+    for table, _position, fields in rp2_entries([e for e in events if e.asset == asset]):
+        rows[table].append([fields[name] for name in _HEADERS[f"{table.lower()}_header"]])
     lines: list[str] = []
-    for name, header, rows in (("IN", "in_header", ins), ("OUT", "out_header", outs),
-                               ("INTRA", "intra_header", intras)):
-        if not rows:
+    for name, entries in rows.items():
+        if not entries:
             continue
         lines.append(_row([name]))
-        lines.append(_row(list(_HEADERS[header])))
-        lines.extend(_row(r) for r in rows)
+        lines.append(_row(list(_HEADERS[f"{name.lower()}_header"])))
+        lines.extend(_row(entry) for entry in entries)
         lines.append(_row(["TABLE END"]))
         lines.append(_row([None]))
     return lines
