@@ -15,7 +15,7 @@ What it does, all on this machine:
    backtest engine is installed;
 4. calls each page and endpoint once to warm the caches (reported as ``cold``: the first view
    after start or after an import folds the ledger and runs the tax engine), then
-   ``--requests`` times in a bounded sequential loop with httpx, and reports p50/p95/max.
+   ``--requests`` times in a bounded sequential loop with httpx2, and reports p50/p95/max.
 
 Prints a Markdown table and a JSON line. The loop is bounded in count and time and only
 talks to 127.0.0.1.
@@ -123,7 +123,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
-        import httpx
+        import httpx2 as httpx
 
         self.process = subprocess.Popen(self.command, env=self.env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     args = parser.parse_args()
 
-    import httpx
+    import httpx2 as httpx
 
     from marginbook.ledger import open_store
 
