@@ -25,6 +25,7 @@ from marginbook.tax.holding import Term, local_date
 from marginbook.tax.lots import Lot
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Profile, TaxpayerKind
+from marginbook.tax.progress import report as report_progress
 from marginbook.tax.records import Disposal, Expense, GiftItem, IncomeItem
 from marginbook.tax.schedule_d import ScheduleD, schedule_d
 
@@ -175,6 +176,7 @@ def _build_reports(
     )
     reports: dict[int, TaxReport] = {}
     for year in range(first_year, last_year + 1):
+        report_progress(f"forms of {year}")
         rows: list[Form8949Row] = []
         amounts: list[Form8949Row] | list[BoxAmounts] = rows
         if year in summarized:

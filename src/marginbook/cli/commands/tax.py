@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -119,17 +121,54 @@ def tax(
     # One short-lived run builds millions of acyclic objects (events, lots, rows, JSON); the
     # cyclic collector would rescan them all repeatedly, so it stays off for the command.
     gc.disable()
-    report = tax_ledger_files(ledger, request) if ledger else tax_from_db(state(ctx).db_url, request)
+    with _progress_on_terminal():
+        report = tax_ledger_files(ledger, request) if ledger else tax_from_db(state(ctx).db_url, request)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    _emit(report, output_format, out, form_8949_mode)
+    with _progress_on_terminal():
+        _emit(report, output_format, out, form_8949_mode)
     from marginbook.cli.process import done
 
     done()  # the console program ends here, without freeing the report object by object
 
 
+@contextmanager
+def _progress_on_terminal() -> Iterator[None]:
+    """Show the tax run's stages (:mod:`marginbook.tax.progress`) as a progress bar on stderr,
+    when stderr is a terminal; the bar goes away when the block ends. Elsewhere (a pipe, a
+    file, a test) nothing is shown and nothing listens."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich import progress as rich
+    from rich.console import Console
+
+    from marginbook.tax.progress import listen
+
+    with rich.Progress(
+        rich.SpinnerColumn(), rich.TextColumn("{task.description}"), rich.BarColumn(),
+        rich.MofNCompleteColumn(), rich.TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+    ) as bar:  # fmt: skip
+        current: list[rich.TaskID] = []  # one task a stage: its own count and elapsed time
+
+        def show(stage: str, done: int | None, total: int | None) -> None:
+            task = current[0] if current else None
+            if task is not None and bar.tasks[-1].description == stage:
+                bar.update(task, completed=done or 0)
+                return
+            if task is not None:
+                bar.remove_task(task)
+            current[:] = [bar.add_task(stage, total=total, completed=done or 0)]
+
+        with listen(show):
+            yield
+
+
 def _emit(report: TaxReport, output_format: OutputFormat, out: Path | None, mode: Form8949Mode) -> None:
     from marginbook.tax.document import allocation_csv, allocation_fields, to_document
+    from marginbook.tax.progress import report as report_progress
+
+    report_progress(f"writing {output_format.value}")
 
     # The allocation's texts, made once for its CSV and the JSON document (only those use them).
     wanted = output_format is OutputFormat.JSON or (out is not None and bool(report.allocation))

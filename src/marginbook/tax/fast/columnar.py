@@ -44,6 +44,7 @@ from marginbook.tax.fast.encode import (
     scaled_array,
 )
 from marginbook.tax.methods import Method
+from marginbook.tax.progress import report
 
 if TYPE_CHECKING:
     import polars as pl
@@ -135,6 +136,7 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
         return None  # unsupported as soon as a lot is taken: not worth reading the columns
     import polars as pl
 
+    report("reading the ledger")
     try:
         frame = columns.frame
     except Exception as error:  # a database the driver cannot read: the events are read instead
@@ -151,6 +153,7 @@ def encode_columns(columns: EventColumns, fold: Fold) -> tuple[Program, Encoder]
     n = frame.height
     if n == 0:
         return None
+    report(f"encoding {n:,} rows")
     ts = frame["ts_us"].to_numpy()
     method = _one_method(fold, int(ts[0]), int(ts[-1]))
     if method is None:

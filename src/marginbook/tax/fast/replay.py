@@ -42,6 +42,7 @@ from marginbook.tax.fast.kernel import (
 from marginbook.tax.form8949 import BoxSums
 from marginbook.tax.lots import BASIS_QUANTUM, Lot
 from marginbook.tax.methods import Method
+from marginbook.tax.progress import report
 from marginbook.tax.records import Disposal, GiftItem, LotSlice
 from marginbook.tax.valuation import describe
 
@@ -121,6 +122,7 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     scales = program.scales
     dust_units = _dust_units(fold, scales)
     acq_rank, unit_costs = _ranks(program)
+    report("matching lots")
     if program.kernel is not None:
         status, lots, slices, starts, uncovered = program.kernel.result()
     else:
@@ -141,6 +143,7 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
     append = part_basis.append
     quantum = BASIS_QUANTUM
     for chunk in range(0, len(slices), _CHUNK):
+        report("exact basis of the lots taken", chunk, len(slices))
         part = slices[chunk : chunk + _CHUNK]
         for lot, taken, before, placed in zip(
             part[:, S_LOT].tolist(), part[:, S_QTY].tolist(), part[:, S_BEFORE].tolist(),
@@ -205,6 +208,7 @@ def replay(program: Program, encoder: Encoder) -> EngineResult:
         else:
             sums.add(disposal)
 
+    report("building the records")
     metas = program.meta
     # Only the operations with a meta (sales, gifts, the switch ...): skipping the others in C
     # saves a Python iteration per acquisition (half a million on a million-event ledger).
