@@ -145,20 +145,23 @@ def _progress_on_terminal() -> Iterator[None]:
 
     from marginbook.tax.progress import listen
 
+    # "done/total" only for the stages that count (a pulsing bar alone for the others).
+    count = rich.TextColumn("{task.fields[count]}")
     with rich.Progress(
-        rich.SpinnerColumn(), rich.TextColumn("{task.description}"), rich.BarColumn(),
-        rich.MofNCompleteColumn(), rich.TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+        rich.SpinnerColumn(), rich.TextColumn("{task.description}"), rich.BarColumn(), count,
+        rich.TimeElapsedColumn(), console=Console(stderr=True), transient=True,
     ) as bar:  # fmt: skip
         current: list[rich.TaskID] = []  # one task a stage: its own count and elapsed time
 
         def show(stage: str, done: int | None, total: int | None) -> None:
+            counted = f"{done or 0:,}/{total:,}" if total is not None else ""
             task = current[0] if current else None
             if task is not None and bar.tasks[-1].description == stage:
-                bar.update(task, completed=done or 0)
+                bar.update(task, completed=done or 0, count=counted)
                 return
             if task is not None:
                 bar.remove_task(task)
-            current[:] = [bar.add_task(stage, total=total, completed=done or 0)]
+            current[:] = [bar.add_task(stage, total=total, completed=done or 0, count=counted)]
 
         with listen(show):
             yield
