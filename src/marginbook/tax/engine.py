@@ -383,12 +383,10 @@ def gc_paused() -> Iterator[None]:
 
 def _fold(events: Iterable[TaxEvent], fold: Fold, end: datetime | None) -> EngineResult:
     from marginbook.tax.handlers import HANDLERS
-    from marginbook.tax.progress import counted, listening
+    from marginbook.tax.progress import counted
 
-    if listening():
-        events = counted(events, "folding events")
     with decimal_context():
-        for event in events:
+        for event in counted(events, "folding events"):
             if end is not None and event.timestamp >= end:
                 break
             if not fold.switched and event.timestamp >= WALLET_RULES_START:

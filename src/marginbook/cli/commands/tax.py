@@ -151,17 +151,16 @@ def _progress_on_terminal() -> Iterator[None]:
         rich.SpinnerColumn(), rich.TextColumn("{task.description}"), rich.BarColumn(), count,
         rich.TimeElapsedColumn(), console=Console(stderr=True), transient=True,
     ) as bar:  # fmt: skip
-        current: list[rich.TaskID] = []  # one task a stage: its own count and elapsed time
 
         def show(stage: str, done: int | None, total: int | None) -> None:
+            """One task a stage (its own count and elapsed time): the bar's only task."""
             counted = f"{done or 0:,}/{total:,}" if total is not None else ""
-            task = current[0] if current else None
-            if task is not None and bar.tasks[-1].description == stage:
-                bar.update(task, completed=done or 0, count=counted)
+            if bar.tasks and bar.tasks[-1].description == stage:
+                bar.update(bar.tasks[-1].id, completed=done or 0, count=counted)
                 return
-            if task is not None:
-                bar.remove_task(task)
-            current[:] = [bar.add_task(stage, total=total, completed=done or 0, count=counted)]
+            for task in bar.tasks:
+                bar.remove_task(task.id)
+            bar.add_task(stage, total=total, completed=done or 0, count=counted)
 
         with listen(show):
             yield

@@ -29,7 +29,7 @@ from marginbook.tax.events import TaxEvent
 from marginbook.tax.flows import pnl_disposal
 from marginbook.tax.methods import Method
 from marginbook.tax.profile import Character, TransferFeeTreatment
-from marginbook.tax.progress import counted, listening
+from marginbook.tax.progress import counted
 from marginbook.tax.records import Expense, IncomeItem
 from marginbook.tax.trades import event_value, exchange_amounts, fee_value
 
@@ -465,9 +465,7 @@ def encode(events: Iterable[TaxEvent], fold: Fold) -> tuple[Program, Encoder]:
     buy, sell, transfer = EventKind.BUY, EventKind.SELL, EventKind.TRANSFER
     fifo = Method.FIFO
     zero = ZERO
-    if listening():
-        events = counted(events, "encoding events")
-    for event in events:
+    for event in counted(events, "encoding events"):
         moment = event.timestamp
         if end is not None and moment >= end:
             break

@@ -14,6 +14,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+from functools import cache
 from itertools import compress
 from typing import Any
 
@@ -90,8 +91,10 @@ def _kernel_arguments(program: Program, fold: Fold, acq_rank: np.ndarray) -> tup
     )
 
 
-#: The thread :func:`start_kernel` runs the kernel on (made on first use).
-_KERNEL_THREAD: list[ThreadPoolExecutor] = []
+@cache
+def _kernel_thread() -> ThreadPoolExecutor:
+    """The thread :func:`start_kernel` runs the kernel on (made on first use)."""
+    return ThreadPoolExecutor(1, thread_name_prefix="lot-kernel")
 
 
 def start_kernel(program: Program, fold: Fold, n_facts: int) -> None:
@@ -106,10 +109,8 @@ def start_kernel(program: Program, fold: Fold, n_facts: int) -> None:
     """
     if program.method in (Method.HIFO, Method.LOFO):
         raise ValueError("HIFO/LOFO rank lots by the facts' unit costs: run the kernel in replay")
-    if not _KERNEL_THREAD:
-        _KERNEL_THREAD.append(ThreadPoolExecutor(1, thread_name_prefix="lot-kernel"))
     arguments = _kernel_arguments(program, fold, np.zeros(n_facts, dtype=np.int64))
-    program.kernel = _KERNEL_THREAD[0].submit(fold_kernel, *arguments)
+    program.kernel = _kernel_thread().submit(fold_kernel, *arguments)
 
 
 def replay(program: Program, encoder: Encoder) -> EngineResult:
