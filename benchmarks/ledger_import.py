@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import platform
 import random
 import resource
 import subprocess
@@ -34,6 +32,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe
 
 CODEC_SAMPLE_ROWS = 100_000
 TARGET_ROWS_PER_SECOND = 100_000
@@ -155,26 +156,6 @@ def _child(phase: str, csv_path: Path, db_path: Path) -> dict[str, object]:
     return result
 
 
-def _calibration_seconds() -> float:
-    """Seconds for a 10-million-step pure-Python loop: how fast this machine is right now
-    (about 0.3 s on one unloaded core of a recent desktop CPU)."""
-    start = time.perf_counter()
-    total = 0
-    for i in range(10_000_000):
-        total += i
-    return time.perf_counter() - start
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -201,8 +182,7 @@ def main() -> None:
     csv_path, db_path = directory / "ledger-1m.csv", directory / "bench.db"
     for stale in (db_path, db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
         stale.unlink(missing_ok=True)
-    print(f"machine: {os.cpu_count()} cores, {_cpu_model()}, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()}, 10M-step Python loop {_calibration_seconds():.2f} s", flush=True)
+    print(f"machine: {describe()}", flush=True)
     start = time.perf_counter()
     generate(csv_path, args.rows, with_ids=args.with_ids)
     print(f"generated {args.rows} rows ({csv_path.stat().st_size / 1e6:.1f} MB) in "
@@ -217,7 +197,7 @@ def main() -> None:
     verdict = (
         f"import: {imported['rows_per_second']} rows/s (target {TARGET_ROWS_PER_SECOND}), "
         f"peak RSS {imported['peak_rss_mb']} MB (target <= {TARGET_PEAK_RSS_MB}); "
-        f"load average after: {os.getloadavg()}, 10M-step loop {_calibration_seconds():.2f} s"
+        f"machine after: {describe()}"
     )
     print(verdict)
     if not args.keep:
