@@ -108,3 +108,18 @@ def test_a_tax_run_that_needs_a_price_still_finds_the_bundled_data(tmp_path: Pat
     (row,) = json.loads(out)["form_8949"]
     # A quarter of 10 ETH at the bundled ETH-USDT close of 2024-06-15 (3,568.74 USD a coin).
     assert (row["cost_basis"], row["gain"]) == ("8921.85", "-1421.85")
+
+
+def test_a_tax_run_on_an_up_to_date_sqlite_ledger_imports_no_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
+    """The file is at the head revision: read with sqlite3 (and ADBC), no engine, no migration."""
+    url = _ledger(tmp_path, USD_LEDGER)
+    args = ["--db", url, "tax", "--year", "2025", "--scope", "universal", "--method", "fifo", "--format", "json"]
+    out, imported = _run_and_list(tmp_path, args, ("sqlalchemy", "alembic"))
+    assert imported == []
+    assert json.loads(out)["schedule_d"]["line_16"] == "2100.00"
+    # A ledger that is not up to date (here: a fresh empty file) is opened, and migrated, as before.
+    (tmp_path / "empty.db").touch()
+    args[1] = f"sqlite:///{tmp_path / 'empty.db'}"
+    out, imported = _run_and_list(tmp_path, args, ("sqlalchemy", "alembic"))
+    assert imported == ["alembic", "sqlalchemy"]
+    assert json.loads(out)["form_8949"] == []

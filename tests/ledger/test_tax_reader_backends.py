@@ -1,6 +1,6 @@
 """The tax engine's reader on each backend: columns from a SQLite file, events from PostgreSQL.
 
-On SQLite the fast fold encodes from columns (:class:`marginbook.app.stored_events.SqliteColumns`);
+On SQLite the fast fold encodes from columns (:class:`marginbook.app.sqlite_columns.SqliteColumns`);
 on PostgreSQL there are no columns and the events are read one by one as before. Both must
 give the ``Decimal`` fold's records.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from marginbook.app.stored_events import SqliteColumns, stored_events, tax_events_from_store
+from marginbook.app.sqlite_columns import SqliteColumns
+from marginbook.app.stored_events import stored_events, tax_events_from_store
 from marginbook.domain.events import EventKind, LedgerEvent
 from marginbook.ledger import LedgerStore
 from marginbook.tax.engine import RunOptions, run_decimal_fold

@@ -1,7 +1,7 @@
 """The columnar SQLite reader and encoder against the event encoder and the ``Decimal`` fold.
 
 A ledger written to a SQLite file is read by the tax engine as columns
-(:class:`marginbook.app.stored_events.SqliteColumns`); :func:`encode_columns` encodes its
+(:class:`marginbook.app.sqlite_columns.SqliteColumns`); :func:`encode_columns` encodes its
 common rows vectorised and reads the others back as events. Random ledgers of every kind
 (those of :mod:`tests.tax.test_fast_fold`, with some transfers made fee-less and plain so that
 they take the vectorised path, USD rows, 18-decimal quantities, crypto fees, income,
@@ -25,7 +25,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from marginbook.app.stored_events import SqliteColumns, stored_events, tax_events_from_store
+from marginbook.app.sqlite_columns import SqliteColumns
+from marginbook.app.stored_events import stored_events, tax_events_from_store
 from marginbook.domain.events import EventKind, LedgerEvent
 from marginbook.domain.numbers import decimal_context
 from marginbook.ledger import open_store
@@ -227,7 +228,7 @@ def test_in_memory_sqlite_has_no_columnar_reader() -> None:
 def test_columnar_reader_in_two_halves_reads_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A ledger read as two halves at once (split at a time that several rows share) is the
     same frame as read at once, in ledger order."""
-    import marginbook.app.stored_events as reader
+    import marginbook.app.sqlite_columns as reader
 
     events = [
         LedgerEvent(id=f"e{n}", timestamp=START + timedelta(minutes=n // 3), kind=EventKind.BUY, wallet="w",
@@ -253,7 +254,7 @@ def test_an_import_between_the_count_and_the_halves_makes_the_run_read_events(
     """The two halves are two snapshots: rows committed after the count would show in one of
     them only. The reader notices (more rows than counted) and the engine reads the events,
     which see the ledger as it is after the import, as the Decimal fold does."""
-    import marginbook.app.stored_events as reader
+    import marginbook.app.sqlite_columns as reader
 
     def buy(n: int, minute: int) -> LedgerEvent:
         return LedgerEvent(id=f"e{n}", timestamp=START + timedelta(minutes=minute), kind=EventKind.BUY,

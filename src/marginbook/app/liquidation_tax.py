@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from marginbook.domain.errors import InputError, InputProblem, MarginbookError
+from marginbook.domain.errors import InputError, InputProblem
 from marginbook.domain.events import format_timestamp
 from marginbook.domain.numbers import ZERO, cents, plain
 from marginbook.domain.prices import PriceSource
@@ -86,16 +86,12 @@ def liquidation_tax_from_events(
 
 def liquidation_tax(db_url: str | None, request: LiquidationTaxRequest) -> WhatIfResult:
     """Price the forced sale against the ledger database (events up to ``request.at``)."""
-    try:
-        from marginbook.ledger import open_store
-    except ImportError:
-        raise MarginbookError("the ledger database is not available in this build") from None
-    from marginbook.app.stored_events import tax_events_from_store
+    from marginbook.app.tax_ledger import ledger_tax_events
     from marginbook.app.tax_year import default_prices
 
     profile = load_profile(request.profile_path)
-    with open_store(db_url) as store:
-        events = tax_events_from_store(store, request.at + timedelta(microseconds=1))
+    end = request.at + timedelta(microseconds=1)
+    with ledger_tax_events(db_url, end, "the ledger database is not available in this build") as events:
         return liquidation_tax_from_events(events, request, profile, default_prices())
 
 

@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from marginbook.domain.errors import MarginbookError
 from marginbook.domain.events import LedgerEvent
 from marginbook.domain.prices import MissingPriceError, PriceSource
 from marginbook.tax.book import Scope
@@ -128,16 +127,11 @@ def tax_ledger_files(
 
 
 def tax_year(db_url: str | None, request: TaxRequest, prices: PriceSource | None = None) -> TaxReport:
-    """Tax a year from the ledger database (events up to the end of the year, streamed)."""
-    try:
-        from marginbook.ledger import open_store
-    except ImportError:
-        raise MarginbookError(
-            "the ledger database is not available in this build; tax a ledger CSV with --ledger FILE"
-        ) from None
-    profile = load_profile(request.profile_path)
-    from marginbook.app.stored_events import tax_events_from_store
+    """Tax a year from the ledger database (events up to the end of the year, streamed; an
+    up-to-date SQLite file read directly, see :mod:`marginbook.app.tax_ledger`)."""
+    from marginbook.app.tax_ledger import ledger_tax_events
 
-    with open_store(db_url) as store:
-        events = tax_events_from_store(store, year_end(request.year, profile))
+    profile = load_profile(request.profile_path)
+    unavailable = "the ledger database is not available in this build; tax a ledger CSV with --ledger FILE"
+    with ledger_tax_events(db_url, year_end(request.year, profile), unavailable) as events:
         return tax_events(events, request, prices, profile)

@@ -16,9 +16,23 @@ Example::
 
 from __future__ import annotations
 
-from marginbook.ledger.store import AddResult, EventWriter, LedgerStore
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from marginbook.ledger.store import AddResult, EventWriter, LedgerStore
 
 __all__ = ["AddResult", "EventWriter", "LedgerStore", "open_store"]
+
+
+def __getattr__(name: str) -> Any:
+    """The store's classes, imported (with SQLAlchemy) when first asked for: the package's
+    SQLAlchemy-free modules (:mod:`marginbook.ledger.location`, ``revision``, ``sqlite_read``)
+    can then be imported alone."""
+    if name in ("AddResult", "EventWriter", "LedgerStore"):
+        from marginbook.ledger import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(url: str | None = None) -> LedgerStore:
@@ -38,6 +52,7 @@ def open_store(url: str | None = None) -> LedgerStore:
     from marginbook.domain.errors import MarginbookError
     from marginbook.ledger.engine import describe, make_engine, resolve_url
     from marginbook.ledger.migrate import upgrade_to_head
+    from marginbook.ledger.store import LedgerStore
 
     resolved = resolve_url(url)
     engine = make_engine(resolved)

@@ -1,5 +1,8 @@
 """Where the ledger lives: database URLs, the default SQLite file, and engine set-up.
 
+The default file and the URL-to-file rule are in :mod:`marginbook.ledger.location` (no
+SQLAlchemy there, for commands that read a SQLite file directly).
+
 SQLite is the default: one file, ``marginbook.db``, in the user's data directory (found with
 platformdirs, e.g. ``~/.local/share/marginbook`` on Linux). PostgreSQL is chosen by URL,
 ``postgresql+psycopg://user@host:5432/dbname``; ``postgresql://`` and ``postgres://`` are
@@ -16,20 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from marginbook.domain.errors import InputError, InputProblem
-
-DB_FILE_NAME = "marginbook.db"
-
-
-def default_db_path() -> Path:
-    """The default ledger file: ``marginbook.db`` in the user's data directory."""
-    from platformdirs import user_data_path
-
-    return user_data_path("marginbook", appauthor=False) / DB_FILE_NAME
-
-
-def sqlite_url(path: Path) -> str:
-    """The SQLAlchemy URL of the SQLite file at ``path``."""
-    return f"sqlite:///{path}"
+from marginbook.ledger.location import BUSY_TIMEOUT_MS, database_file, default_db_path, sqlite_url
 
 
 def resolve_url(url: str | None) -> URL:
@@ -68,12 +58,11 @@ def describe(url: URL) -> str:
 
 
 def sqlite_file(url: URL) -> Path | None:
-    """The file of a SQLite URL, or ``None`` for an in-memory database or another backend."""
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    """The file of a SQLite URL (``~`` expanded), or ``None`` for an in-memory database, a
+    ``file:`` URI or another backend (:func:`marginbook.ledger.location.database_file`)."""
+    if url.get_backend_name() != "sqlite":
         return None
-    if url.database is not None and url.database.startswith("file:"):
-        return None
-    return Path(url.database or "")
+    return database_file(url.database)
 
 
 def make_engine(url: URL) -> Engine:
@@ -110,7 +99,7 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
