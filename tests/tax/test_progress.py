@@ -41,9 +41,8 @@ def _stages(heard: Heard) -> list[str]:
 
 
 def test_a_columnar_run_reports_its_stages_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The fast fold on a small ledger, whether this process has loaded its kernel or not.
-    monkeypatch.setattr(fast, "MIN_EVENTS_COLD", 0)
-    monkeypatch.setattr(fast, "MIN_EVENTS_WARM", 0)
+    # The fast fold on a small ledger.
+    monkeypatch.setattr(fast, "MIN_EVENTS", 0)
     events = synthetic_ledger(400, seed=3, windows=2)
     with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
         store.add_events(events)
