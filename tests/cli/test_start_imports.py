@@ -109,24 +109,3 @@ def test_a_tax_run_that_needs_a_price_still_finds_the_bundled_data(tmp_path: Pat
     # A quarter of 10 ETH at the bundled ETH-USDT close of 2024-06-15 (3,568.74 USD a coin).
     assert (row["cost_basis"], row["gain"]) == ("8921.85", "-1421.85")
 
-
-def test_a_large_tax_run_never_imports_numba(tmp_path: Path) -> None:
-    """The fast fold's lot kernel is compiled ahead of time (Cython): a tax run of 30,000
-    events (the fast fold's size) loads no numba, whose import and cached kernel cost a run
-    0.35-0.4 s."""
-    probe = (
-        "import sys\n"
-        f"sys.path.insert(0, {str(Path(SRC).parent)!r})\n"
-        "from tests.tax.synthetic import synthetic_ledger\n"
-        "from marginbook.ledger import open_store\n"
-        "with open_store(sys.argv[1]) as store:\n"
-        "    store.add_events(synthetic_ledger(30_000, seed=5, windows=8))\n"
-    )
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    _python(tmp_path, "-c", probe, url)
-    args = ["--db", url, "tax", "--year", "2025", "--scope", "universal", "--method", "fifo", "--format", "json"]
-    watched = ("numba", "llvmlite", "marginbook.tax.fast.kernel", "marginbook.tax.fast._lotkernel")
-    out, imported = _run_and_list(tmp_path, args, watched)
-    # The fast fold ran (its compiled kernel was loaded), without numba.
-    assert imported == ["marginbook.tax.fast._lotkernel", "marginbook.tax.fast.kernel"]
-    assert json.loads(out)["form_8949"]
