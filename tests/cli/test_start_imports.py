@@ -108,4 +108,3 @@ def test_a_tax_run_that_needs_a_price_still_finds_the_bundled_data(tmp_path: Pat
     (row,) = json.loads(out)["form_8949"]
     # A quarter of 10 ETH at the bundled ETH-USDT close of 2024-06-15 (3,568.74 USD a coin).
     assert (row["cost_basis"], row["gain"]) == ("8921.85", "-1421.85")
-
