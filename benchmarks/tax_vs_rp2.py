@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+import machine  # noqa: E402  (benchmarks/machine.py)
 from tests.tax.rp2_adapter import Rp2Match, differences, run_rp2  # noqa: E402
 from tests.tax.rp2_ods import read_rp2_gains, write_rp2_input  # noqa: E402
 from tests.tax.synthetic import synthetic_ledger  # noqa: E402
@@ -319,8 +319,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(
-        f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine.describe()}",
         flush=True,
     )
     for size in args.sizes:
@@ -331,6 +330,7 @@ def main() -> None:
     if args.million:
         with tempfile.TemporaryDirectory() as work:
             print(json.dumps({"million": million(args.million, Path(work))}), flush=True)
+    print(f"# after: {machine.describe()}", flush=True)
 
 
 if __name__ == "__main__":
