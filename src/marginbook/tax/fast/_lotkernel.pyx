@@ -1,29 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The lot matching of the fast fold, compiled: pools, method orders, transfers, the 2025 switch.
+"""The lot matching loop of the fast fold, compiled ahead of time (what it does, the table
+layout and why Cython rather than numba: :mod:`marginbook.tax.fast.kernel`).
 
-Quantities are scaled integers (one scale per asset, :mod:`marginbook.tax.fast.encode`), so
-the matching is exact; basis never enters the kernel (the replay splits it afterwards, in
-``Decimal``, for the slices taken). The kernel mirrors :mod:`marginbook.tax.lots` and
-:mod:`marginbook.tax.book` step for step: a lot's order key is the method's key with the
-lot's creation number last (the ``uid`` of the ``Decimal`` book, which the kernel's lot
-index equals because lots are created in the same order); a take pops exhausted lots and
-splits the last one; a transfer places each taken part as a new lot with its source's
-facts; the switch allocates each universal pool oldest lot first to the wallets in
-descending order of units held (ties by wallet name).
-
-Lots are rows of one ``int64`` table (columns ``L_*``); slices (parts taken) rows of another
-(``S_*``); both grow by doubling. Each pool is a binary heap of lot numbers.
-
-Compiled ahead of time (Cython, at install) rather than by numba at run time: importing
-this module costs about a millisecond, where numba cost a tax run 0.35-0.4 s (its import and
-loading the cached machine code). The tables and heaps are C memory (``malloc``/``realloc``)
-so the whole loop runs without the interpreter lock: the columnar run starts the kernel in
-a thread and builds its records meanwhile. The tables are copied into numpy arrays at the
-end, under the lock; every C buffer is freed on every path.
-
-The column numbers below are the ``cdef enum`` twins of the Python constants in
-:mod:`marginbook.tax.fast.kernel` (what the replay imports); :data:`LAYOUT` exports these
-so a test holds the two equal.
+The tables and heaps are C memory (``malloc``/``realloc``) so the whole loop runs without
+the interpreter lock: the columnar run starts the kernel in a thread and builds its records
+meanwhile. The tables are copied into numpy arrays at the end, under the lock; every C
+buffer is freed on every path. The column numbers below are the ``cdef enum`` twins of the
+Python constants of :mod:`marginbook.tax.fast.kernel`; :data:`LAYOUT` exports them so a
+test holds the two equal.
 """
 
 from libc.stdint cimport int64_t
@@ -165,6 +149,22 @@ cdef void _set_keys(int64_t *row, int64_t method) noexcept nogil:
         row[L_K1], row[L_K2], row[L_K3] = rank, akey, seq
 
 
+cdef inline void _new_lot(
+    int64_t *row, int64_t units, int64_t akey, int64_t seq, int64_t missing, int64_t pool, int64_t fact,
+    int64_t rank, int64_t method,
+) noexcept nogil:
+    """A lot of its own facts (an acquisition, or units moved without lots): no source part."""
+    row[L_QTY] = units
+    row[L_AKEY] = akey
+    row[L_SEQ] = seq
+    row[L_MISSING] = missing
+    row[L_SRC] = -1
+    row[L_POOL] = pool
+    row[L_ROOT] = fact
+    row[L_RANK] = rank
+    _set_keys(row, method)
+
+
 cdef int _by_acquisition(const void *x, const void *y) noexcept nogil:
     # Oldest first: acquisition key, then sequence, then lot number (the numba kernel's
     # stable sorts by lot, then sequence, then key).
@@ -255,16 +255,8 @@ cdef int _run(
                 return -1
             pool = w * n_assets + a if per_wallet else n_wallets * n_assets + a
             fact = acquisition[op]
-            row = lots.data + n_lots * LOT_COLUMNS
-            row[L_QTY] = quantity[op]
-            row[L_AKEY] = key[op]
-            row[L_SEQ] = seq
-            row[L_MISSING] = flag[op]
-            row[L_SRC] = -1
-            row[L_POOL] = pool
-            row[L_ROOT] = fact
-            row[L_RANK] = acq_rank[fact]
-            _set_keys(row, method)
+            _new_lot(lots.data + n_lots * LOT_COLUMNS, quantity[op], key[op], seq, flag[op], pool, fact,
+                     acq_rank[fact], method)
             seq += 1
             if _push(heaps, pool, n_lots, lots.data) < 0:
                 return -1
@@ -318,16 +310,8 @@ cdef int _run(
                 if _grow(lots, n_lots) < 0:
                     return -1
                 fact = acquisition[op]
-                row = lots.data + n_lots * LOT_COLUMNS
-                row[L_QTY] = remaining
-                row[L_AKEY] = key[op]
-                row[L_SEQ] = seq
-                row[L_MISSING] = 1
-                row[L_SRC] = -1
-                row[L_POOL] = target
-                row[L_ROOT] = fact
-                row[L_RANK] = acq_rank[fact]
-                _set_keys(row, method)
+                _new_lot(lots.data + n_lots * LOT_COLUMNS, remaining, key[op], seq, 1, target, fact,
+                         acq_rank[fact], method)
                 seq += 1
                 if _push(heaps, target, n_lots, lots.data) < 0:
                     return -1
