@@ -89,11 +89,17 @@ cdef inline bint _less(const int64_t *lots, int64_t i, int64_t j) noexcept nogil
     return i < j
 
 
+cdef inline void _swap(int64_t *heap, int64_t i, int64_t j) noexcept nogil:
+    cdef int64_t kept = heap[i]
+    heap[i] = heap[j]
+    heap[j] = kept
+
+
 cdef int _push(Heaps *heaps, int64_t pool, int64_t lot, const int64_t *lots) noexcept nogil:
     """Add ``lot`` to ``pool``'s heap; -1 when memory runs out."""
     cdef int64_t n = heaps.size[pool]
     cdef int64_t *heap = heaps.heap[pool]
-    cdef int64_t parent, swap
+    cdef int64_t parent
     if n == heaps.capacity[pool]:
         heap = <int64_t *> realloc(heap, (n * 2 + 8) * sizeof(int64_t))
         if heap == NULL:
@@ -105,9 +111,7 @@ cdef int _push(Heaps *heaps, int64_t pool, int64_t lot, const int64_t *lots) noe
     while n > 0:
         parent = (n - 1) // 2
         if _less(lots, heap[n], heap[parent]):
-            swap = heap[n]
-            heap[n] = heap[parent]
-            heap[parent] = swap
+            _swap(heap, n, parent)
             n = parent
         else:
             break
@@ -117,7 +121,7 @@ cdef int _push(Heaps *heaps, int64_t pool, int64_t lot, const int64_t *lots) noe
 cdef void _pop(Heaps *heaps, int64_t pool, const int64_t *lots) noexcept nogil:
     cdef int64_t *heap = heaps.heap[pool]
     cdef int64_t n = heaps.size[pool] - 1
-    cdef int64_t i = 0, left, right, best, swap
+    cdef int64_t i = 0, left, right, best
     heaps.size[pool] = n
     heap[0] = heap[n]
     while True:
@@ -129,9 +133,7 @@ cdef void _pop(Heaps *heaps, int64_t pool, const int64_t *lots) noexcept nogil:
         if right < n and _less(lots, heap[right], heap[left]):
             best = right
         if _less(lots, heap[best], heap[i]):
-            swap = heap[i]
-            heap[i] = heap[best]
-            heap[best] = swap
+            _swap(heap, i, best)
             i = best
         else:
             break
