@@ -20,8 +20,9 @@ from marginbook.tax.book import time_key
 #: The columnar reader's statement: text columns never null (``''``), ``flags`` the kind and
 #: which columns were null or USD (bits of :mod:`marginbook.tax.fast.columnar`), so every
 #: column has one type from the first row on (the ADBC driver types a column by the first
-#: rows it reads).
-_COLUMNS_SQL = """SELECT seq, ts_us, id, wallet, asset, amount,
+#: rows it reads). The one definition of the flags: plain ledger CSV files are read into the
+#: same frame by evaluating this text with polars' SQL (:mod:`marginbook.app.csv_columns`).
+COLUMNS_SQL = """SELECT seq, ts_us, id, wallet, asset, amount,
  IFNULL(counter_amount, '') AS counter_amount,
  CASE WHEN fee_asset IS NULL THEN '' ELSE IFNULL(fee_amount, '') END AS fee,
  IFNULL(to_wallet, '') AS to_wallet,
@@ -113,7 +114,7 @@ class SqliteColumns:
         import adbc_driver_sqlite.dbapi as adbc
         import polars as pl
 
-        sql = f"{_COLUMNS_SQL} WHERE ts_us >= ? AND ts_us < ? ORDER BY ts_us, seq"
+        sql = f"{COLUMNS_SQL} WHERE ts_us >= ? AND ts_us < ? ORDER BY ts_us, seq"
         with adbc.connect(read_only_uri(self._path)) as connection:
             cursor = connection.cursor()
             try:

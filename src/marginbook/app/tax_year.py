@@ -116,7 +116,17 @@ def tax_ledger_files(
     paths: Sequence[Path], request: TaxRequest, prices: PriceSource | None = None
 ) -> TaxReport:
     """Tax a year straight from ledger CSV files (no database): events in timestamp order,
-    ties in file order, files in the order given."""
+    ties in file order, files in the order given.
+
+    Large plain files are read by the vectorised reader, as columns for the fast fold
+    (:func:`marginbook.app.csv_columns.plain_ledger_events`); any other input by the codec,
+    which also reports bad rows (file, row and field).
+    """
+    from marginbook.app.csv_columns import plain_ledger_events
+
+    plain = plain_ledger_events(paths)
+    if plain is not None:
+        return tax_events(plain, request, prices)
     from marginbook.importers.ledger_csv import read
 
     events: list[LedgerEvent] = []
