@@ -283,6 +283,15 @@ def million(count: int, work: Path) -> dict[str, object]:
         ],
         "parse_csv",
     )
+    # The same year straight from the CSV file (``--ledger``: the vectorised reader and the
+    # columnar encoder when the file is plain), which must write the same JSON.
+    out_csv = work / "out-csv"
+    csv_wall, csv_peak = child(
+        [python, "-m", "marginbook", "tax", "--year", str(year), "--ledger", str(csv_path), "--format", "json",
+         "--out", str(out_csv)],
+        "tax_from_csv",
+    )
+    same = (out_csv / f"tax-{year}.json").read_bytes() == (out / f"tax-{year}.json").read_bytes()
     return {
         "load_average_at_tax": round(load, 2),
         "cpu_s": dict(CPU),
@@ -305,6 +314,10 @@ def million(count: int, work: Path) -> dict[str, object]:
         "ratio_tax_to_store_read": round(tax_wall / read_wall, 2),
         "ratio_tax_to_tax_reader": round(tax_wall / fast_wall, 2),
         "ratio_tax_to_csv_parse": round(tax_wall / parse_wall, 2),
+        "tax_from_csv_s": round(csv_wall, 2),
+        "tax_from_csv_peak_mib": round(csv_peak),
+        "tax_from_csv_same_json": same,
+        "ratio_tax_from_csv_to_csv_parse": round(csv_wall / parse_wall, 2),
     }
 
 
