@@ -167,6 +167,18 @@ cdef inline void _new_lot(
     _set_keys(row, method)
 
 
+cdef inline void _placed_lot(
+    int64_t *lots, int64_t new, int64_t source, int64_t units, int64_t part, int64_t pool,
+) noexcept nogil:
+    """Lot ``new``: ``units`` of lot ``source`` taken as ``part`` and placed in ``pool`` (a
+    transfer's part, or the 2025 allocation's): the source's facts and keys, its own units."""
+    cdef int64_t *row = lots + new * LOT_COLUMNS
+    memcpy(row, lots + source * LOT_COLUMNS, LOT_COLUMNS * sizeof(int64_t))
+    row[L_QTY] = units
+    row[L_SRC] = part
+    row[L_POOL] = pool
+
+
 cdef int _by_acquisition(const void *x, const void *y) noexcept nogil:
     # Oldest first: acquisition key, then sequence, then lot number (the numba kernel's
     # stable sorts by lot, then sequence, then key).
@@ -244,7 +256,6 @@ cdef int _run(
     cdef Py_ssize_t n_lots = 0, n_slices = 0, op, part, rest
     cdef int64_t seq = 0, code, a, w, w2, pool, target, fact, remaining, held, taken, lot
     cdef int64_t index, n, n_holders, j, prev, at, h, need
-    cdef int64_t *row
     cdef int64_t *slice_row
     cdef ByAcquisition *order
     for op in range(n_ops):
@@ -297,11 +308,7 @@ cdef int _run(
                     lot = slices.data[part * SLICE_COLUMNS + S_LOT]
                     if _grow(lots, n_lots) < 0:
                         return -1
-                    row = lots.data + n_lots * LOT_COLUMNS
-                    memcpy(row, lots.data + lot * LOT_COLUMNS, LOT_COLUMNS * sizeof(int64_t))
-                    row[L_QTY] = slices.data[part * SLICE_COLUMNS + S_QTY]
-                    row[L_SRC] = part
-                    row[L_POOL] = target
+                    _placed_lot(lots.data, n_lots, lot, slices.data[part * SLICE_COLUMNS + S_QTY], part, target)
                     slices.data[part * SLICE_COLUMNS + S_PLACED] = n_lots
                     if _push(heaps, target, n_lots, lots.data) < 0:
                         return -1
@@ -377,11 +384,7 @@ cdef int _run(
                         slice_row[S_BEFORE] = held
                         slice_row[S_PLACED] = n_lots
                         slice_row[S_WALLET] = w2
-                        row = lots.data + n_lots * LOT_COLUMNS
-                        memcpy(row, lots.data + lot * LOT_COLUMNS, LOT_COLUMNS * sizeof(int64_t))
-                        row[L_QTY] = taken
-                        row[L_SRC] = n_slices
-                        row[L_POOL] = w2 * n_assets + a
+                        _placed_lot(lots.data, n_lots, lot, taken, n_slices, w2 * n_assets + a)
                         if _push(heaps, w2 * n_assets + a, n_lots, lots.data) < 0:
                             return -1
                         n_lots += 1
